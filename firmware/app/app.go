@@ -1,0 +1,197 @@
+// Package app wires one terminal together: configuration, board, journal, devices and
+// screens. `posfw run` and `posfw sim` run the same App; only the board (and so the
+// device ends) differs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"posfw/board"
+	"posfw/firmware/config"
+	"posfw/firmware/journal"
+	"posfw/ui"
+)
+
+// Options are what a terminal is made of.
+type Options struct {
+	// DataDir holds the journal and the logs.
+	DataDir string
+	Config  *config.Config
+	Board   *board.Board
+	// Display shows the screens; its grid size comes from the board.
+	Display ui.Display
+	Lang    ui.Lang
+	// Version is printed on the terminal info screen.
+	Version string
+	Log     *slog.Logger
+}
+
+// App is a running terminal.
+type App struct {
+	opts    Options
+	journal *journal.Journal
+	ui      *ui.UI
+	modem   *modemLink
+	log     *slog.Logger
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Start opens the journal and devices and starts the device supervisors. The screens
+// start with Run.
+func Start(ctx context.Context, o Options) (*App, error) {
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	j, err := journal.Open(filepath.Join(o.DataDir, "journal.db"))
+	if err != nil {
+		return nil, err
+	}
+	bctx, stop := context.WithCancel(context.Background())
+	a := &App{
+		opts:    o,
+		journal: j,
+		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
+		log:     log,
+		stop:    stop,
+	}
+	a.modem = newModemLink(o.Board, o.Config.Modem.APN, log)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.modem.run(bctx)
+	}()
+	log.Info("terminal started", "terminal_id", o.Config.TerminalID, "board", o.Board.Name,
+		"version", o.Version, "sqlite", journal.SQLiteVersion())
+	return a, nil
+}
+
+// UI is the terminal's screen and keypad.
+func (a *App) UI() *ui.UI { return a.ui }
+
+// Modem is the modem's current status.
+func (a *App) Modem() ModemStatus { return a.modem.status() }
+
+// Journal is the terminal's journal.
+func (a *App) Journal() *journal.Journal { return a.journal }
+
+// Run shows the idle screen and main menu until ctx ends.
+func (a *App) Run(ctx context.Context) error {
+	err := a.ui.Home(ctx, ui.Status{
+		TerminalID: a.opts.Config.TerminalID,
+		Signal:     func() int { return a.modem.status().Bars },
+	}, a.mainMenu())
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Close stops the supervisors and closes devices and the journal.
+func (a *App) Close() error {
+	a.stop()
+	a.wg.Wait()
+	a.modem.close()
+	a.log.Info("terminal stopped")
+	return a.journal.Close()
+}
+
+// State is the machine-readable status (simctl state).
+type State struct {
+	Batch        int64  `json:"batch"`
+	Signal       int    `json:"signal"`
+	Registration string `json:"registration"`
+	Lang         string `json:"lang"`
+}
+
+// State reads the terminal's status.
+func (a *App) State(ctx context.Context) (State, error) {
+	batch, err := a.journal.Counter(ctx, "batch")
+	if err != nil {
+		return State{}, err
+	}
+	m := a.modem.status()
+	return State{Batch: batch, Signal: m.Bars, Registration: m.Registration, Lang: string(a.ui.Lang())}, nil
+}
+
+// Titles of the main menu, in the order of DESIGN §3 / the cashier's day.
+var (
+	TitleSale       = ui.Text{EN: "Sale", ZH: "消费"}
+	TitleVoid       = ui.Text{EN: "Void", ZH: "撤销"}
+	TitleRefund     = ui.Text{EN: "Refund", ZH: "退货"}
+	TitleReprint    = ui.Text{EN: "Reprint", ZH: "重打印"}
+	TitleQuery      = ui.Text{EN: "Query", ZH: "查询"}
+	TitleSettlement = ui.Text{EN: "Settlement", ZH: "结算"}
+	TitleSignOn     = ui.Text{EN: "Sign-on", ZH: "签到"}
+	TitleManage     = ui.Text{EN: "Manage", ZH: "管理"}
+	TitleInfo       = ui.Text{EN: "Terminal info", ZH: "终端信息"}
+	TitleModem      = ui.Text{EN: "Modem status", ZH: "无线模块"}
+	TitleLanguage   = ui.Text{EN: "Language 语言", ZH: "语言 Language"}
+)
+
+// mainMenu is the numbered idle menu. Items without a flow yet show "Not available yet".
+func (a *App) mainMenu() []ui.Item {
+	return []ui.Item{
+		{Label: TitleSale},
+		{Label: TitleVoid},
+		{Label: TitleRefund},
+		{Label: TitleReprint},
+		{Label: TitleQuery},
+		{Label: TitleSettlement},
+		{Label: TitleSignOn},
+		{Label: TitleManage, Run: func(ctx context.Context) error {
+			return a.ui.Menu(ctx, TitleManage, []ui.Item{
+				{Label: TitleInfo, Run: a.infoScreen},
+				{Label: TitleModem, Run: a.modemScreen},
+				{Label: TitleLanguage, Run: a.toggleLanguage},
+			})
+		}},
+	}
+}
+
+func (a *App) infoScreen(ctx context.Context) error {
+	c := a.opts.Config
+	batch, _ := a.journal.Counter(ctx, "batch")
+	return a.ui.Page(ctx,
+		ui.Center(a.ui.T(TitleInfo), a.opts.Board.Display.Cols),
+		"TID "+c.TerminalID,
+		"MID "+c.MerchantID,
+		c.MerchantName,
+		fmt.Sprintf("Batch %06d", batch),
+		"posfw "+a.opts.Version,
+		"SQLite "+journal.SQLiteVersion(),
+		"Board "+a.opts.Board.Name,
+	)
+}
+
+func (a *App) modemScreen(ctx context.Context) error {
+	title := ui.Center(a.ui.T(TitleModem), a.opts.Board.Display.Cols)
+	a.ui.Show(title, a.ui.T(ui.Text{EN: "Processing", ZH: "处理中"}))
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	lines, err := a.modem.report(qctx)
+	if err != nil {
+		lines = []string{a.ui.T(ui.MsgNoModem), err.Error()}
+	}
+	return a.ui.Page(ctx, append([]string{title}, lines...)...)
+}
+
+func (a *App) toggleLanguage(ctx context.Context) error {
+	if a.ui.Lang() == ui.Chinese {
+		a.ui.SetLang(ui.English)
+	} else {
+		a.ui.SetLang(ui.Chinese)
+	}
+	a.log.Info("screen language changed", "lang", a.ui.Lang())
+	return ui.ErrCancel // back to the Manage menu, now in the other language
+}

@@ -1,0 +1,171 @@
+// Command posfw is the payment terminal's firmware: one binary whose subcommands run the
+// terminal on hardware (run) or simulated on a laptop (sim, simctl), report the build
+// (version) and test the devices (selftest). See DESIGN.md §2.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string // the usage line after the name
+	summary string
+	run     func(env *env, args []string) error
+}
+
+// commands in the order `posfw --help` lists them (set in init: their run functions
+// refer back to the list for --help).
+var commands []command
+
+func init() {
+	commands = []command{
+		{"version", "", "print version, commit, build date, platform and SQLite version", runVersion},
+		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun},
+		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim},
+		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl},
+		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest},
+	}
+}
+
+// env is where a command writes; tests swap it.
+type env struct {
+	stdout, stderr io.Writer
+	stdin          *os.File
+	getenv         func(string) string
+}
+
+// usageError is bad command-line input: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// exitError ends the command with a code and an optional message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+func main() {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv}
+	os.Exit(e.main(os.Args[1:]))
+}
+
+// main runs the command line and returns the exit code.
+func (e *env) main(args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		e.usage(e.stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return e.exit(c.name, c.run(e, args[1:]))
+		}
+	}
+	fmt.Fprintf(e.stderr, "posfw: unknown command %q (run `posfw --help` for the list)\n", args[0])
+	return 2
+}
+
+func (e *env) exit(name string, err error) int {
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "posfw %s: %s (see `posfw %s --help`)\n", name, ue.msg, name)
+		return 2
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(e.stderr, "posfw %s: %s\n", name, ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(e.stderr, "posfw %s: %s\n", name, oneLine(err.Error()))
+	return 1
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func (e *env) usage(w io.Writer) {
+	fmt.Fprintln(w, "posfw — payment terminal firmware")
+	fmt.Fprintln(w, "\nUsage: posfw COMMAND [FLAGS]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command has --help.")
+}
+
+// flags makes a command's flag set; parse reports --help and bad flags our way.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parse parses args; --help prints the command's usage to stdout and returns flag.ErrHelp.
+func (e *env) parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		for _, c := range commands {
+			if c.name == fs.Name() {
+				fmt.Fprintf(e.stdout, "Usage: posfw %s %s\n\n%s.\n", c.name, c.args, upperFirst(c.summary))
+			}
+		}
+		var any bool
+		fs.VisitAll(func(f *flag.Flag) {
+			if !any {
+				fmt.Fprintln(e.stdout, "\nFlags:")
+				any = true
+			}
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(e.stdout, "  --%-10s %s%s\n", f.Name, f.Usage, def)
+		})
+		return flag.ErrHelp
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// noArgs refuses positional arguments a command does not take.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"posfw/board"
+	"posfw/firmware/app"
+	"posfw/firmware/config"
+	"posfw/firmware/logfile"
+	"posfw/ui"
+)
+
+func runRun(e *env, args []string) error {
+	fs := e.flags("run")
+	cfgFile := fs.String("config", "/etc/posfw/posfw.toml", "terminal configuration file")
+	data := fs.String("data", "/var/lib/posfw", "data directory: journal and logs")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*cfgFile)
+	if err != nil {
+		return err
+	}
+	b, err := board.Load(cfg.Board)
+	if err != nil {
+		return err
+	}
+	if b.Simulated() {
+		return fmt.Errorf("board %s has simulated devices; use `posfw sim` for it", b.Name)
+	}
+	display, err := hardwareDisplay(b)
+	if err != nil {
+		return err
+	}
+	logw, err := logfile.Open(filepath.Join(*data, "log"), "posfw.log", 4<<20, 5)
+	if err != nil {
+		return err
+	}
+	defer logw.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.Start(ctx, app.Options{
+		DataDir: *data, Config: cfg, Board: b, Display: display,
+		Lang: ui.Lang(cfg.Language), Version: version, Log: slog.New(slog.NewTextHandler(logw, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
+}
+
+// hardwareDisplay opens the board's display. The framebuffer and evdev backends arrive
+// with the screens (issue 6); until then `posfw run` says so rather than run blind.
+func hardwareDisplay(b *board.Board) (ui.Display, error) {
+	return nil, fmt.Errorf("board %s: display kind %q is not supported by this build yet (use `posfw sim`)", b.Name, b.Display.Kind)
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"posfw/board"
+	"posfw/firmware/diag"
+	"posfw/firmware/sim"
+)
+
+func runSelftest(e *env, args []string) error {
+	fs := e.flags("selftest")
+	name := fs.String("board", "sim", "built-in board name or board .toml file")
+	data := fs.String("data", "", "directory for the journal check (default: a temporary one)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	b, err := board.Load(*name)
+	if err != nil {
+		return err
+	}
+	b = b.Clone()
+	if b.Simulated() {
+		devs, err := sim.StartDevices(b)
+		if err != nil {
+			return err
+		}
+		defer devs.Close()
+	}
+	dir := *data
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "posfw-selftest-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !diag.Run(ctx, diag.Checks(b, dir), 10*time.Second, e.stdout) {
+		return exitError{code: 1, msg: "some checks failed"}
+	}
+	return nil
+}

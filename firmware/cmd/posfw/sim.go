@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"posfw/firmware/config"
+	"posfw/firmware/logfile"
+	"posfw/firmware/sim"
+	"posfw/ui"
+)
+
+func runSim(e *env, args []string) error {
+	fs := e.flags("sim")
+	data := fs.String("data", "var", "data directory: journal, logs, control socket")
+	lang := fs.String("lang", "", "screen language, zh or en (default: the config's)")
+	headless := fs.Bool("headless", false, "no TUI: the screen is read through the control socket")
+	control := fs.String("control", "", "control socket path (default $POSFW_CONTROL or DATA/sim.sock)")
+	host := fs.String("host", "", "acquirer host:port instead of the configured one")
+	cfgFile := fs.String("config", "", "terminal configuration file (default: the embedded sim configuration)")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	cfg := config.Sim()
+	if *cfgFile != "" {
+		var err error
+		if cfg, err = config.Load(*cfgFile); err != nil {
+			return err
+		}
+	}
+	if *host != "" {
+		if h, p, err := net.SplitHostPort(*host); err != nil || h == "" || p == "" {
+			return usageError{fmt.Sprintf("--host %q is not host:port", *host)}
+		}
+		cfg.Host.Address = *host
+	}
+	l := ui.Lang(cfg.Language)
+	if *lang != "" {
+		var ok bool
+		if l, ok = ui.ParseLang(*lang); !ok {
+			return usageError{fmt.Sprintf("--lang %q: want zh or en", *lang)}
+		}
+	}
+	sock := controlPath(e, *control, *data)
+
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	logw, err := logfile.Open(filepath.Join(*data, "log"), "posfw.log", 1<<20, 5)
+	if err != nil {
+		return err
+	}
+	defer logw.Close()
+	log := slog.New(slog.NewTextHandler(logw, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
+	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log}
+	if interactive {
+		// The TUI arrives with the screens; until then the screen is drawn as text and
+		// keys are typed as lines ("1", "enter", "cancel", or several: "8 1").
+		o.Mirror = e.stdout
+		fmt.Fprintln(e.stderr, "posfw sim: type keys and press Return (0-9 . enter cancel clear up down menu f1-f4); Ctrl-C stops")
+	}
+	t, err := sim.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	if interactive {
+		go typeKeys(e, t.App.UI())
+	}
+	go func() {
+		if t.Display.Wait(ctx, cfg.TerminalID) == nil {
+			fmt.Fprintf(e.stderr, "posfw sim: ready; terminal %s, control socket %s, data in %s\n", cfg.TerminalID, sock, *data)
+		}
+	}()
+	err = t.Run(ctx)
+	fmt.Fprintln(e.stderr, "posfw sim: stopped")
+	return err
+}
+
+// typeKeys reads key names from the developer's terminal.
+func typeKeys(e *env, u *ui.UI) {
+	sc := bufio.NewScanner(e.stdin)
+	for sc.Scan() {
+		for _, w := range strings.Fields(sc.Text()) {
+			k, err := ui.ParseKey(w)
+			if err != nil {
+				fmt.Fprintln(e.stderr, err)
+				continue
+			}
+			u.Press(k)
+		}
+	}
+}
+
+// controlPath resolves the control socket: the flag, else $POSFW_CONTROL, else DATA/sim.sock.
+func controlPath(e *env, flagValue, data string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := e.getenv("POSFW_CONTROL"); v != "" {
+		return v
+	}
+	return filepath.Join(data, "sim.sock")
+}

@@ -1,0 +1,302 @@
+// Package config reads the terminal's configuration: who the terminal is (terminal and
+// merchant ids), where its acquirer is, its limits and its language. The file is TOML;
+// every key is checked at start, and a bad file is refused with the file, the key and
+// the reason, before the terminal takes any money.
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the terminal's configuration.
+type Config struct {
+	// TerminalID is the acquirer's terminal id (ISO 8583 field 41): 8 characters.
+	TerminalID string `toml:"terminal_id"`
+	// MerchantID is the card acceptor id (field 42): 15 characters.
+	MerchantID string `toml:"merchant_id"`
+	// MerchantName is printed on receipts.
+	MerchantName string `toml:"merchant_name"`
+	// Currency is the ISO 4217 alphabetic code; CurrencyCode gives its numeric code.
+	Currency string `toml:"currency"`
+	// Language of screens and receipts: "zh" or "en".
+	Language string `toml:"language"`
+	// Board names a built-in board definition or a board TOML file.
+	Board string `toml:"board"`
+
+	Host   Host   `toml:"host"`
+	Modem  Modem  `toml:"modem"`
+	Limits Limits `toml:"limits"`
+	UI     UI     `toml:"ui"`
+}
+
+// Host is the acquirer link.
+type Host struct {
+	// Address is host:port of the acquirer.
+	Address string `toml:"address"`
+	// Dialect of ISO 8583: "iso87" or "cup".
+	Dialect         string   `toml:"dialect"`
+	ConnectTimeout  Duration `toml:"connect_timeout"`
+	ResponseTimeout Duration `toml:"response_timeout"`
+	// TLSCA, when set, is a PEM file with the only CA the host's certificate may chain to.
+	TLSCA string `toml:"tls_ca"`
+}
+
+// Modem is the 4G data link.
+type Modem struct {
+	// APN of the PDP context the modem brings up.
+	APN string `toml:"apn"`
+}
+
+// Limits are the money rules the merchant's contract sets.
+type Limits struct {
+	// MaxAmount is the largest sale, in minor units.
+	MaxAmount int64 `toml:"max_amount"`
+	// RefundCeiling is the largest single refund, in minor units.
+	RefundCeiling int64 `toml:"refund_ceiling"`
+	// DuplicateWindow: a sale on the same card for the same amount within it needs confirming.
+	DuplicateWindow Duration `toml:"duplicate_window"`
+}
+
+// UI settings.
+type UI struct {
+	// IdleLock signs the operator off after this long without a key.
+	IdleLock Duration `toml:"idle_lock"`
+}
+
+// Duration is a time.Duration written as "30s", "2m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like \"30s\" or \"2m\"", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as "30s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// currencies maps the ISO 4217 codes this firmware prints to their numeric codes
+// (ISO 8583 field 49) and minor-unit digits.
+var currencies = map[string]struct {
+	Numeric string
+	Digits  int
+}{
+	"CNY": {"156", 2},
+	"HKD": {"344", 2},
+	"MOP": {"446", 2},
+	"USD": {"840", 2},
+	"EUR": {"978", 2},
+	"JPY": {"392", 0},
+}
+
+// CurrencyCode is the ISO 4217 numeric code of the configured currency.
+func (c *Config) CurrencyCode() string { return currencies[c.Currency].Numeric }
+
+// CurrencyDigits is how many minor-unit digits the configured currency has.
+func (c *Config) CurrencyDigits() int { return currencies[c.Currency].Digits }
+
+//go:embed sim.toml
+var simTOML []byte
+
+// Sim returns the embedded configuration the simulator runs with.
+func Sim() *Config {
+	c, err := Parse("sim.toml (embedded)", simTOML)
+	if err != nil {
+		panic("embedded sim.toml is invalid: " + err.Error()) // a build defect, caught by tests
+	}
+	return c
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// Error is a refused configuration: which file, which key, and why.
+type Error struct {
+	File, Key, Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return fmt.Sprintf("config %s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("config %s: %s: %s", e.File, e.Key, e.Reason)
+}
+
+// Parse decodes and validates a configuration; name is used in errors.
+func Parse(name string, b []byte) (*Config, error) {
+	c := defaults()
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		return nil, tomlError(name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return nil, &Error{name, keys[0], "unknown key"}
+	}
+	for _, r := range rules {
+		if reason := r.check(c); reason != "" {
+			return nil, &Error{name, r.key, reason}
+		}
+	}
+	return c, nil
+}
+
+// tomlError turns a decoder error into one line naming the file and position.
+func tomlError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &Error{File: name, Reason: fmt.Sprintf("line %d: %s", pe.Position.Line, pe.Message)}
+	}
+	msg := err.Error()
+	msg, _, _ = strings.Cut(msg, "\n")
+	return &Error{File: name, Reason: msg}
+}
+
+func defaults() *Config {
+	return &Config{
+		Currency: "CNY",
+		Language: "zh",
+		Board:    "sim",
+		Host: Host{
+			Dialect:         "iso87",
+			ConnectTimeout:  Duration{5 * time.Second},
+			ResponseTimeout: Duration{30 * time.Second},
+		},
+		Limits: Limits{
+			MaxAmount:       99_999_999,
+			RefundCeiling:   5_000_000,
+			DuplicateWindow: Duration{120 * time.Second},
+		},
+		UI: UI{IdleLock: Duration{5 * time.Minute}},
+	}
+}
+
+// rule is one check of the configuration: the key it is about and what is wrong, or "".
+type rule struct {
+	key   string
+	check func(c *Config) string
+}
+
+var rules = []rule{
+	{"terminal_id", func(c *Config) string { return fixedText(c.TerminalID, 8) }},
+	{"merchant_id", func(c *Config) string { return fixedText(c.MerchantID, 15) }},
+	{"merchant_name", func(c *Config) string {
+		if strings.TrimSpace(c.MerchantName) == "" {
+			return "must not be empty (it is printed on every receipt)"
+		}
+		if len([]rune(c.MerchantName)) > 40 {
+			return "longer than 40 characters"
+		}
+		return ""
+	}},
+	{"currency", func(c *Config) string {
+		if _, ok := currencies[c.Currency]; !ok {
+			return fmt.Sprintf("%q is not one of %s", c.Currency, strings.Join(currencyNames(), ", "))
+		}
+		return ""
+	}},
+	{"language", func(c *Config) string { return oneOf(c.Language, "zh", "en") }},
+	{"board", func(c *Config) string {
+		if c.Board == "" {
+			return "must name a board"
+		}
+		return ""
+	}},
+	{"host.address", func(c *Config) string {
+		host, port, err := net.SplitHostPort(c.Host.Address)
+		if err != nil || host == "" || port == "" {
+			return fmt.Sprintf("%q is not host:port", c.Host.Address)
+		}
+		return ""
+	}},
+	{"host.dialect", func(c *Config) string { return oneOf(c.Host.Dialect, "iso87", "cup") }},
+	{"host.connect_timeout", func(c *Config) string { return within(c.Host.ConnectTimeout, time.Second, time.Minute) }},
+	{"host.response_timeout", func(c *Config) string { return within(c.Host.ResponseTimeout, time.Second, 2*time.Minute) }},
+	{"host.tls_ca", func(c *Config) string {
+		if c.Host.TLSCA == "" {
+			return ""
+		}
+		if _, err := os.Stat(c.Host.TLSCA); err != nil {
+			return fmt.Sprintf("CA file %s cannot be read", c.Host.TLSCA)
+		}
+		return ""
+	}},
+	{"modem.apn", func(c *Config) string {
+		if len(c.Modem.APN) > 63 || strings.ContainsAny(c.Modem.APN, "\" \r\n") {
+			return fmt.Sprintf("%q is not an APN (at most 63 characters, no spaces or quotes)", c.Modem.APN)
+		}
+		return ""
+	}},
+	{"limits.max_amount", func(c *Config) string { return positiveAmount(c.Limits.MaxAmount) }},
+	{"limits.refund_ceiling", func(c *Config) string { return positiveAmount(c.Limits.RefundCeiling) }},
+	{"limits.duplicate_window", func(c *Config) string { return within(c.Limits.DuplicateWindow, 0, 24*time.Hour) }},
+	{"ui.idle_lock", func(c *Config) string { return within(c.UI.IdleLock, 10*time.Second, 24*time.Hour) }},
+}
+
+func fixedText(s string, n int) string {
+	if len(s) != n {
+		return fmt.Sprintf("%q must be exactly %d characters", s, n)
+	}
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return fmt.Sprintf("%q must be printable ASCII", s)
+		}
+	}
+	return ""
+}
+
+func oneOf(v string, allowed ...string) string {
+	for _, a := range allowed {
+		if v == a {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+func within(d Duration, lo, hi time.Duration) string {
+	if d.Duration < lo || d.Duration > hi {
+		return fmt.Sprintf("%v is outside %v to %v", d.Duration, lo, hi)
+	}
+	return ""
+}
+
+// positiveAmount bounds an amount by what ISO 8583 field 4 (n12) can carry.
+func positiveAmount(v int64) string {
+	if v <= 0 || v > 999_999_999_999 {
+		return fmt.Sprintf("%d must be between 1 and 999999999999 minor units", v)
+	}
+	return ""
+}
+
+func currencyNames() []string {
+	var ns []string
+	for k := range currencies {
+		ns = append(ns, k)
+	}
+	sort.Strings(ns)
+	return ns
+}

@@ -1,0 +1,125 @@
+// Package diag is the terminal's self test: one check per device and store, each ending
+// in PASS with what it saw or FAIL with the reason. `posfw selftest` prints them and the
+// technician's menu will show the same checks.
+package diag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"posfw/board"
+	"posfw/drivers/modem"
+	"posfw/firmware/journal"
+)
+
+// Check is one self test.
+type Check struct {
+	Name string
+	// Run returns what it saw, an error when the device failed, or ErrSkipped.
+	Run func(ctx context.Context) (string, error)
+}
+
+// ErrSkipped marks a check that does not apply to this build or board.
+var ErrSkipped = errors.New("skipped")
+
+// Run runs the checks in order, each within timeout, writes one line per check to w,
+// and reports whether none failed.
+func Run(ctx context.Context, checks []Check, timeout time.Duration, w io.Writer) bool {
+	ok := true
+	for _, c := range checks {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		detail, err := c.Run(cctx)
+		cancel()
+		verdict := "PASS"
+		switch {
+		case errors.Is(err, ErrSkipped):
+			verdict = "SKIP"
+		case err != nil:
+			verdict, detail, ok = "FAIL", err.Error(), false
+		}
+		fmt.Fprintf(w, "%s %-10s %s\n", verdict, c.Name, detail)
+	}
+	return ok
+}
+
+// Checks are the self tests of board b; the journal check works in dir.
+func Checks(b *board.Board, dir string) []Check {
+	checks := []Check{{"journal", func(ctx context.Context) (string, error) { return checkJournal(ctx, dir) }}}
+	for _, dev := range board.SerialDevices {
+		dev := dev
+		run := func(ctx context.Context) (string, error) { return checkPort(b, dev) }
+		if dev == "modem" {
+			run = func(ctx context.Context) (string, error) { return checkModem(ctx, b) }
+		}
+		checks = append(checks, Check{dev, run})
+	}
+	return checks
+}
+
+func checkJournal(ctx context.Context, dir string) (string, error) {
+	j, err := journal.Open(filepath.Join(dir, "selftest.db"))
+	if err != nil {
+		return "", err
+	}
+	defer j.Close()
+	if err := j.IntegrityCheck(ctx); err != nil {
+		return "", err
+	}
+	v, err := j.Version()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("SQLite %s, WAL, synchronous=FULL, schema %d, integrity ok", journal.SQLiteVersion(), v), nil
+}
+
+// checkPort opens and closes a device's serial line: the adapter is there and takes
+// the line settings. Devices whose protocol drivers have not landed yet stop here.
+func checkPort(b *board.Board, dev string) (string, error) {
+	s := b.Serial[dev]
+	if s.Port == board.PTY {
+		return "no simulator for this device in this build", ErrSkipped
+	}
+	p, err := b.OpenSerial(dev)
+	if err != nil {
+		return "", err
+	}
+	p.Close()
+	return fmt.Sprintf("%s opens at %d baud (no protocol check in this build)", s.Port, s.Baud), nil
+}
+
+func checkModem(ctx context.Context, b *board.Board) (string, error) {
+	p, err := b.OpenSerial("modem")
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	m := modem.New(p)
+	if err := m.Init(ctx); err != nil {
+		return "", err
+	}
+	simState, err := m.SIMState(ctx)
+	if err != nil {
+		return "", err
+	}
+	if simState != "READY" {
+		return "", fmt.Errorf("SIM is %s, not READY", simState)
+	}
+	sig, err := m.Signal(ctx)
+	if err != nil {
+		return "", err
+	}
+	reg, err := m.Registration(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !reg.Registered() {
+		return "", fmt.Errorf("SIM ready but network %s (signal %d/4)", reg, sig.Bars())
+	}
+	dbm, _ := sig.DBm()
+	return strings.Join([]string{"SIM READY", fmt.Sprintf("signal %d/4 (%d dBm)", sig.Bars(), dbm), reg.String()}, ", "), nil
+}

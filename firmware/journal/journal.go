@@ -1,0 +1,305 @@
+// Package journal is the terminal's offline journal: one SQLite database (through
+// github.com/mattn/go-sqlite3) that remembers every money record, its counters and its
+// audit trail, and survives power cuts.
+//
+// The database runs in WAL mode with synchronous=FULL, so a commit that returned is on the
+// disk; foreign keys and secure_delete are on; there is one writer. Schema changes are
+// numbered, forward-only migrations (migrations/NNNN_name.sql) applied in order inside one
+// transaction each, with a copy of the old file taken before the first one runs. A journal
+// that fails PRAGMA integrity_check is refused and left exactly as it was found.
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// MinSQLite is the oldest SQLite this journal accepts: earlier releases have a WAL-reset
+// race that can lose committed transactions.
+const MinSQLite = "3.51.3"
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migration is one numbered schema step.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns the embedded schema steps in order. Version numbers start at 1 and
+// leave no gap, which loading checks.
+func Migrations() ([]Migration, error) { return loadMigrations(migrationFS, "migrations") }
+
+func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, e := range entries {
+		name := e.Name()
+		num, rest, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("migration file %s: name must be NNNN_name.sql", name)
+		}
+		if v != len(ms)+1 {
+			return nil, fmt.Errorf("migration file %s: version %d out of sequence, want %d", name, v, len(ms)+1)
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(b)})
+	}
+	return ms, nil
+}
+
+// Journal is an open journal database.
+type Journal struct {
+	db   *sql.DB
+	path string
+}
+
+// ErrCorrupt means the journal file failed SQLite's integrity check. The file is left
+// untouched so that it can be examined and kept as evidence.
+var ErrCorrupt = errors.New("journal fails its integrity check")
+
+// Open opens (creating if needed) the journal at path, checks its integrity and brings
+// its schema up to date.
+func Open(path string) (*Journal, error) {
+	return open(path, migrationFS, "migrations")
+}
+
+func open(path string, fsys fs.FS, dir string) (*Journal, error) {
+	ms, err := loadMigrations(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if err := checkSQLiteVersion(SQLiteVersion()); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		if err := checkIntegrity(path); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	// One connection: a single writer, and every pragma applies to the one connection.
+	db.SetMaxOpenConns(1)
+	j := &Journal{db: db, path: path}
+	if err := j.pragmas(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := j.migrate(ms); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "FULL")
+		q.Set("_foreign_keys", "on")
+		q.Set("_secure_delete", "on")
+		q.Set("_txlock", "immediate")
+	}
+	q.Set("_busy_timeout", "5000")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// checkIntegrity runs PRAGMA integrity_check on a read-only connection, so that a damaged
+// file is not written to (not even a journal-mode change) before it is refused.
+func checkIntegrity(path string) error {
+	db, err := sql.Open("sqlite3", dsn(path, true))
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
+	}
+	defer db.Close()
+	rows, err := db.Query("PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("journal %s: %w: %v (the file was left untouched)", path, ErrCorrupt, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("journal %s: %w: %v (the file was left untouched)", path, ErrCorrupt, err)
+		}
+		problems = append(problems, s)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("journal %s: %w: %v (the file was left untouched)", path, ErrCorrupt, err)
+	}
+	if len(problems) != 1 || problems[0] != "ok" {
+		first := "no result"
+		if len(problems) > 0 {
+			first = problems[0]
+		}
+		return fmt.Errorf("journal %s: %w: %s (the file was left untouched)", path, ErrCorrupt, first)
+	}
+	return nil
+}
+
+func (j *Journal) pragmas() error {
+	want := map[string]string{
+		"journal_mode":  "wal",
+		"synchronous":   "2", // FULL
+		"foreign_keys":  "1",
+		"secure_delete": "1",
+	}
+	for name, v := range want {
+		var got string
+		if err := j.db.QueryRow("PRAGMA " + name).Scan(&got); err != nil {
+			return fmt.Errorf("journal %s: PRAGMA %s: %w", j.path, name, err)
+		}
+		if strings.ToLower(got) != v {
+			return fmt.Errorf("journal %s: PRAGMA %s is %s; want %s", j.path, name, got, v)
+		}
+	}
+	return nil
+}
+
+// Version is the schema version the journal is at (PRAGMA user_version).
+func (j *Journal) Version() (int, error) {
+	var v int
+	err := j.db.QueryRow("PRAGMA user_version").Scan(&v)
+	return v, err
+}
+
+func (j *Journal) migrate(ms []Migration) error {
+	cur, err := j.Version()
+	if err != nil {
+		return fmt.Errorf("journal %s: read schema version: %w", j.path, err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("journal %s: schema version %d is newer than this firmware knows (%d); refusing to run an older firmware on it", j.path, cur, len(ms))
+	}
+	if cur == len(ms) {
+		return nil
+	}
+	if cur > 0 {
+		if _, err := j.Backup(fmt.Sprintf("%s.v%d-%s.bak", j.path, cur, time.Now().UTC().Format("20060102T150405Z"))); err != nil {
+			return fmt.Errorf("journal %s: backup before migrating from version %d: %w", j.path, cur, err)
+		}
+	}
+	for _, m := range ms[cur:] {
+		if err := j.apply(m); err != nil {
+			return fmt.Errorf("journal %s: migration %04d_%s: %w", j.path, m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+func (j *Journal) apply(m Migration) error {
+	tx, err := j.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(m.SQL); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", m.Version)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Backup writes a consistent copy of the journal to dst (which must not exist) and
+// returns its path.
+func (j *Journal) Backup(dst string) (string, error) {
+	if _, err := os.Stat(dst); err == nil {
+		return "", fmt.Errorf("backup %s already exists", dst)
+	}
+	if _, err := j.db.Exec("VACUUM INTO ?", dst); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+// Close closes the database; the WAL is checkpointed by SQLite.
+func (j *Journal) Close() error { return j.db.Close() }
+
+// Counter returns the current value of a counter ("stan", "batch" or "invoice").
+func (j *Journal) Counter(ctx context.Context, name string) (int64, error) {
+	var v int64
+	err := j.db.QueryRowContext(ctx, "SELECT value FROM counters WHERE name = ?", name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("journal: no counter %q", name)
+	}
+	return v, err
+}
+
+// IntegrityCheck runs PRAGMA integrity_check on the open journal.
+func (j *Journal) IntegrityCheck(ctx context.Context) error {
+	var s string
+	if err := j.db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&s); err != nil {
+		return err
+	}
+	if s != "ok" {
+		return fmt.Errorf("%w: %s", ErrCorrupt, s)
+	}
+	return nil
+}
+
+// SQLiteVersion is the version of the SQLite library linked into this binary.
+func SQLiteVersion() string {
+	v, _, _ := sqlite3.Version()
+	return v
+}
+
+func checkSQLiteVersion(v string) error {
+	if compareVersions(v, MinSQLite) < 0 {
+		return fmt.Errorf("SQLite %s is older than %s, which this journal needs (WAL-reset race)", v, MinSQLite)
+	}
+	return nil
+}
+
+// compareVersions compares dotted decimal versions: -1, 0 or 1.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}

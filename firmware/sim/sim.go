@@ -1,0 +1,230 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"posfw/board"
+	"posfw/firmware/app"
+	"posfw/firmware/config"
+	"posfw/firmware/control"
+	"posfw/ui"
+	"posfw/ui/headless"
+)
+
+// Options configure a simulated terminal.
+type Options struct {
+	DataDir string
+	// Control is the control socket's path.
+	Control string
+	Config  *config.Config
+	Lang    ui.Lang
+	// Mirror, when not nil, receives every new screen frame as text.
+	Mirror  io.Writer
+	Version string
+	Log     *slog.Logger
+}
+
+// Terminal is a running simulated terminal.
+type Terminal struct {
+	App     *app.App
+	Devices *Devices
+	Display *headless.Display
+	control *control.Server
+}
+
+// Start starts the device simulators, the App and the control socket.
+func Start(ctx context.Context, o Options) (*Terminal, error) {
+	b, err := board.Load(o.Config.Board)
+	if err != nil {
+		return nil, err
+	}
+	b = b.Clone()
+	devs, err := StartDevices(b)
+	if err != nil {
+		return nil, err
+	}
+	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
+	t.App, err = app.Start(ctx, app.Options{
+		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
+		Lang: o.Lang, Version: o.Version, Log: o.Log,
+	})
+	if err != nil {
+		devs.Close()
+		return nil, err
+	}
+	t.control, err = control.Listen(o.Control, t.handle)
+	if err != nil {
+		t.App.Close()
+		devs.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Run shows the screens until ctx ends, then shuts everything down: control socket
+// removed, journal closed, PTYs released.
+func (t *Terminal) Run(ctx context.Context) error {
+	err := t.App.Run(ctx)
+	t.Close()
+	return err
+}
+
+// Close shuts the terminal down.
+func (t *Terminal) Close() {
+	t.control.Close()
+	t.App.Close()
+	t.Devices.Close()
+}
+
+// verbs of the control socket; DESIGN §4. Verbs of devices that have no simulator yet
+// answer that they are not available in this build.
+var verbs = map[string]func(t *Terminal, ctx context.Context, req control.Request) control.Response{
+	"screen": (*Terminal).screen,
+	"key":    (*Terminal).key,
+	"select": (*Terminal).selectItem,
+	"wait":   (*Terminal).wait,
+	"state":  (*Terminal).state,
+	"fault":  (*Terminal).fault,
+}
+
+func (t *Terminal) handle(ctx context.Context, req control.Request) control.Response {
+	f, ok := verbs[req.Verb]
+	if !ok {
+		return control.Fail("unknown verb %q (have %s)", req.Verb, verbNames())
+	}
+	return f(t, ctx, req)
+}
+
+func verbNames() string { return strings.Join(slices.Sorted(maps.Keys(verbs)), " ") }
+
+func (t *Terminal) screen(ctx context.Context, req control.Request) control.Response {
+	return control.Response{OK: true, Lines: t.Display.Lines()}
+}
+
+func (t *Terminal) key(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) == 0 {
+		return control.Fail("key needs at least one key name")
+	}
+	keys := make([]ui.Key, len(req.Args))
+	for i, a := range req.Args {
+		k, err := ui.ParseKey(a)
+		if err != nil {
+			return control.Fail("%v", err)
+		}
+		keys[i] = k
+	}
+	for _, k := range keys {
+		if !t.App.UI().Press(k) {
+			return control.Fail("keypad buffer full: the terminal is not reading keys")
+		}
+	}
+	return control.Response{OK: true}
+}
+
+var menuLine = regexp.MustCompile(`^\s*(\d)[ .)]\s*(.+)$`)
+
+// selectItem presses the number of the menu item on screen whose label contains the
+// text, paging down through a long menu as a cashier would.
+func (t *Terminal) selectItem(ctx context.Context, req control.Request) control.Response {
+	label := strings.ToLower(strings.TrimSpace(strings.Join(req.Args, " ")))
+	if label == "" {
+		return control.Fail("select needs a label")
+	}
+	first := t.Display.Lines()
+	lines := first
+	for range maxPages {
+		for _, l := range lines {
+			m := menuLine.FindStringSubmatch(l)
+			if m != nil && strings.Contains(strings.ToLower(m[2]), label) {
+				t.App.UI().Press(ui.Key(m[1]))
+				return control.Response{OK: true, Lines: []string{strings.TrimSpace(l)}}
+			}
+		}
+		if !strings.Contains(strings.Join(lines, "\n"), t.App.UI().T(ui.MsgMore)) {
+			break
+		}
+		t.App.UI().Press(ui.KeyDown)
+		if lines = t.changed(ctx, lines); slices.Equal(lines, first) {
+			break // back on the first page
+		}
+	}
+	return control.Fail("no menu item containing %q on the screen", strings.Join(req.Args, " "))
+}
+
+// maxPages bounds how far select pages through a menu.
+const maxPages = 10
+
+// changed waits up to a second for the screen to differ from before and returns it.
+func (t *Terminal) changed(ctx context.Context, before []string) []string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	for {
+		if now := t.Display.Lines(); !slices.Equal(now, before) || ctx.Err() != nil {
+			return now
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func (t *Terminal) wait(ctx context.Context, req control.Request) control.Response {
+	text := strings.Join(req.Args, " ")
+	if text == "" {
+		return control.Fail("wait needs the text to wait for")
+	}
+	timeout := 10 * time.Second
+	if req.Timeout > 0 {
+		timeout = time.Duration(req.Timeout * float64(time.Second))
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := t.Display.Wait(wctx, text); err != nil {
+		return control.Response{Error: fmt.Sprintf("timed out after %v waiting for %q", timeout, text), Lines: t.Display.Lines()}
+	}
+	return control.Response{OK: true, Lines: t.Display.Lines()}
+}
+
+func (t *Terminal) state(ctx context.Context, req control.Request) control.Response {
+	st, err := t.App.State(ctx)
+	if err != nil {
+		return control.Fail("state: %v", err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return control.Fail("state: %v", err)
+	}
+	return control.Response{OK: true, State: b}
+}
+
+// faults are the simulator faults this build can inject: DEVICE=MODE → action.
+var faults = map[string]func(d *Devices){
+	"modem=no-signal": func(d *Devices) { d.Modem.SetNoSignal(true) },
+	"modem=ok":        func(d *Devices) { d.Modem.SetNoSignal(false) },
+}
+
+func (t *Terminal) fault(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) != 1 {
+		return control.Fail("fault takes one DEVICE=MODE")
+	}
+	f, ok := faults[req.Args[0]]
+	if !ok {
+		have := slices.Sorted(maps.Keys(faults))
+		return control.Fail("fault %q is not available in this build (have %s)", req.Args[0], strings.Join(have, ", "))
+	}
+	if t.Devices.Modem == nil {
+		return control.Fail("fault %s: no simulated modem", req.Args[0])
+	}
+	f(t.Devices)
+	return control.Response{OK: true}
+}

@@ -1,0 +1,23 @@
+module posfw
+
+go 1.26.0
+
+require (
+	github.com/creack/pty v1.1.24
+	go.bug.st/serial v1.8.0
+	golang.org/x/term v0.47.0
+)
+
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/mattn/go-runewidth v0.0.16 // indirect
+	github.com/mattn/go-sqlite3 v1.14.53 // indirect
+	github.com/moov-io/iso8583 v0.23.2 // indirect
+	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/yerden/go-util v1.1.4 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	periph.io/x/conn/v3 v3.7.2 // indirect
+	periph.io/x/host/v3 v3.8.5 // indirect
+)
