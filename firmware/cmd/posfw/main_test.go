@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary act as posfw for the end-to-end tests (POSFW_BE_MAIN=1).
+func TestMain(m *testing.M) {
+	if os.Getenv("POSFW_BE_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// call runs posfw in-process and returns exit code, stdout and stderr.
+func call(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code := e.main(args)
+	return code, out.String(), errb.String()
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		code    int
+		stdout  string // substring of stdout
+		stderr  string // substring of stderr
+		oneLine bool   // stderr must be exactly one line
+	}{
+		{[]string{"--help"}, 0, "Commands:", "", false},
+		{[]string{}, 2, "Usage: posfw COMMAND", "", false},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`, true},
+		{[]string{"version"}, 0, "sqlite   3.", "", false},
+		{[]string{"version", "extra"}, 2, "", `unexpected argument "extra"`, true},
+		{[]string{"version", "--bogus"}, 2, "", "flag provided but not defined: -bogus", true},
+		{[]string{"sim", "--lang", "fr"}, 2, "", `--lang "fr": want zh or en`, true},
+		{[]string{"sim", "--host", "nohost"}, 2, "", "is not host:port", true},
+		{[]string{"simctl"}, 2, "", "missing VERB", true},
+		{[]string{"simctl", "--control", "/nonexistent/sim.sock", "screen"}, 1, "", "no simulator answers", true},
+		{[]string{"simctl", "wait"}, 2, "", "wait needs the TEXT", true},
+		{[]string{"simctl", "wait", "x", "--timeout", "soon"}, 2, "", "--timeout", true},
+		{[]string{"selftest", "--board", "nosuch"}, 1, "", `board "nosuch": no such built-in board`, true},
+		{[]string{"run", "--config", "/nonexistent.toml"}, 1, "", "config: open /nonexistent.toml", true},
+	} {
+		code, out, errs := call(tc.args...)
+		name := strings.Join(tc.args, " ")
+		if code != tc.code {
+			t.Errorf("posfw %s: exit %d; want %d (stderr %q)", name, code, tc.code, errs)
+		}
+		if !strings.Contains(out, tc.stdout) {
+			t.Errorf("posfw %s: stdout %q; want it to contain %q", name, out, tc.stdout)
+		}
+		if !strings.Contains(errs, tc.stderr) {
+			t.Errorf("posfw %s: stderr %q; want it to contain %q", name, errs, tc.stderr)
+		}
+		if tc.oneLine && strings.Count(errs, "\n") != 1 {
+			t.Errorf("posfw %s: stderr %q; want one line", name, errs)
+		}
+	}
+}
+
+// TestEveryCommandHasHelp: each subcommand describes itself on --help and exits 0.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands {
+		code, out, errs := call(c.name, "--help")
+		if code != 0 || !strings.HasPrefix(out, "Usage: posfw "+c.name) || errs != "" {
+			t.Errorf("posfw %s --help = exit %d, stdout %q, stderr %q; want exit 0 and its usage", c.name, code, out, errs)
+		}
+	}
+}
+
+func TestSelftestSim(t *testing.T) {
+	code, out, errs := call("selftest", "--board", "sim")
+	if code != 0 {
+		t.Fatalf("selftest --board sim: exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"PASS journal", "PASS modem      SIM READY, signal 4/4"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("selftest output:\n%s\nwant a line %q", out, want)
+		}
+	}
+}
+
+// TestSelftestMissingDevices: on a laptop the reference board's ports do not exist;
+// every such device fails with its port named, and the exit code says so.
+func TestSelftestMissingDevices(t *testing.T) {
+	code, out, _ := call("selftest", "--board", "rpi-terminal")
+	if code != 1 {
+		t.Errorf("selftest --board rpi-terminal on a laptop: exit %d; want 1", code)
+	}
+	if !strings.Contains(out, "FAIL modem") || !strings.Contains(out, "/dev/ttyUSB2") {
+		t.Errorf("selftest output:\n%s\nwant the modem to FAIL naming /dev/ttyUSB2", out)
+	}
+}
