@@ -134,3 +134,19 @@ func TestSignalText(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"1", "enter", "F4", "", "ESC"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := ui.ParseKey(s)
+		if err != nil {
+			return
+		}
+		// Whatever was accepted is a key the keypad has, and parses back to itself.
+		if k2, err := ui.ParseKey(string(k)); err != nil || k2 != k {
+			t.Errorf("ParseKey(%q) = %q, which parses to %q, %v", s, k, k2, err)
+		}
+	})
+}

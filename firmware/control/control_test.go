@@ -2,7 +2,9 @@ package control
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"path/filepath"
 	"strings"
@@ -80,4 +82,37 @@ func TestStaleSocketReplacedAndRemoved(t *testing.T) {
 	if _, err := Call(p, Request{Verb: "screen"}); err == nil || !strings.Contains(err.Error(), "posfw sim") {
 		t.Errorf("Call after Close = %v; want a 'no simulator' error", err)
 	}
+}
+
+// FuzzServe sends arbitrary bytes as request lines: every line gets exactly one JSON
+// answer and the server survives.
+func FuzzServe(f *testing.F) {
+	f.Add([]byte(`{"verb":"screen","args":["x"]}`))
+	f.Add([]byte(`{"verb":1}`))
+	f.Add([]byte("\x00\xff{"))
+	p := filepath.Join(f.TempDir(), "sim.sock")
+	s, err := Listen(p, echoHandler)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer s.Close()
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if bytes.ContainsAny(line, "\n\r") || len(line) > 4096 {
+			return
+		}
+		c, err := net.Dial("unix", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(append(line, '\n'))
+		sc := bufio.NewScanner(c)
+		if !sc.Scan() {
+			t.Fatalf("no answer to %q", line)
+		}
+		var r Response
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Errorf("answer %q to %q is not JSON: %v", sc.Text(), line, err)
+		}
+	})
 }
