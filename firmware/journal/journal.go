@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +72,10 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 
 // Journal is an open journal database.
 type Journal struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	cardKey []byte
+	clock   func() time.Time
 }
 
 // ErrCorrupt means the journal file failed SQLite's integrity check. The file is left
@@ -110,6 +113,10 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 		return nil, err
 	}
 	if err := j.migrate(ms); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if j.cardKey, err = loadCardKey(filepath.Join(filepath.Dir(path), CardKeyFile)); err != nil {
 		db.Close()
 		return nil, err
 	}

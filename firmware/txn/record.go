@@ -36,11 +36,13 @@ const (
 // transitions lists the states each state may move to; anything else is a bug the
 // journal refuses.
 var transitions = map[Status][]Status{
-	Pending:           {Approved, Declined, NotSent, ReversalPending},
-	ReversalPending:   {Reversed, ReversalFailed},
-	ReversalFailed:    {Reversed},
-	Approved:          {Voided, PartiallyRefunded, Refunded},
-	PartiallyRefunded: {PartiallyRefunded, Refunded},
+	Pending:         {Approved, Declined, NotSent, ReversalPending},
+	ReversalPending: {Reversed, ReversalFailed},
+	ReversalFailed:  {Reversed},
+	Approved:        {Voided, PartiallyRefunded, Refunded},
+	// A void of one of its refunds gives a sale its refundable amount back.
+	PartiallyRefunded: {PartiallyRefunded, Refunded, Approved},
+	Refunded:          {PartiallyRefunded, Approved},
 }
 
 // CanMove reports whether a record may go from one state to another.

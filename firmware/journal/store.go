@@ -1,0 +1,483 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"posfw/firmware/txn"
+)
+
+// The journal is the engine's store.
+var _ txn.Store = (*Journal)(nil)
+
+// timeFormat is fixed-width so that text order is time order.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}
+
+const recordColumns = `id, type, status, amount, currency, stan, batch, invoice, rrn, auth_code,
+	response_code, masked_pan, card_hash, entry_mode, COALESCE(orig_id, 0), orig_stan, orig_rrn,
+	orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(s scanner) (*txn.Record, error) {
+	var r txn.Record
+	var created, updated string
+	var dup int
+	err := s.Scan(&r.ID, &r.Type, &r.Status, &r.Amount, &r.Currency, &r.STAN, &r.Batch, &r.Invoice,
+		&r.RRN, &r.AuthCode, &r.ResponseCode, &r.MaskedPAN, &r.CardHash, &r.EntryMode, &r.OrigID,
+		&r.OrigSTAN, &r.OrigRRN, &r.OrigDate, &r.Refunded, &r.Operator, &r.Supervisor, &r.Reason,
+		&dup, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, txn.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.DuplicateConfirmed = dup != 0
+	r.CreatedAt, r.UpdatedAt = parseTime(created), parseTime(updated)
+	return &r, nil
+}
+
+// tx runs f in one IMMEDIATE transaction (the DSN's _txlock): committed durably
+// (synchronous=FULL) when f returns nil, rolled back otherwise.
+func (j *Journal) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// next returns a counter's value and advances it; STAN and invoice wrap after 999999.
+func next(tx *sql.Tx, name string) (int64, error) {
+	var v int64
+	if err := tx.QueryRow("SELECT value FROM counters WHERE name = ?", name).Scan(&v); err != nil {
+		return 0, fmt.Errorf("counter %s: %w", name, err)
+	}
+	n := v + 1
+	if n > 999999 {
+		n = 1
+	}
+	_, err := tx.Exec("UPDATE counters SET value = ? WHERE name = ?", n, name)
+	return v, err
+}
+
+func current(q interface {
+	QueryRow(string, ...any) *sql.Row
+}, name string) (int64, error) {
+	var v int64
+	err := q.QueryRow("SELECT value FROM counters WHERE name = ?", name).Scan(&v)
+	return v, err
+}
+
+func insertRecord(tx *sql.Tx, r *txn.Record, now time.Time) error {
+	var err error
+	if r.STAN, err = next(tx, "stan"); err != nil {
+		return err
+	}
+	if r.Invoice, err = next(tx, "invoice"); err != nil {
+		return err
+	}
+	if r.Batch, err = current(tx, "batch"); err != nil {
+		return err
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	// As stored: UTC, microseconds; so the event snapshot equals the row read back.
+	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+	r.UpdatedAt = now
+	var orig any
+	if r.OrigID != 0 {
+		orig = r.OrigID
+	}
+	res, err := tx.Exec(`INSERT INTO records (type, status, amount, currency, stan, batch, invoice,
+		rrn, auth_code, response_code, masked_pan, card_hash, entry_mode, orig_id, orig_stan, orig_rrn,
+		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.Type, r.Status, r.Amount, r.Currency, r.STAN, r.Batch, r.Invoice, r.RRN, r.AuthCode,
+		r.ResponseCode, r.MaskedPAN, r.CardHash, r.EntryMode, orig, r.OrigSTAN, r.OrigRRN, r.OrigDate,
+		r.Refunded, r.Operator, r.Supervisor, r.Reason, r.DuplicateConfirmed, fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	r.ID, err = res.LastInsertId()
+	return err
+}
+
+func getTx(tx *sql.Tx, id int64) (*txn.Record, error) {
+	return scanRecord(tx.QueryRow("SELECT "+recordColumns+" FROM records WHERE id = ?", id))
+}
+
+// Begin commits a pending record with its armed reversal.
+func (j *Journal) Begin(ctx context.Context, r *txn.Record) error {
+	if r.Status != txn.Pending {
+		return fmt.Errorf("journal: Begin of a %s record; want pending", r.Status)
+	}
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		if err := insertRecord(tx, r, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT INTO reversals (record_id, state, updated_at) VALUES (?, 'armed', ?)", r.ID, fmtTime(now)); err != nil {
+			return err
+		}
+		return appendEvent(tx, now, "record.begin", r.ID, r.Operator, r)
+	})
+}
+
+// Append commits a record never sent online, with its effects.
+func (j *Journal) Append(ctx context.Context, r *txn.Record, effects []txn.Effect) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		if err := insertRecord(tx, r, now); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, now, "record.append", r.ID, r.Operator, r); err != nil {
+			return err
+		}
+		return applyEffects(tx, now, effects)
+	})
+}
+
+// Finish commits a pending record's outcome.
+func (j *Journal) Finish(ctx context.Context, o txn.Outcome) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		r, err := getTx(tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if !txn.CanMove(r.Status, o.Status) {
+			return fmt.Errorf("journal: record %d cannot go from %s to %s", r.ID, r.Status, o.Status)
+		}
+		r.Status, r.RRN, r.AuthCode, r.ResponseCode, r.UpdatedAt = o.Status, o.Response.RRN, o.Response.AuthCode, o.Response.Code, now
+		if _, err := tx.Exec("UPDATE records SET status = ?, rrn = ?, auth_code = ?, response_code = ?, updated_at = ? WHERE id = ?",
+			r.Status, r.RRN, r.AuthCode, r.ResponseCode, fmtTime(now), r.ID); err != nil {
+			return err
+		}
+		state, reason := "done", ""
+		if o.Status == txn.ReversalPending {
+			state, reason = "pending", o.ReversalReason
+		}
+		if _, err := tx.Exec("UPDATE reversals SET state = ?, reason = ?, updated_at = ? WHERE record_id = ? AND state = 'armed'",
+			state, reason, fmtTime(now), r.ID); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, now, "record.finish", r.ID, r.Operator, r); err != nil {
+			return err
+		}
+		return applyEffects(tx, now, o.Effects)
+	})
+}
+
+func applyEffects(tx *sql.Tx, now time.Time, effects []txn.Effect) error {
+	for _, e := range effects {
+		r, err := getTx(tx, e.ID)
+		if err != nil {
+			return fmt.Errorf("effect on record %d: %w", e.ID, err)
+		}
+		if e.Status != "" && e.Status != r.Status && !txn.CanMove(r.Status, e.Status) {
+			return fmt.Errorf("journal: record %d cannot go from %s to %s", r.ID, r.Status, e.Status)
+		}
+		if e.Status != "" {
+			r.Status = e.Status
+		}
+		r.Refunded += e.RefundedDelta
+		r.UpdatedAt = now
+		if _, err := tx.Exec("UPDATE records SET status = ?, refunded = ?, updated_at = ? WHERE id = ?",
+			r.Status, r.Refunded, fmtTime(now), r.ID); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, now, "record.effect", r.ID, "", r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns a record by id.
+func (j *Journal) Get(ctx context.Context, id int64) (*txn.Record, error) {
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records WHERE id = ?", id))
+}
+
+// ByTrace is the newest sale or refund with this STAN.
+func (j *Journal) ByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
+		" FROM records WHERE stan = ? AND type IN ('sale', 'refund') ORDER BY id DESC LIMIT 1", stan))
+}
+
+// ByRRN is the newest sale with this RRN.
+func (j *Journal) ByRRN(ctx context.Context, rrn string) (*txn.Record, error) {
+	if rrn == "" {
+		return nil, txn.ErrNotFound
+	}
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
+		" FROM records WHERE rrn = ? AND type = 'sale' ORDER BY id DESC LIMIT 1", rrn))
+}
+
+// Duplicate is the newest approved sale on the card for the amount since a time.
+func (j *Journal) Duplicate(ctx context.Context, cardHash string, amount int64, since time.Time) (*txn.Record, error) {
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
+		` FROM records WHERE card_hash = ? AND amount = ? AND created_at >= ? AND type = 'sale'
+		AND status IN ('approved', 'partially_refunded', 'refunded') ORDER BY id DESC LIMIT 1`,
+		cardHash, amount, fmtTime(since)))
+}
+
+// Recover turns armed reversals left by a crash into pending ones.
+func (j *Journal) Recover(ctx context.Context) (int, error) {
+	n := 0
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		rows, err := tx.Query("SELECT record_id FROM reversals WHERE state = 'armed' ORDER BY record_id")
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			r, err := getTx(tx, id)
+			if err != nil {
+				return err
+			}
+			state := "pending"
+			if r.Status != txn.Pending {
+				// The outcome was committed but the reversal not disarmed: cannot happen in
+				// one transaction, kept for safety.
+				state = "done"
+			} else {
+				r.Status, r.UpdatedAt = txn.ReversalPending, now
+				if _, err := tx.Exec("UPDATE records SET status = ?, updated_at = ? WHERE id = ?", r.Status, fmtTime(now), id); err != nil {
+					return err
+				}
+				if err := appendEvent(tx, now, "record.recover", id, "", r); err != nil {
+					return err
+				}
+				n++
+			}
+			if _, err := tx.Exec("UPDATE reversals SET state = ?, reason = '98', updated_at = ? WHERE record_id = ?", state, fmtTime(now), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PendingReversals lists the reversals still to send, oldest first.
+func (j *Journal) PendingReversals(ctx context.Context) ([]txn.ReversalTask, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT "+recordColumns+`, rev_reason, rev_tries FROM (
+		SELECT r.*, v.reason AS rev_reason, v.tries AS rev_tries FROM reversals v JOIN records r ON r.id = v.record_id
+		WHERE v.state = 'pending') ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var tasks []txn.ReversalTask
+	for rows.Next() {
+		var t txn.ReversalTask
+		r, err := scanRecord(extra{rows, []any{&t.Reason, &t.Tries}})
+		if err != nil {
+			return nil, err
+		}
+		t.Record = *r
+		tasks = append(tasks, t)
+	}
+	return tasks, rows.Err()
+}
+
+// extra scans a record followed by more columns.
+type extra struct {
+	s    scanner
+	more []any
+}
+
+func (e extra) Scan(dest ...any) error { return e.s.Scan(append(dest, e.more...)...) }
+
+// ReversalSent records a reversal's answer or a failed try.
+func (j *Journal) ReversalSent(ctx context.Context, id int64, ok bool, max int) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		var tries int
+		if err := tx.QueryRow("SELECT tries FROM reversals WHERE record_id = ? AND state = 'pending'", id).Scan(&tries); err != nil {
+			return fmt.Errorf("reversal of record %d: %w", id, err)
+		}
+		tries++
+		state, status := "pending", txn.Status("")
+		switch {
+		case ok:
+			state, status = "done", txn.Reversed
+		case tries >= max:
+			state, status = "failed", txn.ReversalFailed
+		}
+		if _, err := tx.Exec("UPDATE reversals SET state = ?, tries = ?, updated_at = ? WHERE record_id = ?", state, tries, fmtTime(now), id); err != nil {
+			return err
+		}
+		r, err := getTx(tx, id)
+		if err != nil {
+			return err
+		}
+		if status != "" {
+			r.Status, r.UpdatedAt = status, now
+			if _, err := tx.Exec("UPDATE records SET status = ?, updated_at = ? WHERE id = ?", status, fmtTime(now), id); err != nil {
+				return err
+			}
+		}
+		return appendEvent(tx, now, "reversal."+state, id, "", map[string]any{"record": r, "tries": tries, "answered": ok})
+	})
+}
+
+// CurrentBatch is the open batch number.
+func (j *Journal) CurrentBatch(ctx context.Context) (int64, error) { return j.Counter(ctx, "batch") }
+
+// NextSTAN draws a STAN for a message that is not a record (sign-on, settlement).
+func (j *Journal) NextSTAN(ctx context.Context) (int64, error) {
+	var v int64
+	err := j.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		v, err = next(tx, "stan")
+		return err
+	})
+	return v, err
+}
+
+// Totals adds up a batch per type.
+func (j *Journal) Totals(ctx context.Context, batch int64) (txn.Totals, error) {
+	t := txn.Totals{Batch: batch}
+	rows, err := j.db.QueryContext(ctx, `SELECT type, status, count(*), COALESCE(sum(amount), 0)
+		FROM records WHERE batch = ? GROUP BY type, status`, batch)
+	if err != nil {
+		return t, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ txn.Type
+		var st txn.Status
+		var n, amt int64
+		if err := rows.Scan(&typ, &st, &n, &amt); err != nil {
+			return t, err
+		}
+		if tot := totalFor(&t, typ, st); tot != nil {
+			tot.Count += n
+			tot.Amount += amt
+		}
+	}
+	return t, rows.Err()
+}
+
+// totalFor is the row of the settlement table a type and status count in, or nil.
+func totalFor(t *txn.Totals, typ txn.Type, st txn.Status) *txn.Total {
+	switch {
+	case st == txn.ReversalFailed:
+		return &t.ReversalsFailed
+	case typ == txn.Sale && (st == txn.Approved || st == txn.PartiallyRefunded || st == txn.Refunded):
+		return &t.Sales
+	case typ == txn.Refund && st == txn.Approved:
+		return &t.Refunds
+	case typ == txn.Void && st == txn.Approved:
+		return &t.Voids
+	case typ == txn.ManualRefund && st == txn.Recorded:
+		return &t.ManualRefunds
+	}
+	return nil
+}
+
+// Approved lists the approved sales and refunds of a batch (the 0320 batch upload).
+func (j *Journal) Approved(ctx context.Context, batch int64) ([]txn.Record, error) {
+	return j.list(ctx, `WHERE batch = ? AND type IN ('sale', 'refund')
+		AND status IN ('approved', 'partially_refunded', 'refunded') ORDER BY id`, batch)
+}
+
+func (j *Journal) list(ctx context.Context, where string, args ...any) ([]txn.Record, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT "+recordColumns+" FROM records "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []txn.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// StartSettlement records that a batch's settlement began; calling it again is harmless.
+func (j *Journal) StartSettlement(ctx context.Context, batch int64, t txn.Totals) error {
+	b, _ := json.Marshal(t)
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		res, err := tx.Exec("INSERT OR IGNORE INTO settlements (batch, state, totals, started_at) VALUES (?, 'started', ?, ?)", batch, string(b), fmtTime(now))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return appendEvent(tx, now, "settlement.start", 0, "", t)
+	})
+}
+
+// CloseBatch ends a batch's settlement and opens the next batch; closing a closed batch
+// again is harmless.
+func (j *Journal) CloseBatch(ctx context.Context, batch int64) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		now := j.now()
+		res, err := tx.Exec("UPDATE settlements SET state = 'closed', closed_at = ? WHERE batch = ? AND state = 'started'", fmtTime(now), batch)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		if _, err := tx.Exec("UPDATE counters SET value = ? WHERE name = 'batch' AND value = ?", batch+1, batch); err != nil {
+			return err
+		}
+		return appendEvent(tx, now, "settlement.close", 0, "", map[string]int64{"batch": batch, "next": batch + 1})
+	})
+}
+
+// Audit appends an audit event.
+func (j *Journal) Audit(ctx context.Context, e txn.Event) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		return appendEvent(tx, j.now(), "audit."+e.Kind, 0, e.Operator, e)
+	})
+}
+
+func (j *Journal) now() time.Time {
+	t := time.Now()
+	if j.clock != nil {
+		t = j.clock()
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// SetClock makes the journal stamp records with clock instead of the system time
+// (tests, and a terminal whose clock is set from the host).
+func (j *Journal) SetClock(clock func() time.Time) { j.clock = clock }

@@ -1,0 +1,385 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limits are the configured money limits.
+type Limits struct {
+	MaxAmount       int64
+	RefundCeiling   int64
+	DuplicateWindow time.Duration
+}
+
+// Engine runs transactions: rules, journal, host, in that order.
+type Engine struct {
+	Store    Store
+	Host     Host
+	Limits   Limits
+	Currency string // ISO 4217 alpha, stored on records
+	Numeric  string // ISO 4217 numeric, sent in field 49
+	// MaxReversalTries before a reversal is given up (and the acquirer must be called).
+	MaxReversalTries int
+	Now              func() time.Time
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// SaleRequest is a sale the cashier keyed.
+type SaleRequest struct {
+	Amount           int64
+	Card             *Card
+	Operator         string
+	ConfirmDuplicate bool
+}
+
+// Sale runs a sale. It returns the record in its final state, or a *Refusal (a local rule
+// said no), or an error wrapping ErrJournal (nothing was sent).
+func (e *Engine) Sale(ctx context.Context, req SaleRequest) (*Record, error) {
+	c := SaleCheck{Amount: req.Amount, MaxAmount: e.Limits.MaxAmount, HasCard: req.Card != nil && len(req.Card.PAN) > 0, Confirmed: req.ConfirmDuplicate}
+	var hash string
+	if c.HasCard {
+		hash = e.Store.CardHash(req.Card.PAN)
+		if e.Limits.DuplicateWindow > 0 {
+			dup, err := e.Store.Duplicate(ctx, hash, req.Amount, e.now().Add(-e.Limits.DuplicateWindow))
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+			}
+			c.Duplicate = dup
+		}
+	}
+	if ref := apply(SaleRules, &c); ref != nil {
+		return nil, ref
+	}
+	r := &Record{
+		Type: Sale, Amount: req.Amount, Currency: e.Currency,
+		MaskedPAN: req.Card.Masked(), CardHash: hash, EntryMode: req.Card.EntryMode,
+		Operator: req.Operator, DuplicateConfirmed: c.Duplicate != nil,
+	}
+	return e.online(ctx, r, req.Card, nil, "")
+}
+
+// VoidRequest is a void the supervisor authorised.
+type VoidRequest struct {
+	STAN         int64
+	Card         *Card // nil when the card is not presented
+	Operator     string
+	Supervisor   string
+	SupervisorOK bool
+}
+
+// FindForVoid returns the record a void of this trace no. would cancel, for the cashier
+// to confirm (masked PAN, amount, time), or a refusal saying why it cannot be voided.
+func (e *Engine) FindForVoid(ctx context.Context, stan int64) (*Record, error) {
+	c, err := e.voidCheck(ctx, VoidRequest{STAN: stan, SupervisorOK: true})
+	if err != nil {
+		return nil, err
+	}
+	if ref := apply(VoidRules, c); ref != nil {
+		return nil, ref
+	}
+	return c.Orig, nil
+}
+
+func (e *Engine) voidCheck(ctx context.Context, req VoidRequest) (*VoidCheck, error) {
+	batch, err := e.Store.CurrentBatch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	c := &VoidCheck{CurrentBatch: batch, Supervisor: req.SupervisorOK}
+	orig, err := e.Store.ByTrace(ctx, req.STAN)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	default:
+		c.Orig = orig
+	}
+	if req.Card != nil && len(req.Card.PAN) > 0 {
+		c.CardHash = e.Store.CardHash(req.Card.PAN)
+	}
+	return c, nil
+}
+
+// Void cancels an approved sale or refund of the current batch.
+func (e *Engine) Void(ctx context.Context, req VoidRequest) (*Record, error) {
+	c, err := e.voidCheck(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if ref := apply(VoidRules, c); ref != nil {
+		return nil, ref
+	}
+	o := c.Orig
+	r := &Record{
+		Type: Void, Amount: o.Amount, Currency: o.Currency,
+		MaskedPAN: o.MaskedPAN, CardHash: o.CardHash, EntryMode: o.EntryMode,
+		OrigID: o.ID, OrigSTAN: o.STAN, OrigRRN: o.RRN, OrigDate: o.CreatedAt.Format("0102"),
+		Operator: req.Operator, Supervisor: req.Supervisor,
+	}
+	if req.Card != nil {
+		r.EntryMode = req.Card.EntryMode
+	}
+	effects := []Effect{{ID: o.ID, Status: Voided}}
+	if o.Type == Refund && o.OrigID != 0 {
+		// Voiding a refund gives the amount back to the sale's refundable.
+		sale, err := e.Store.Get(ctx, o.OrigID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+		}
+		effects = append(effects, Effect{ID: sale.ID, Status: refundStatus(sale, -o.Amount), RefundedDelta: -o.Amount})
+	}
+	return e.online(ctx, r, req.Card, effects, o.AuthCode)
+}
+
+// RefundRequest is a refund the supervisor authorised.
+type RefundRequest struct {
+	OrigRRN      string
+	OrigDate     string // MMDD
+	Amount       int64
+	Card         *Card
+	Operator     string
+	Supervisor   string
+	SupervisorOK bool
+}
+
+// FindForRefund returns the original sale of a refund when the journal has it (nil when
+// it does not: the refund is then left to the host).
+func (e *Engine) FindForRefund(ctx context.Context, rrn, date string) (*Record, error) {
+	o, err := e.Store.ByRRN(ctx, rrn)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	if date != "" && o.CreatedAt.Format("0102") != date {
+		return nil, &Refusal{Rule: "original date matches", EN: "Date does not match the original", ZH: "原交易日期不符"}
+	}
+	return o, nil
+}
+
+// Refund returns money to the original card.
+func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error) {
+	orig, err := e.FindForRefund(ctx, req.OrigRRN, req.OrigDate)
+	if err != nil {
+		return nil, err
+	}
+	c := RefundCheck{Amount: req.Amount, Ceiling: e.Limits.RefundCeiling, Supervisor: req.SupervisorOK, Orig: orig}
+	if req.Card != nil && len(req.Card.PAN) > 0 {
+		c.CardHash = e.Store.CardHash(req.Card.PAN)
+	}
+	if req.Card == nil || len(req.Card.PAN) == 0 {
+		return nil, &Refusal{Rule: "card presented", EN: "No card", ZH: "无卡"}
+	}
+	if ref := apply(RefundRules, &c); ref != nil {
+		return nil, ref
+	}
+	r := &Record{
+		Type: Refund, Amount: req.Amount, Currency: e.Currency,
+		MaskedPAN: req.Card.Masked(), CardHash: c.CardHash, EntryMode: req.Card.EntryMode,
+		OrigRRN: req.OrigRRN, OrigDate: req.OrigDate,
+		Operator: req.Operator, Supervisor: req.Supervisor,
+	}
+	var effects []Effect
+	authCode := ""
+	if orig != nil {
+		r.OrigID, r.OrigSTAN, authCode = orig.ID, orig.STAN, orig.AuthCode
+		effects = []Effect{{ID: orig.ID, Status: refundStatus(orig, req.Amount), RefundedDelta: req.Amount}}
+	}
+	return e.online(ctx, r, req.Card, effects, authCode)
+}
+
+// refundStatus is a sale's status after delta more (or, negative, less) is refunded.
+func refundStatus(sale *Record, delta int64) Status {
+	switch after := sale.Refunded + delta; {
+	case after <= 0:
+		return Approved
+	case after >= sale.Amount:
+		return Refunded
+	default:
+		return PartiallyRefunded
+	}
+}
+
+// ManualRefundRequest records a refund made outside the card route.
+type ManualRefundRequest struct {
+	Amount       int64
+	Reason       string
+	OrigRRN      string
+	OrigDate     string
+	Operator     string
+	Supervisor   string
+	SupervisorOK bool
+}
+
+// ManualRefund writes a manual refund record; nothing is sent online.
+func (e *Engine) ManualRefund(ctx context.Context, req ManualRefundRequest) (*Record, error) {
+	orig, err := e.FindForRefund(ctx, req.OrigRRN, req.OrigDate)
+	if err != nil {
+		return nil, err
+	}
+	c := ManualRefundCheck{Amount: req.Amount, Ceiling: e.Limits.RefundCeiling, Supervisor: req.SupervisorOK, Reason: req.Reason, OrigRRN: req.OrigRRN, Orig: orig}
+	if ref := apply(ManualRefundRules, &c); ref != nil {
+		return nil, ref
+	}
+	r := &Record{
+		Type: ManualRefund, Status: Recorded, Amount: req.Amount, Currency: e.Currency,
+		OrigRRN: req.OrigRRN, OrigDate: req.OrigDate, Reason: req.Reason,
+		Operator: req.Operator, Supervisor: req.Supervisor,
+	}
+	var effects []Effect
+	if orig != nil {
+		r.OrigID, r.OrigSTAN, r.MaskedPAN, r.CardHash = orig.ID, orig.STAN, orig.MaskedPAN, orig.CardHash
+		effects = []Effect{{ID: orig.ID, Status: refundStatus(orig, req.Amount), RefundedDelta: req.Amount}}
+	}
+	if err := e.Store.Append(ctx, r, effects); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	return r, nil
+}
+
+// online is the write-ahead path of every request sent to the host: flush reversals
+// owed, commit the record with its armed reversal, send, commit the outcome.
+func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Effect, origAuth string) (*Record, error) {
+	e.FlushReversals(ctx)
+	r.Status = Pending
+	r.CreatedAt = e.now()
+	if err := e.Store.Begin(ctx, r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	req := Request{
+		Type: r.Type, STAN: r.STAN, Batch: r.Batch, Amount: r.Amount, Currency: e.Numeric,
+		Card: card, OrigSTAN: r.OrigSTAN, OrigRRN: r.OrigRRN, OrigAuthCode: origAuth, OrigDate: r.OrigDate, At: r.CreatedAt,
+	}
+	resp, err := e.Host.Send(ctx, req)
+	o := Outcome{ID: r.ID, Response: resp}
+	switch {
+	case errors.Is(err, ErrNotSent):
+		o.Status = NotSent
+	case err != nil:
+		o.Status, o.ReversalReason = ReversalPending, ReversalReason(err)
+	case resp.Code == "00":
+		o.Status, o.Effects = Approved, effects
+	default:
+		o.Status = Declined
+	}
+	// The outcome must be committed even if the caller's context ended meanwhile: the
+	// host has answered (or not), and the journal must say which.
+	if ferr := e.Store.Finish(context.WithoutCancel(ctx), o); ferr != nil {
+		// The reversal stays armed in the journal and Recover turns it into a pending
+		// reversal at the next start, so an unrecorded approval is undone, never lost.
+		return nil, fmt.Errorf("%w: outcome not recorded: %v", ErrJournal, ferr)
+	}
+	return e.Store.Get(context.WithoutCancel(ctx), r.ID)
+}
+
+// FlushReversals sends every pending reversal once; it returns how many remain.
+func (e *Engine) FlushReversals(ctx context.Context) int {
+	tasks, err := e.Store.PendingReversals(ctx)
+	if err != nil {
+		return -1
+	}
+	left := 0
+	for _, t := range tasks {
+		resp, err := e.Host.Reverse(ctx, Reversal{Orig: t.Record, Reason: t.Reason, Repeat: t.Tries > 0})
+		// Any valid answer settles it: 00 reversed, 25/12 the host never had the original.
+		ok := err == nil && (resp.Code == "00" || resp.Code == "25" || resp.Code == "12")
+		max := e.MaxReversalTries
+		if max <= 0 {
+			max = 3
+		}
+		if err := e.Store.ReversalSent(context.WithoutCancel(ctx), t.Record.ID, ok, max); err != nil || !ok {
+			left++
+		}
+	}
+	return left
+}
+
+// SignOn signs the terminal on and loads its working keys.
+func (e *Engine) SignOn(ctx context.Context, operator string) error {
+	stan, err := e.Store.NextSTAN(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	err = e.Host.SignOn(ctx, stan)
+	detail := "ok"
+	if err != nil {
+		detail = err.Error()
+	}
+	e.Store.Audit(ctx, Event{Kind: "sign_on", Operator: operator, Detail: detail})
+	return err
+}
+
+// Settlement is a closed batch's report.
+type Settlement struct {
+	Totals   Totals
+	Balanced bool // the host agreed at the first 0500
+	Uploaded int  // records sent in the batch upload
+}
+
+// Settle settles the current batch: reversals first, then 0500, a batch upload when the
+// host disagrees, and the batch closed. Interrupted at any step, calling it again resumes.
+func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, error) {
+	left := e.FlushReversals(ctx)
+	if left < 0 {
+		return nil, fmt.Errorf("%w: cannot read pending reversals", ErrJournal)
+	}
+	if ref := apply(SettleRules, &SettleCheck{PendingReversals: left, Supervisor: true}); ref != nil {
+		return nil, ref
+	}
+	batch, err := e.Store.CurrentBatch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	t, err := e.Store.Totals(ctx, batch)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	if err := e.Store.StartSettlement(ctx, batch, t); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	s := &Settlement{Totals: t}
+	stan, err := e.Store.NextSTAN(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	if s.Balanced, err = e.Host.Settle(ctx, t, stan); err != nil {
+		return nil, err
+	}
+	if !s.Balanced {
+		recs, err := e.Store.Approved(ctx, batch)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+		}
+		for _, r := range recs {
+			if stan, err = e.Store.NextSTAN(ctx); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+			}
+			if err := e.Host.Upload(ctx, r, stan); err != nil {
+				return nil, err
+			}
+			s.Uploaded++
+		}
+		// Batch end: the host now holds every record.
+		if stan, err = e.Store.NextSTAN(ctx); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+		}
+		if _, err := e.Host.Settle(ctx, t, stan); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.Store.CloseBatch(context.WithoutCancel(ctx), batch); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	e.Store.Audit(ctx, Event{Kind: "settlement", Operator: operator, Detail: fmt.Sprintf("batch %06d sales %d/%s refunds %d/%s", batch, t.Sales.Count, Money(t.Sales.Amount), t.Refunds.Count, Money(t.Refunds.Amount))})
+	return s, nil
+}

@@ -1,0 +1,88 @@
+package txn
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Effect is a change an outcome makes to another record in the same journal transaction:
+// a void marks its original voided; a refund adds to its sale's refunded amount.
+type Effect struct {
+	ID            int64
+	Status        Status // new status, "" to keep it
+	RefundedDelta int64
+}
+
+// Outcome is what became of a pending record.
+type Outcome struct {
+	ID       int64
+	Status   Status
+	Response Response
+	// ReversalReason is set when Status is ReversalPending.
+	ReversalReason string
+	Effects        []Effect
+}
+
+// ReversalTask is a record whose reversal must still be sent.
+type ReversalTask struct {
+	Record Record
+	Reason string
+	Tries  int
+}
+
+// Event is an audit entry: logins, password changes, refusals, settlements.
+type Event struct {
+	Kind     string
+	Operator string
+	Detail   string
+}
+
+// Store is the journal as the engine sees it. Every method that changes state is one
+// durable transaction; counters (STAN, batch, invoice) advance inside it.
+type Store interface {
+	// Begin commits r as a new pending record — assigning ID, STAN, batch and invoice —
+	// together with its armed reversal record, before the request is sent.
+	Begin(ctx context.Context, r *Record) error
+	// Append commits a record that is never sent online (a manual refund) with its effects.
+	Append(ctx context.Context, r *Record, effects []Effect) error
+	// Finish commits a pending record's outcome, disarms or activates its reversal and
+	// applies the effects, in one transaction.
+	Finish(ctx context.Context, o Outcome) error
+
+	Get(ctx context.Context, id int64) (*Record, error)
+	// ByTrace is the newest sale or refund of the current batch with this STAN.
+	ByTrace(ctx context.Context, stan int64) (*Record, error)
+	// ByRRN is the sale with this RRN.
+	ByRRN(ctx context.Context, rrn string) (*Record, error)
+	// Duplicate is the newest approved sale on the card for the amount since a time.
+	Duplicate(ctx context.Context, cardHash string, amount int64, since time.Time) (*Record, error)
+	// CardHash is the keyed hash of a PAN, for same-card rules.
+	CardHash(pan []byte) string
+
+	// Recover turns the armed reversals of records left pending by a crash into
+	// pending reversals (reason 98): the request may have reached the host.
+	Recover(ctx context.Context) (int, error)
+	PendingReversals(ctx context.Context) ([]ReversalTask, error)
+	// ReversalSent records a reversal's answer (ok) or a failed try; after max tries the
+	// record becomes ReversalFailed.
+	ReversalSent(ctx context.Context, id int64, ok bool, max int) error
+
+	CurrentBatch(ctx context.Context) (int64, error)
+	NextSTAN(ctx context.Context) (int64, error)
+	Totals(ctx context.Context, batch int64) (Totals, error)
+	Approved(ctx context.Context, batch int64) ([]Record, error)
+	// StartSettlement records that batch's settlement began (idempotent).
+	StartSettlement(ctx context.Context, batch int64, t Totals) error
+	// CloseBatch ends the settlement of batch and opens the next batch.
+	CloseBatch(ctx context.Context, batch int64) error
+
+	Audit(ctx context.Context, e Event) error
+}
+
+// ErrNotFound is returned by lookups that find nothing.
+var ErrNotFound = errors.New("not found")
+
+// ErrJournal wraps a failed journal write: the transaction was refused before anything
+// was sent.
+var ErrJournal = errors.New("journal write failed, transaction not sent")
