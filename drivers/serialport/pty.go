@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -21,8 +22,16 @@ type PTY struct {
 // the PTY itself so that the simulator's reads do not fail with EIO while the firmware
 // has the port closed (between a reconnect, say).
 func OpenPTY() (*PTY, error) {
-	m, t, err := pty.Open()
+	pm, t, err := pty.Open()
 	if err != nil {
+		return nil, fmt.Errorf("open pseudo-terminal: %w", err)
+	}
+	// creack/pty hands the controller end over in blocking mode, where Close waits for a
+	// pending Read: a simulator blocked reading would keep the "unplugged" device alive.
+	// A non-blocking copy goes through Go's poller, whose Close ends pending reads.
+	m, err := nonBlocking(pm)
+	if err != nil {
+		t.Close()
 		return nil, fmt.Errorf("open pseudo-terminal: %w", err)
 	}
 	if _, err := term.MakeRaw(int(t.Fd())); err != nil {
@@ -31,6 +40,20 @@ func OpenPTY() (*PTY, error) {
 		return nil, fmt.Errorf("pseudo-terminal %s: raw mode: %w", t.Name(), err)
 	}
 	return &PTY{master: m, tty: t}, nil
+}
+
+func nonBlocking(f *os.File) (*os.File, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
 // Path is the device end's path (/dev/pts/N), to be opened with Open.

@@ -109,3 +109,27 @@ func TestConfigRefused(t *testing.T) {
 		t.Error("Open of a missing device succeeded; want an error")
 	}
 }
+
+// TestPTYCloseUnblocksSimulator: a simulator blocked reading its end is released by
+// Close, and the firmware's side sees the device gone.
+func TestPTYCloseUnblocksSimulator(t *testing.T) {
+	sim, port := openPair(t, Config{Baud: 9600, ReadTimeout: 2 * time.Second})
+	done := make(chan error, 1)
+	go func() {
+		_, err := sim.Read(make([]byte, 8))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	sim.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("simulator Read after Close returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not release the simulator's pending Read")
+	}
+	if _, err := port.Read(make([]byte, 8)); err == nil || errors.Is(err, ErrTimeout) {
+		t.Errorf("firmware Read after the PTY closed = %v; want device gone", err)
+	}
+}
