@@ -1,0 +1,206 @@
+// Package receipt lays out the terminal's paper: sale, void, refund and manual refund
+// slips (merchant and customer copies), reprints marked as such, and the settlement
+// report, as ESC/POS byte streams for a 58 mm printer (32 columns). Chinese is printed
+// in GB18030 by the encoder. A slip carries what a dispute needs: masked PAN, entry
+// mode, amount, batch/trace/invoice, RRN, auth code, date and time, and a QR code of the
+// RRN; never more of the card than the masked PAN.
+package receipt
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"posfw/drivers/printer/escpos"
+	"posfw/firmware/txn"
+)
+
+// Cols is the width of a 58 mm roll.
+const Cols = escpos.Cols58mm
+
+// Merchant is who the slip is from.
+type Merchant struct {
+	Name, TerminalID, MerchantID string
+}
+
+// Copy is which copy of a slip is printed.
+type Copy int
+
+// Copies of a slip.
+const (
+	MerchantCopy Copy = iota
+	CustomerCopy
+)
+
+var copyNames = map[Copy]txn.Text{
+	MerchantCopy: {EN: "MERCHANT COPY", ZH: "商户存根"},
+	CustomerCopy: {EN: "CUSTOMER COPY", ZH: "持卡人存根"},
+}
+
+// typeNames are the bilingual names of record types, printed large.
+var typeNames = map[txn.Type]txn.Text{
+	txn.Sale:         {EN: "SALE", ZH: "消费"},
+	txn.Void:         {EN: "VOID", ZH: "撤销"},
+	txn.Refund:       {EN: "REFUND", ZH: "退货"},
+	txn.ManualRefund: {EN: "MANUAL REFUND", ZH: "手工退款"},
+}
+
+var entryNames = map[txn.EntryMode]string{
+	txn.Swiped: "S", txn.Keyed: "M", txn.Chip: "I", txn.Tapped: "C",
+}
+
+// Slip is one transaction slip.
+type Slip struct {
+	Merchant Merchant
+	Record   txn.Record
+	Copy     Copy
+	// Reprint marks a slip printed again ("REPRINT 重打印").
+	Reprint bool
+	// PINVerified: no signature line is needed.
+	PINVerified bool
+	// Message is the host's answer in words (declines, reversal failed).
+	Message string
+	// Location for printed times.
+	Location *time.Location
+}
+
+// kv is a label: value line fitted to the roll, label left, value right.
+func kv(label, value string) string {
+	gap := Cols - escpos.Width(label) - escpos.Width(value)
+	if gap < 1 {
+		return label + "\n" + strings.Repeat(" ", max(Cols-escpos.Width(value), 0)) + value
+	}
+	return label + strings.Repeat(" ", gap) + value
+}
+
+func bi(t txn.Text) string { return t.ZH + " " + t.EN }
+
+// Bytes renders the slip as ESC/POS.
+func (s Slip) Bytes() ([]byte, error) {
+	r := s.Record
+	loc := s.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	var b escpos.Builder
+	b.Init().Align(escpos.Center).Bold(true).Line(s.Merchant.Name).Bold(false)
+	b.Line(bi(copyNames[s.Copy]))
+	if s.Reprint {
+		b.Bold(true).Line("*** REPRINT 重打印 ***").Bold(false)
+	}
+	b.Align(escpos.Left)
+	b.Line(kv("商户号 MID", s.Merchant.MerchantID))
+	b.Line(kv("终端号 TID", s.Merchant.TerminalID))
+	b.Line(kv("操作员 Operator", r.Operator))
+	b.Line(strings.Repeat("-", Cols))
+	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(bi(typeNames[r.Type])).Size(1, 1).Bold(false).Align(escpos.Left)
+	if r.MaskedPAN != "" {
+		b.Line("卡号 Card No.")
+		b.Bold(true).Line(r.MaskedPAN + " " + entryNames[r.EntryMode]).Bold(false)
+	}
+	b.Line(kv("批次号 Batch", fmt.Sprintf("%06d", r.Batch)))
+	b.Line(kv("凭证号 Trace", fmt.Sprintf("%06d", r.STAN)))
+	b.Line(kv("票据号 Invoice", fmt.Sprintf("%06d", r.Invoice)))
+	if r.RRN != "" {
+		b.Line(kv("参考号 RRN", r.RRN))
+	}
+	if r.AuthCode != "" {
+		b.Line(kv("授权码 Auth", r.AuthCode))
+	}
+	b.Line(kv("时间 Time", r.CreatedAt.In(loc).Format("2006-01-02 15:04:05")))
+	if r.OrigSTAN != 0 || r.OrigRRN != "" {
+		if r.OrigSTAN != 0 {
+			b.Line(kv("原凭证号 Orig trace", fmt.Sprintf("%06d", r.OrigSTAN)))
+		}
+		if r.OrigRRN != "" {
+			b.Line(kv("原参考号 Orig RRN", r.OrigRRN))
+		}
+	}
+	if r.Supervisor != "" {
+		b.Line(kv("主管 Supervisor", r.Supervisor))
+	}
+	if r.Type == txn.ManualRefund {
+		b.Line("原因 Reason: " + r.Reason)
+	}
+	b.Line(kv("状态 Status", statusText(r)))
+	if r.ResponseCode != "" && r.ResponseCode != "00" {
+		b.Line(kv("应答码 Response", r.ResponseCode))
+	}
+	if s.Message != "" {
+		b.Line(s.Message)
+	}
+	sign := ""
+	if r.Type == txn.Void || r.Type == txn.Refund || r.Type == txn.ManualRefund {
+		sign = "-"
+	}
+	b.Bold(true).Line(kv("金额 AMOUNT", r.Currency+" "+sign+txn.Money(r.Amount))).Bold(false)
+	if r.Type == txn.Sale && r.Status == txn.Approved && !s.PINVerified && s.Copy == MerchantCopy {
+		b.Feed(2).Line("持卡人签名 Cardholder signature").Feed(1).Line(strings.Repeat("_", Cols))
+	}
+	if r.RRN != "" {
+		b.Align(escpos.Center).QR(r.RRN, 4, escpos.ECM).Align(escpos.Left)
+	}
+	b.Feed(3).Cut()
+	return b.Bytes(), b.Err()
+}
+
+var statusNames = map[txn.Status]txn.Text{
+	txn.Approved:          {EN: "APPROVED", ZH: "成功"},
+	txn.Declined:          {EN: "DECLINED", ZH: "失败"},
+	txn.Voided:            {EN: "VOIDED", ZH: "已撤销"},
+	txn.PartiallyRefunded: {EN: "PART REFUNDED", ZH: "部分退货"},
+	txn.Refunded:          {EN: "REFUNDED", ZH: "已退货"},
+	txn.ReversalPending:   {EN: "REVERSAL PENDING", ZH: "待冲正"},
+	txn.Reversed:          {EN: "REVERSED", ZH: "已冲正"},
+	txn.ReversalFailed:    {EN: "REVERSAL FAILED", ZH: "冲正失败"},
+	txn.Recorded:          {EN: "RECORDED", ZH: "已登记"},
+	txn.NotSent:           {EN: "NOT SENT", ZH: "未发送"},
+	txn.Pending:           {EN: "PENDING", ZH: "处理中"},
+}
+
+func statusText(r txn.Record) string { return bi(statusNames[r.Status]) }
+
+// Report is the settlement report of a closed batch.
+type Report struct {
+	Merchant Merchant
+	Totals   txn.Totals
+	Currency string
+	At       time.Time
+	Balanced bool
+	Uploaded int
+}
+
+// Bytes renders the report as ESC/POS.
+func (rp Report) Bytes() ([]byte, error) {
+	var b escpos.Builder
+	t := rp.Totals
+	b.Init().Align(escpos.Center).Bold(true).Line(rp.Merchant.Name).Line("结算报告 SETTLEMENT").Bold(false).Align(escpos.Left)
+	b.Line(kv("商户号 MID", rp.Merchant.MerchantID))
+	b.Line(kv("终端号 TID", rp.Merchant.TerminalID))
+	b.Line(kv("批次号 Batch", fmt.Sprintf("%06d", t.Batch)))
+	b.Line(kv("时间 Time", rp.At.Format("2006-01-02 15:04:05")))
+	b.Line(strings.Repeat("-", Cols))
+	for _, row := range []struct {
+		name  txn.Text
+		total txn.Total
+	}{
+		{txn.Text{EN: "Sales", ZH: "消费"}, t.Sales},
+		{txn.Text{EN: "Voids", ZH: "撤销"}, t.Voids},
+		{txn.Text{EN: "Refunds", ZH: "退货"}, t.Refunds},
+		{txn.Text{EN: "Manual refunds", ZH: "手工退款"}, t.ManualRefunds},
+		{txn.Text{EN: "Reversal failed", ZH: "冲正失败"}, t.ReversalsFailed},
+	} {
+		b.Line(bi(row.name))
+		b.Line(kv(fmt.Sprintf("  %d", row.total.Count), rp.Currency+" "+txn.Money(row.total.Amount)))
+	}
+	b.Line(strings.Repeat("-", Cols))
+	net := t.Sales.Amount - t.Refunds.Amount
+	b.Bold(true).Line(kv("净额 NET (card)", rp.Currency+" "+txn.Money(net))).Bold(false)
+	if rp.Balanced {
+		b.Line("对账平 BALANCED")
+	} else {
+		b.Line(fmt.Sprintf("对账不平 UNBALANCED, %d uploaded", rp.Uploaded))
+	}
+	b.Feed(3).Cut()
+	return b.Bytes(), b.Err()
+}
