@@ -1,0 +1,280 @@
+package pinpad
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"posfw/drivers/pinpad/dukpt"
+	"posfw/drivers/pinpad/frame"
+)
+
+// Config tunes a Driver; the zero value gives the defaults.
+type Config struct {
+	// Link sets the frame link's ACK timeout, resends and inter-byte timeout.
+	Link frame.LinkConfig
+	// AnswerTimeout is how long the PIN pad has to answer a request once it has
+	// acknowledged it (2 s by default). A PIN entry gets its own timeout on top.
+	AnswerTimeout time.Duration
+}
+
+// DefaultAnswerTimeout is Config.AnswerTimeout's default.
+const DefaultAnswerTimeout = 2 * time.Second
+
+// Driver is a Pad on a serial line. Its methods are safe for concurrent use: Cancel
+// (or Info) may be called while GetPIN waits.
+type Driver struct {
+	port   io.Closer
+	link   *frame.Link
+	answer time.Duration
+
+	mu      sync.Mutex
+	seq     byte
+	waiting map[byte]waiter
+	closed  bool
+}
+
+var _ Pad = (*Driver)(nil)
+
+// waiter is a request waiting for its response.
+type waiter struct {
+	cmd frame.Command
+	ch  chan reply
+}
+
+type reply struct {
+	m   frame.Message
+	err error
+}
+
+// New returns a driver speaking to the PIN pad on port, which the driver owns from
+// now on (Close closes it). The port is best opened without a read timeout: the
+// driver keeps its own deadlines.
+func New(port io.ReadWriteCloser, c Config) *Driver {
+	if c.AnswerTimeout <= 0 {
+		c.AnswerTimeout = DefaultAnswerTimeout
+	}
+	d := &Driver{
+		port:    port,
+		link:    frame.NewLink(port, c.Link),
+		answer:  c.AnswerTimeout,
+		waiting: make(map[byte]waiter),
+	}
+	go d.dispatch()
+	return d
+}
+
+// dispatch hands each response to the request with its sequence number.
+func (d *Driver) dispatch() {
+	for {
+		select {
+		case p := <-d.link.Frames():
+			m, err := frame.ParseMessage(p)
+			if len(p) < 2 || !m.Response {
+				dukpt.Wipe(p) // the PIN pad sends no requests: noise that passed the LRC
+				continue
+			}
+			d.mu.Lock()
+			w, ok := d.waiting[m.Seq]
+			if ok && w.cmd == m.Command {
+				delete(d.waiting, m.Seq)
+			}
+			d.mu.Unlock()
+			if !ok || w.cmd != m.Command {
+				dukpt.Wipe(p) // a late or repeated answer: its request is gone
+				continue
+			}
+			w.ch <- reply{m, err}
+		case <-d.link.Done():
+			return
+		}
+	}
+}
+
+// call sends req and waits up to wait for its response once the PIN pad has
+// acknowledged it. The response's fields are the caller's to wipe.
+func (d *Driver) call(ctx context.Context, req frame.Message, wait time.Duration) (frame.Message, error) {
+	ch := make(chan reply, 1)
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return frame.Message{}, ErrClosed
+	}
+	d.seq++
+	req.Seq = d.seq
+	d.waiting[req.Seq] = waiter{req.Command, ch}
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		if w, ok := d.waiting[req.Seq]; ok && w.ch == ch {
+			delete(d.waiting, req.Seq)
+		}
+		d.mu.Unlock()
+	}()
+
+	p, err := req.Marshal(nil)
+	req.Wipe()
+	if err != nil {
+		return frame.Message{}, fmt.Errorf("pinpad: %w", err)
+	}
+	err = d.link.Send(ctx, p)
+	dukpt.Wipe(p)
+	if err != nil {
+		return frame.Message{}, d.linkError(req.Command, err)
+	}
+
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			r.m.Wipe()
+			return frame.Message{}, fmt.Errorf("%w: %v: malformed answer: %w", ErrDeviceGone, req.Command, r.err)
+		}
+		if r.m.Status != frame.StatusOK {
+			return frame.Message{}, statusError(req.Command, r.m.Status)
+		}
+		return r.m, nil
+	case <-t.C:
+		return frame.Message{}, fmt.Errorf("%w: no answer to %v within %v", ErrDeviceGone, req.Command, wait)
+	case <-ctx.Done():
+		return frame.Message{}, ctx.Err()
+	case <-d.link.Done():
+		return frame.Message{}, d.linkError(req.Command, d.link.Err())
+	}
+}
+
+func (d *Driver) linkError(cmd frame.Command, err error) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("%w: %v: %w", ErrDeviceGone, cmd, err)
+}
+
+// statusErrors maps the PIN pad's refusals to the errors callers match on.
+var statusErrors = map[frame.Status]error{
+	frame.StatusCancelled:    ErrCancelled,
+	frame.StatusTimeout:      ErrTimeout,
+	frame.StatusBypass:       ErrBypass,
+	frame.StatusBusy:         ErrBusy,
+	frame.StatusNoKey:        ErrNoKey,
+	frame.StatusNotPermitted: ErrNotPermitted,
+}
+
+func statusError(cmd frame.Command, s frame.Status) error {
+	if err, ok := statusErrors[s]; ok {
+		return err
+	}
+	// Bad request or unknown command: this driver and the PIN pad disagree on the
+	// protocol.
+	return fmt.Errorf("pinpad: %v: the PIN pad answered %v", cmd, s)
+}
+
+// Info asks the PIN pad for its model, serial number, firmware and KSN.
+func (d *Driver) Info(ctx context.Context) (Info, error) {
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdInfo}, d.answer)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{
+		Model:    m.Text(frame.TagModel),
+		Serial:   m.Text(frame.TagSerial),
+		Firmware: m.Text(frame.TagFirmware),
+	}
+	copy(info.KSN[:], m.Get(frame.TagKSN))
+	return info, nil
+}
+
+// Display shows line1 and line2 (up to 64 bytes of UTF-8 each) on the PIN pad.
+func (d *Driver) Display(ctx context.Context, line1, line2 string) error {
+	_, err := d.call(ctx, frame.Message{Command: frame.CmdDisplay, Fields: []frame.Field{
+		frame.Text(frame.TagLine1, line1),
+		frame.Text(frame.TagLine2, line2),
+	}}, d.answer)
+	return err
+}
+
+// GetPIN has the cardholder enter a PIN on the PIN pad and returns the encrypted
+// PIN block and its KSN. The caller wipes the result once the host has answered.
+//
+// If ctx ends first, the PIN pad is told to cancel the entry and GetPIN returns
+// ctx's error.
+func (d *Driver) GetPIN(ctx context.Context, req PINRequest) (PINResult, error) {
+	req, err := req.withDefaults()
+	if err != nil {
+		return PINResult{}, err
+	}
+	flags := uint8(0)
+	if req.AllowBypass {
+		flags |= frame.FlagBypass
+	}
+	tenths := (req.Timeout + 99*time.Millisecond) / (100 * time.Millisecond)
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdGetPIN, Fields: []frame.Field{
+		frame.Text(frame.TagPANDigits, req.PANDigits),
+		frame.Text(frame.TagAmount, fmt.Sprintf("%012d", req.Amount)),
+		frame.Uint8(frame.TagMinLen, uint8(req.Min)),
+		frame.Uint8(frame.TagMaxLen, uint8(req.Max)),
+		frame.Uint16(frame.TagTimeout, uint16(tenths)),
+		frame.Uint8(frame.TagFlags, flags),
+	}}, req.Timeout+d.answer)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The terminal gave up (the cashier cancelled): stop the prompt on the
+			// PIN pad too, so the cardholder does not type into nothing.
+			cctx, cancel := context.WithTimeout(context.Background(), d.answer)
+			d.Cancel(cctx)
+			cancel()
+		}
+		return PINResult{}, err
+	}
+	var r PINResult
+	copy(r.Block[:], m.Get(frame.TagPINBlock))
+	copy(r.KSN[:], m.Get(frame.TagKSN))
+	m.Wipe()
+	return r, nil
+}
+
+// Cancel ends the PIN entry in progress, if any.
+func (d *Driver) Cancel(ctx context.Context) error {
+	_, err := d.call(ctx, frame.Message{Command: frame.CmdCancel}, d.answer)
+	return err
+}
+
+// LoadInitialKey injects a DUKPT initial key (IPEK) and its KSN into the PIN pad.
+// The key crosses the serial line in clear, so only simulated and development PIN
+// pads accept it; a production one answers ErrNotPermitted and is loaded in a key
+// injection facility instead. It returns the KSN the PIN pad now holds.
+func (d *Driver) LoadInitialKey(ctx context.Context, ipek dukpt.Key, ksn dukpt.KSN) (dukpt.KSN, error) {
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdLoadKey, Fields: []frame.Field{
+		frame.Bytes(frame.TagIPEK, ipek[:]),
+		frame.Bytes(frame.TagKSN, ksn[:]),
+	}}, d.answer)
+	dukpt.Wipe(ipek[:])
+	if err != nil {
+		return dukpt.KSN{}, err
+	}
+	var now dukpt.KSN
+	copy(now[:], m.Get(frame.TagKSN))
+	return now, nil
+}
+
+// Close closes the serial line; calls in progress return ErrClosed.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	return d.port.Close()
+}
