@@ -75,6 +75,9 @@ func (u *UI) Press(k Key) bool {
 	}
 }
 
+// Keys is the key queue, for flows that wait on a key and something else at once.
+func (u *UI) Keys() <-chan Key { return u.keys }
+
 // ReadKey waits for the next key, at most timeout (0: no limit).
 func (u *UI) ReadKey(ctx context.Context, timeout time.Duration) (Key, error) {
 	var tc <-chan time.Time

@@ -13,8 +13,12 @@ import (
 	"time"
 
 	"posfw/board"
+	"posfw/drivers/cardreader"
+	"posfw/drivers/pinpad"
+	"posfw/drivers/printer"
 	"posfw/firmware/config"
 	"posfw/firmware/journal"
+	"posfw/firmware/txn"
 	"posfw/ui"
 )
 
@@ -30,17 +34,29 @@ type Options struct {
 	// Version is printed on the terminal info screen.
 	Version string
 	Log     *slog.Logger
+	// Host is the acquirer link; nil leaves the money menus saying so.
+	Host txn.Host
+	// Auth checks operator and supervisor passwords.
+	Auth Authority
 }
 
 // App is a running terminal.
 type App struct {
 	opts    Options
 	journal *journal.Journal
+	engine  *txn.Engine
 	ui      *ui.UI
 	modem   *modemLink
+	reader  cardreader.Reader
+	pad     pinpad.Pad
+	printer printer.Printer
+	auth    Authority
 	log     *slog.Logger
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	operator string // signed-in operator id
 }
 
 // Start opens the journal and devices and starts the device supervisors. The screens
@@ -64,7 +80,22 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
+		auth:    o.Auth,
 	}
+	if o.Host != nil {
+		c := o.Config
+		a.engine = &txn.Engine{
+			Store: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(), MaxReversalTries: 3,
+			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
+		}
+		if n, err := j.Recover(ctx); err != nil {
+			j.Close()
+			return nil, err
+		} else if n > 0 {
+			log.Warn("records left pending by a restart are now pending reversals", "count", n)
+		}
+	}
+	a.openDevices()
 	a.modem = newModemLink(o.Board, o.Config.Modem.APN, log)
 	a.wg.Add(1)
 	go func() {
@@ -87,6 +118,14 @@ func (a *App) Journal() *journal.Journal { return a.journal }
 
 // Run shows the idle screen and main menu until ctx ends.
 func (a *App) Run(ctx context.Context) error {
+	if a.auth != nil {
+		if err := a.signIn(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
 	err := a.ui.Home(ctx, ui.Status{
 		TerminalID: a.opts.Config.TerminalID,
 		Signal:     func() int { return a.modem.status().Bars },
@@ -102,6 +141,7 @@ func (a *App) Close() error {
 	a.stop()
 	a.wg.Wait()
 	a.modem.close()
+	a.closeDevices()
 	a.log.Info("terminal stopped")
 	return a.journal.Close()
 }
@@ -142,17 +182,18 @@ var (
 // mainMenu is the numbered idle menu. Items without a flow yet show "Not available yet".
 func (a *App) mainMenu() []ui.Item {
 	return []ui.Item{
-		{Label: TitleSale},
-		{Label: TitleVoid},
-		{Label: TitleRefund},
-		{Label: TitleReprint},
-		{Label: TitleQuery},
-		{Label: TitleSettlement},
-		{Label: TitleSignOn},
+		{Label: TitleSale, Run: a.saleFlow},
+		{Label: TitleVoid, Run: a.voidFlow},
+		{Label: TitleRefund, Run: a.refundFlow},
+		{Label: TitleReprint, Run: a.reprintFlow},
+		{Label: TitleQuery, Run: a.queryFlow},
+		{Label: TitleSettlement, Run: a.settleFlow},
+		{Label: TitleSignOn, Run: a.signOnFlow},
 		{Label: TitleManage, Run: func(ctx context.Context) error {
 			return a.ui.Menu(ctx, TitleManage, []ui.Item{
 				{Label: TitleInfo, Run: a.infoScreen},
 				{Label: TitleModem, Run: a.modemScreen},
+				{Label: TitleManualRefund, Run: a.manualRefundFlow},
 				{Label: TitleLanguage, Run: a.toggleLanguage},
 			})
 		}},

@@ -5,32 +5,53 @@ package sim
 
 import (
 	"fmt"
+	"io"
 
 	"posfw/board"
+	"posfw/drivers/cardreader/readersim"
 	"posfw/drivers/modem/modemsim"
+	"posfw/drivers/pinpad/padsim"
+	"posfw/drivers/printer/printersim"
 	"posfw/drivers/serialport"
 )
 
 // Devices are the running device simulators.
 type Devices struct {
-	// Modem is the simulated 4G modem.
-	Modem *modemsim.Sim
-	ptys  []*serialport.PTY
+	Modem   *modemsim.Sim
+	Reader  *readersim.Sim
+	Pad     *padsim.Sim
+	Printer *printersim.Sim
+	ptys    []*serialport.PTY
 }
 
 // StartDevices starts a simulator on a fresh PTY for every device that b puts on a "pty"
-// port and that has a simulator in this build, and attaches the PTY's path to b. Devices
-// without a simulator yet keep their "pty" port and are not opened by the App.
+// port, and attaches the PTY's path to b.
 func StartDevices(b *board.Board) (*Devices, error) {
-	d := &Devices{}
-	if s, ok := b.Serial["modem"]; ok && s.Port == board.PTY {
-		pty, err := d.pty()
-		if err != nil {
-			return nil, err
+	d := &Devices{
+		Modem:   modemsim.New(),
+		Reader:  readersim.New(),
+		Pad:     padsim.New(),
+		Printer: printersim.New(),
+	}
+	// Each simulator serves the controller end of its PTY, as the device would the cable.
+	serve := map[string]func(p *serialport.PTY){
+		"modem":      func(p *serialport.PTY) { go d.Modem.Serve(p) },
+		"cardreader": func(p *serialport.PTY) { d.Reader.Attach(p) },
+		"pinpad":     func(p *serialport.PTY) { go d.Pad.Serve(p) },
+		"printer":    func(p *serialport.PTY) { go d.Printer.Serve(p) },
+	}
+	for _, dev := range board.SerialDevices {
+		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {
+			continue
 		}
-		d.Modem = modemsim.New()
-		go d.Modem.Serve(pty)
-		if err := b.Attach("modem", pty.Path()); err != nil {
+		p, err := serialport.OpenPTY()
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("%s simulator: %w", dev, err)
+		}
+		d.ptys = append(d.ptys, p)
+		serve[dev](p)
+		if err := b.Attach(dev, p.Path()); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -38,20 +59,13 @@ func StartDevices(b *board.Board) (*Devices, error) {
 	return d, nil
 }
 
-func (d *Devices) pty() (*serialport.PTY, error) {
-	p, err := serialport.OpenPTY()
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("device simulator: %w", err)
-	}
-	d.ptys = append(d.ptys, p)
-	return p, nil
-}
-
 // Close stops every simulator by closing its PTY.
 func (d *Devices) Close() {
+	d.Reader.Close()
 	for _, p := range d.ptys {
 		p.Close()
 	}
 	d.ptys = nil
 }
+
+var _ io.ReadWriter = (*serialport.PTY)(nil)

@@ -39,6 +39,8 @@ type Terminal struct {
 	Devices *Devices
 	Display *headless.Display
 	control *control.Server
+	// hostFault sets the host simulator's fault mode, when this terminal runs one.
+	hostFault func(mode string) error
 }
 
 // Start starts the device simulators, the App and the control socket.
@@ -88,12 +90,15 @@ func (t *Terminal) Close() {
 // verbs of the control socket; DESIGN §4. Verbs of devices that have no simulator yet
 // answer that they are not available in this build.
 var verbs = map[string]func(t *Terminal, ctx context.Context, req control.Request) control.Response{
-	"screen": (*Terminal).screen,
-	"key":    (*Terminal).key,
-	"select": (*Terminal).selectItem,
-	"wait":   (*Terminal).wait,
-	"state":  (*Terminal).state,
-	"fault":  (*Terminal).fault,
+	"screen":  (*Terminal).screen,
+	"key":     (*Terminal).key,
+	"select":  (*Terminal).selectItem,
+	"wait":    (*Terminal).wait,
+	"state":   (*Terminal).state,
+	"fault":   (*Terminal).fault,
+	"card":    (*Terminal).card,
+	"pin":     (*Terminal).pin,
+	"printer": (*Terminal).printer,
 }
 
 func (t *Terminal) handle(ctx context.Context, req control.Request) control.Response {
@@ -209,22 +214,91 @@ func (t *Terminal) state(ctx context.Context, req control.Request) control.Respo
 
 // faults are the simulator faults this build can inject: DEVICE=MODE → action.
 var faults = map[string]func(d *Devices){
-	"modem=no-signal": func(d *Devices) { d.Modem.SetNoSignal(true) },
-	"modem=ok":        func(d *Devices) { d.Modem.SetNoSignal(false) },
+	"modem=no-signal":    func(d *Devices) { d.Modem.SetNoSignal(true) },
+	"modem=ok":           func(d *Devices) { d.Modem.SetNoSignal(false) },
+	"printer=paper-out":  func(d *Devices) { d.Printer.SetPaperOut(true) },
+	"printer=cover-open": func(d *Devices) { d.Printer.SetCoverOpen(true) },
+	"printer=ok":         func(d *Devices) { d.Printer.SetPaperOut(false); d.Printer.SetCoverOpen(false) },
+	"reader=garbage":     func(d *Devices) { d.Reader.SetGarbage(true) },
+	"reader=ok":          func(d *Devices) { d.Reader.SetGarbage(false) },
 }
 
 func (t *Terminal) fault(ctx context.Context, req control.Request) control.Response {
 	if len(req.Args) != 1 {
 		return control.Fail("fault takes one DEVICE=MODE")
 	}
+	if t.hostFault != nil && strings.HasPrefix(req.Args[0], "host=") {
+		if err := t.hostFault(strings.TrimPrefix(req.Args[0], "host=")); err != nil {
+			return control.Fail("fault %s: %v", req.Args[0], err)
+		}
+		return control.Response{OK: true}
+	}
 	f, ok := faults[req.Args[0]]
 	if !ok {
 		have := slices.Sorted(maps.Keys(faults))
-		return control.Fail("fault %q is not available in this build (have %s)", req.Args[0], strings.Join(have, ", "))
-	}
-	if t.Devices.Modem == nil {
-		return control.Fail("fault %s: no simulated modem", req.Args[0])
+		if t.hostFault != nil {
+			have = append(have, "host=down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|ok")
+		}
+		return control.Fail("fault %q is not available (have %s)", req.Args[0], strings.Join(have, ", "))
 	}
 	f(t.Devices)
 	return control.Response{OK: true}
+}
+
+// card presents a test card: "swipe NAME" or "key PAN EXPIRY" (typed on the keypad
+// after F1, as a cashier keys a card by hand). Chip and contactless arrive with EMV.
+func (t *Terminal) card(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) < 2 {
+		return control.Fail("card takes swipe NAME or key PAN EXPIRY")
+	}
+	switch req.Args[0] {
+	case "swipe":
+		if err := t.Devices.Reader.Swipe(req.Args[1]); err != nil {
+			return control.Fail("card swipe: %v", err)
+		}
+	case "insert", "tap":
+		return control.Fail("card %s: chip and contactless are not supported yet; swipe or key the card", req.Args[0])
+	case "key":
+		if len(req.Args) != 3 {
+			return control.Fail("card key takes PAN EXPIRY")
+		}
+		keys := []ui.Key{ui.KeyF1}
+		for _, group := range req.Args[1:] {
+			for _, c := range group {
+				if c < '0' || c > '9' {
+					return control.Fail("card key: PAN and expiry are digits")
+				}
+				keys = append(keys, ui.Key(string(c)))
+			}
+			keys = append(keys, ui.KeyEnter)
+		}
+		for _, k := range keys {
+			t.App.UI().Press(k)
+		}
+	default:
+		return control.Fail("card %q: want swipe, insert, tap or key", req.Args[0])
+	}
+	return control.Response{OK: true}
+}
+
+// pin types DIGITS on the simulated PIN pad, then its ENTER.
+func (t *Terminal) pin(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) != 1 {
+		return control.Fail("pin takes DIGITS")
+	}
+	if err := t.Devices.Pad.Type(req.Args[0]); err != nil {
+		return control.Fail("pin: %v", err)
+	}
+	return control.Response{OK: true}
+}
+
+// printer returns the text printed since the last --clear.
+func (t *Terminal) printer(ctx context.Context, req control.Request) control.Response {
+	text := t.Devices.Printer.Text()
+	if len(req.Args) == 1 && req.Args[0] == "--clear" {
+		t.Devices.Printer.Clear()
+	} else if len(req.Args) > 0 {
+		return control.Fail("printer takes only --clear")
+	}
+	return control.Response{OK: true, Lines: strings.Split(strings.TrimRight(text, "\n"), "\n")}
 }

@@ -1,0 +1,197 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"posfw/drivers/cardreader"
+	"posfw/drivers/pinpad"
+	"posfw/firmware/txn"
+	"posfw/ui"
+)
+
+// Messages of the card and PIN steps.
+var (
+	msgReadError  = ui.Text{EN: "Read error, swipe again", ZH: "读卡失败，请重刷"}
+	msgUseChip    = ui.Text{EN: "Chip card: insert chip", ZH: "芯片卡请插卡"}
+	msgNoReader   = ui.Text{EN: "Card reader not connected", ZH: "读卡器未连接"}
+	msgPINOnPad   = ui.Text{EN: "Enter PIN on the PIN pad", ZH: "请在密码键盘输入密码"}
+	msgPINTimeout = ui.Text{EN: "PIN entry timed out", ZH: "输入密码超时"}
+	msgNoPad      = ui.Text{EN: "PIN pad not connected", ZH: "密码键盘未连接"}
+	msgSkipCard   = ui.Text{EN: "ENTER: no card", ZH: "确认键: 不刷卡"}
+	msgCardNo     = ui.Text{EN: "Card number", ZH: "卡号"}
+	msgExpiry     = ui.Text{EN: "Expiry (YYMM)", ZH: "有效期(年月)"}
+)
+
+// errNoCard is returned by readCard when the operator chose to go on without a card.
+var errNoCard = errors.New("no card presented")
+
+// readCard shows the Card prompt and waits for a swipe, or F1 and a keyed card number
+// (manual entry fallback), or CANCEL. With optional, ENTER goes on without a card.
+// The caller owns the presentation and must Wipe it.
+func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optional bool) (*cardreader.Presentation, error) {
+	note := ""
+	for {
+		lines := []string{ui.Center(a.ui.T(title), a.cols())}
+		if amount > 0 {
+			lines = append(lines, a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(amount))
+		}
+		lines = append(lines, a.ui.T(ui.WordCard), a.ui.T(ui.WordManual))
+		if optional {
+			lines = append(lines, a.ui.T(msgSkipCard))
+		}
+		if note != "" {
+			lines = append(lines, note)
+		}
+		a.ui.Show(lines...)
+
+		rctx, cancel := context.WithCancel(ctx)
+		got := make(chan readResult, 1)
+		if a.reader != nil {
+			go func() {
+				p, err := a.reader.Read(rctx)
+				got <- readResult{p, err}
+			}()
+		}
+		p, err, retry := a.waitCard(ctx, got, optional)
+		cancel()
+		if a.reader != nil && p == nil && err != nil {
+			// Collect the reader goroutine, wiping a card that raced the key.
+			if r := <-got; r.err == nil || errors.Is(r.err, cardreader.ErrUseChip) {
+				r.p.Wipe()
+			}
+		}
+		switch {
+		case errors.Is(err, errManualEntry):
+			return a.keyCard(ctx, title)
+		case retry != nil:
+			note = a.ui.T(*retry)
+			continue
+		}
+		return p, err
+	}
+}
+
+type readResult struct {
+	p   cardreader.Presentation
+	err error
+}
+
+var errManualEntry = errors.New("manual entry chosen")
+
+// waitCard waits for the reader or a key. retry, when set, is the message to show
+// before asking again.
+func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (*cardreader.Presentation, error, *ui.Text) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err(), nil
+		case r := <-got:
+			var re *cardreader.ReadError
+			switch {
+			case r.err == nil:
+				return &r.p, nil, nil
+			case errors.Is(r.err, cardreader.ErrUseChip):
+				r.p.Wipe()
+				return nil, r.err, &msgUseChip
+			case errors.As(r.err, &re):
+				a.log.Info("card read error", "cause", re.Cause)
+				return nil, r.err, &msgReadError
+			case errors.Is(r.err, cardreader.ErrDeviceGone):
+				return nil, r.err, &msgNoReader
+			default:
+				return nil, r.err, &msgNoReader
+			}
+		case k := <-a.ui.Keys():
+			switch {
+			case k == ui.KeyCancel:
+				return nil, ui.ErrCancel, nil
+			case k == ui.KeyF1:
+				return nil, errManualEntry, nil
+			case k == ui.KeyEnter && optional:
+				return nil, errNoCard, nil
+			}
+		}
+	}
+}
+
+// keyCard takes a card number and expiry keyed on the terminal.
+func (a *App) keyCard(ctx context.Context, title ui.Text) (*cardreader.Presentation, error) {
+	for {
+		pan, err := a.ui.Digits(ctx, title, msgCardNo, 12, 19, false)
+		if err != nil {
+			return nil, err
+		}
+		exp, err := a.ui.Digits(ctx, title, msgExpiry, 4, 4, false)
+		if err != nil {
+			return nil, err
+		}
+		p, err := cardreader.Manual(pan, exp)
+		if err == nil {
+			return &p, nil
+		}
+		a.ui.Result(ctx, 3*time.Second, ui.Center(a.ui.T(title), a.cols()), a.ui.T(ui.WordRefused), a.ui.T(ui.Text{EN: "Invalid card number or expiry", ZH: "卡号或有效期无效"}))
+	}
+}
+
+// txnCard is the card as the engine sends it. It shares the presentation's memory:
+// wiping either wipes both.
+func txnCard(p *cardreader.Presentation) *txn.Card {
+	c := &txn.Card{PAN: p.Card.PAN, Expiry: p.Card.Expiry, EntryMode: entryModes[p.Kind]}
+	if p.Kind == cardreader.Swiped {
+		c.Track2 = p.Card.Track2Equivalent()
+	}
+	return c
+}
+
+var entryModes = map[cardreader.Kind]txn.EntryMode{
+	cardreader.Swiped: txn.Swiped, cardreader.Keyed: txn.Keyed,
+	cardreader.Inserted: txn.Chip, cardreader.Tapped: txn.Tapped,
+}
+
+// needsPIN: the card's service code asks for a PIN (swipes); keyed cards go without.
+func needsPIN(p *cardreader.Presentation) bool {
+	return p.Kind == cardreader.Swiped && p.Card.PINRequired()
+}
+
+// readPIN asks the PIN pad for the PIN of card and puts the encrypted block and KSN on
+// it. CANCEL on either keypad abandons the transaction (nothing was sent).
+func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *txn.Card) error {
+	if a.pad == nil {
+		return errors.New(a.ui.T(msgNoPad))
+	}
+	digits, err := pinpad.AccountDigits(string(card.PAN))
+	if err != nil {
+		return err
+	}
+	a.ui.Show(ui.Center(a.ui.T(title), a.cols()), a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(amount), a.ui.T(ui.WordPIN)+":", a.ui.T(msgPINOnPad))
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case k := <-a.ui.Keys():
+				if k == ui.KeyCancel {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	res, err := a.pad.GetPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
+	switch {
+	case err == nil:
+		card.PINBlock, card.KSN = append([]byte(nil), res.Block[:]...), append([]byte(nil), res.KSN[:]...)
+		res.Wipe()
+		return nil
+	case errors.Is(err, pinpad.ErrCancelled), pctx.Err() != nil && ctx.Err() == nil:
+		a.pad.Cancel(context.WithoutCancel(ctx))
+		return ui.ErrCancel
+	case errors.Is(err, pinpad.ErrTimeout):
+		return errors.New(a.ui.T(msgPINTimeout))
+	}
+	return err
+}

@@ -1,0 +1,65 @@
+package journal
+
+import (
+	"context"
+	"time"
+
+	"posfw/firmware/txn"
+)
+
+// Last is the newest record (for "reprint last").
+func (j *Journal) Last(ctx context.Context) (*txn.Record, error) {
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records ORDER BY id DESC LIMIT 1"))
+}
+
+// AnyByTrace is the newest record of any type with this STAN (reprint and query).
+func (j *Journal) AnyByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
+	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records WHERE stan = ? ORDER BY id DESC LIMIT 1", stan))
+}
+
+// Query selects records for the query screen and for disputes. Zero fields do not
+// filter. Results are newest first, at most Limit (default 100).
+type Query struct {
+	STAN      int64
+	RRN       string
+	From, To  time.Time
+	CardHash  string
+	MaskedPAN string
+	Amount    int64
+	Limit     int
+}
+
+// Find runs a query.
+func (j *Journal) Find(ctx context.Context, q Query) ([]txn.Record, error) {
+	where, args := "WHERE 1 = 1", []any{}
+	add := func(cond string, v any) {
+		where += " AND " + cond
+		args = append(args, v)
+	}
+	if q.STAN != 0 {
+		add("stan = ?", q.STAN)
+	}
+	if q.RRN != "" {
+		add("rrn = ?", q.RRN)
+	}
+	if !q.From.IsZero() {
+		add("created_at >= ?", fmtTime(q.From))
+	}
+	if !q.To.IsZero() {
+		add("created_at < ?", fmtTime(q.To))
+	}
+	if q.CardHash != "" {
+		add("card_hash = ?", q.CardHash)
+	}
+	if q.MaskedPAN != "" {
+		add("masked_pan = ?", q.MaskedPAN)
+	}
+	if q.Amount != 0 {
+		add("amount = ?", q.Amount)
+	}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	args = append(args, q.Limit)
+	return j.list(ctx, where+" ORDER BY id DESC LIMIT ?", args...)
+}
