@@ -37,6 +37,7 @@ func init() {
 		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun},
 		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim},
 		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl},
+		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal},
 		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest},
 	}
 }

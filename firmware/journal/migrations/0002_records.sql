@@ -30,9 +30,9 @@ CREATE TABLE records (
 ) STRICT;
 
 CREATE INDEX records_stan ON records (stan);
-CREATE INDEX records_rrn ON records (rrn) WHERE rrn != '';
+CREATE INDEX records_rrn ON records (rrn);
 CREATE INDEX records_batch ON records (batch, type, status);
-CREATE INDEX records_card ON records (card_hash, amount, created_at) WHERE card_hash != '';
+CREATE INDEX records_card ON records (card_hash, amount, created_at);
 CREATE INDEX records_created ON records (created_at);
 
 -- A reversal is armed in the same transaction as its record, before the request is sent;
