@@ -18,6 +18,7 @@ import (
 	"posfw/drivers/printer"
 	"posfw/firmware/config"
 	"posfw/firmware/journal"
+	"posfw/firmware/operator"
 	"posfw/firmware/txn"
 	"posfw/ui"
 )
@@ -36,8 +37,9 @@ type Options struct {
 	Log     *slog.Logger
 	// Host is the acquirer link; nil leaves the money menus saying so.
 	Host txn.Host
-	// Auth checks operator and supervisor passwords.
-	Auth Authority
+	// SeedSimDefaults gives a journal without operators the simulator's default
+	// passwords (DESIGN §4). Production never sets it: `posfw provision` does.
+	SeedSimDefaults bool
 }
 
 // App is a running terminal.
@@ -50,7 +52,7 @@ type App struct {
 	reader  cardreader.Reader
 	pad     pinpad.Pad
 	printer printer.Printer
-	auth    Authority
+	ops     *operator.Service
 	log     *slog.Logger
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -80,7 +82,18 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
-		auth:    o.Auth,
+	}
+	if a.ops, err = operator.New(j, time.Now, operator.DefaultPolicy); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if o.SeedSimDefaults {
+		if seeded, err := a.ops.SeedSimDefaults(ctx); err != nil {
+			j.Close()
+			return nil, err
+		} else if seeded {
+			log.Info("simulator default operators seeded")
+		}
 	}
 	if o.Host != nil {
 		c := o.Config
@@ -118,13 +131,11 @@ func (a *App) Journal() *journal.Journal { return a.journal }
 
 // Run shows the idle screen and main menu until ctx ends.
 func (a *App) Run(ctx context.Context) error {
-	if a.auth != nil {
-		if err := a.signIn(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+	if err := a.signIn(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
 		}
+		return err
 	}
 	err := a.ui.Home(ctx, ui.Status{
 		TerminalID: a.opts.Config.TerminalID,

@@ -3,23 +3,43 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"posfw/firmware/operator"
 
 	"posfw/ui"
 )
 
-// Authority checks operators' passwords: firmware/operator's Service, through
-// operatorAuthority.
-type Authority interface {
-	// Login checks an operator's password; the error says why not (wrong, locked ...).
-	Login(ctx context.Context, id, password string) error
-	// CheckSupervisor checks the supervisor's (operator 00) password.
-	CheckSupervisor(ctx context.Context, password string) error
-}
-
 var (
 	titleSignIn  = ui.Text{EN: "Sign in", ZH: "操作员签到"}
-	msgWrongPass = ui.Text{EN: "Wrong password", ZH: "密码错误"}
 )
+
+// passwordRefusal says on screen why a password was not accepted.
+func passwordRefusal(err error) ui.Text {
+	var wrong *operator.WrongPasswordError
+	var locked *operator.LockedError
+	switch {
+	case errors.As(err, &wrong):
+		return ui.Text{EN: fmt.Sprintf("Wrong password (%d left)", wrong.Left), ZH: fmt.Sprintf("密码错误，还可尝试%d次", wrong.Left)}
+	case errors.As(err, &locked):
+		until := locked.Until.Local().Format("15:04")
+		return ui.Text{EN: "Locked until " + until, ZH: "已锁定至 " + until}
+	case errors.Is(err, operator.ErrUnknown):
+		return ui.Text{EN: "Unknown operator", ZH: "无此操作员"}
+	case errors.Is(err, operator.ErrNotProvisioned):
+		return ui.Text{EN: "Passwords not provisioned", ZH: "密码未设置"}
+	}
+	return ui.Text{EN: "Password check failed", ZH: "密码校验失败"}
+}
+
+// safeID logs an operator number only when it looks like one: a card number typed into
+// the operator field must not reach the log.
+func safeID(id string) string {
+	if _, err := operator.RoleOf(id); err != nil {
+		return "(invalid)"
+	}
+	return id
+}
 
 // SupervisorID is the supervisor's operator number.
 const SupervisorID = "00"
@@ -53,10 +73,12 @@ func (a *App) signIn(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := a.auth.Login(ctx, id, pw); err != nil {
-			a.ui.Result(ctx, resultWait, a.title(titleSignIn), a.ui.T(ui.WordRefused), err.Error())
+		if _, err := a.ops.Login(ctx, id, pw); err != nil {
+			a.log.Info("sign-in refused", "operator", safeID(id), "err", err)
+			a.ui.Result(ctx, resultWait, a.title(titleSignIn), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
 			continue
 		}
+		a.log.Info("operator signed in", "operator", id)
 		a.setOperator(id)
 		return nil
 	}
@@ -70,8 +92,8 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := a.auth.CheckSupervisor(ctx, pw); err != nil {
-			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), err.Error())
+		if err := a.ops.CheckSupervisor(ctx, pw); err != nil {
+			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
 			return "", ui.ErrCancel
 		}
 		return SupervisorID, nil

@@ -16,6 +16,7 @@ import (
 	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/control"
+	"posfw/firmware/txn"
 	"posfw/ui"
 	"posfw/ui/headless"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	Mirror  io.Writer
 	Version string
 	Log     *slog.Logger
+	// Host is the acquirer link the terminal uses.
+	Host txn.Host
 }
 
 // Terminal is a running simulated terminal.
@@ -57,7 +60,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
-		Lang: o.Lang, Version: o.Version, Log: o.Log,
+		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: o.Host,
 	})
 	if err != nil {
 		devs.Close()

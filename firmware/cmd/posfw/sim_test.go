@@ -65,11 +65,9 @@ func TestSimEndToEnd(t *testing.T) {
 		sim.Process.Kill()
 	}()
 
-	// Wait until the control socket answers with the idle screen.
-	var screen string
+	// Wait until the control socket answers with the sign-in screen.
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		if code, out := simctl(t, sock, "screen"); code == 0 && strings.Contains(out, "SIM00001") {
-			screen = out
+		if code, out := simctl(t, sock, "screen"); code == 0 && strings.Contains(out, "Operator") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -77,7 +75,16 @@ func TestSimEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("start to idle screen: %v (including process start)", time.Since(start).Round(time.Millisecond))
+	t.Logf("start to sign-in screen: %v (including process start)", time.Since(start).Round(time.Millisecond))
+
+	// Sign in as cashier 01; a wrong password first.
+	mustSimctl(t, sock, "key", "0", "1", "ENTER", "9", "9", "9", "9", "ENTER")
+	mustSimctl(t, sock, "wait", "Wrong password (4 left)", "--timeout", "5")
+	mustSimctl(t, sock, "key", "ENTER")
+	mustSimctl(t, sock, "wait", "Operator", "--timeout", "5")
+	mustSimctl(t, sock, "key", "0", "1", "ENTER", "0", "0", "0", "0", "ENTER")
+	mustSimctl(t, sock, "wait", "SIM00001", "--timeout", "5")
+	screen := mustSimctl(t, sock, "screen")
 	for _, want := range []string{"1 Sale", "2 Void", "3 Refund", "6 Settlement", "8 Manage", time.Now().Format("2006-01-02")} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("idle screen:\n%s\nwant %q", screen, want)
@@ -98,9 +105,9 @@ func TestSimEndToEnd(t *testing.T) {
 	mustSimctl(t, sock, "key", "CANCEL", "CANCEL")
 	mustSimctl(t, sock, "wait", "1 Sale", "--timeout", "5")
 
-	// A sale is not built yet: the screen says so and CANCEL comes back.
+	// Without an acquirer link the money menus say so and CANCEL comes back.
 	mustSimctl(t, sock, "select", "Sale")
-	mustSimctl(t, sock, "wait", "Not available yet", "--timeout", "5")
+	mustSimctl(t, sock, "wait", "No host configured", "--timeout", "5")
 	mustSimctl(t, sock, "key", "CANCEL")
 	mustSimctl(t, sock, "wait", "8 Manage", "--timeout", "5")
 

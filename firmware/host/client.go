@@ -1,0 +1,482 @@
+package host
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"posfw/firmware/host/iso87"
+	"posfw/firmware/txn"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Address is host:port of the acquirer.
+	Address string
+	// ConnectTimeout bounds the TCP connect and the TLS handshake (default 5 s).
+	ConnectTimeout time.Duration
+	// ResponseTimeout bounds the wait for the answer once the request is
+	// written (default 30 s).
+	ResponseTimeout time.Duration
+	// TerminalID (field 41, up to 8 characters) and MerchantID (field 42, up to
+	// 15 characters) as the acquirer assigned them.
+	TerminalID, MerchantID string
+	// Currency is the ISO 4217 numeric code (field 49) of requests that do not
+	// name one (default "156", CNY).
+	Currency string
+	// TLS, when set, runs the link over TLS with this configuration (see
+	// PinnedTLS).
+	TLS *tls.Config
+	// MasterKey is the terminal master key (TMK), 16 bytes of double-length
+	// TDES, under which sign-on delivers the working keys. New copies it.
+	MasterKey []byte
+	// Logger receives one record per discarded answer and, at debug level, each
+	// message as iso87.Describe renders it (card data redacted). Default: none.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now) and Location the time zone of the
+	// local time and date fields 12 and 13 (default time.Local).
+	Now      func() time.Time
+	Location *time.Location
+}
+
+// Client carries the terminal's requests to the acquirer; it implements
+// txn.Host. It is safe for concurrent use: each request has its own
+// connection, and only the working keys are shared.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+	err error // a configuration error: every request fails with it
+
+	mu     sync.Mutex
+	macKey []byte    // clear MAC key from the last sign-on
+	pinKey *KeyBlock // PIN key as delivered (encrypted), for the PIN pad
+	closed bool
+}
+
+var _ txn.Host = (*Client)(nil)
+
+// New returns a Client for cfg. A configuration error is reported by every
+// request, as txn.ErrNotSent.
+func New(cfg Config) *Client {
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = 30 * time.Second
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = "156"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	cfg.MasterKey = append([]byte(nil), cfg.MasterKey...)
+	c := &Client{cfg: cfg, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.err = cfg.check()
+	return c
+}
+
+func (cfg *Config) check() error {
+	switch {
+	case cfg.Address == "":
+		return errors.New("host: no host address configured")
+	case cfg.TerminalID == "" || len(cfg.TerminalID) > 8:
+		return errors.New("host: terminal id must be 1 to 8 characters")
+	case cfg.MerchantID == "" || len(cfg.MerchantID) > 15:
+		return errors.New("host: merchant id must be 1 to 15 characters")
+	case len(cfg.MasterKey) != KeySize:
+		return fmt.Errorf("host: the master key must be %d bytes", KeySize)
+	}
+	return nil
+}
+
+// RefusedError is a valid answer to a sign-on, echo, settlement or batch
+// upload whose response code refuses it. It wraps none of the txn errors:
+// the request was carried and answered.
+type RefusedError struct {
+	What string // "sign-on", "settlement", ...
+	Code string // field 39
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("host refused the %s: %s (%s)", e.What, e.Code, txn.LookupCode(e.Code).EN)
+}
+
+// SignOn exchanges 0800/0810 (70=001) and loads the working keys of the
+// answer, each checked against its KCV: the MAC key in memory, the PIN key
+// still encrypted under the master key, for the PIN pad (PINKey).
+func (c *Client) SignOn(ctx context.Context, stan int64) error {
+	resp, err := c.network(ctx, stan, NetSignOn)
+	if err != nil {
+		return fmt.Errorf("sign-on: %w", err)
+	}
+	if code := str(resp, 39); code != CodeApproved {
+		return &RefusedError{"sign-on", code}
+	}
+	kbs, err := ParseKeyBlocks(str(resp, 62))
+	if err != nil {
+		return fmt.Errorf("sign-on: %w: %v", txn.ErrNoResponse, err)
+	}
+	macKey, err := kbs[0].Open(c.cfg.MasterKey)
+	if err != nil {
+		return fmt.Errorf("sign-on: MAC key: %w: %v", txn.ErrNoResponse, err)
+	}
+	var pinKey *KeyBlock
+	if len(kbs) > 1 {
+		k, err := kbs[1].Open(c.cfg.MasterKey)
+		if err != nil {
+			clear(macKey)
+			return fmt.Errorf("sign-on: PIN key: %w: %v", txn.ErrNoResponse, err)
+		}
+		clear(k)
+		pinKey = &kbs[1]
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		clear(macKey)
+		return fmt.Errorf("sign-on: %w: client closed", txn.ErrNotSent)
+	}
+	clear(c.macKey)
+	c.macKey, c.pinKey = macKey, pinKey
+	return nil
+}
+
+// Echo exchanges 0800/0810 (70=301), a test of the link.
+func (c *Client) Echo(ctx context.Context, stan int64) error {
+	resp, err := c.network(ctx, stan, NetEcho)
+	if err != nil {
+		return fmt.Errorf("echo: %w", err)
+	}
+	if code := str(resp, 39); code != CodeApproved {
+		return &RefusedError{"echo test", code}
+	}
+	return nil
+}
+
+func (c *Client) network(ctx context.Context, stan int64, code string) (*iso8583.Message, error) {
+	s, err := FormatSTAN(stan)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
+	}
+	return c.exchange(ctx, "0800", Fields{
+		7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 70: code,
+	})
+}
+
+// SignedOn reports whether the client holds a MAC key.
+func (c *Client) SignedOn() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.macKey != nil
+}
+
+// PINKey returns the PIN working key of the last sign-on, still encrypted
+// under the master key, for a master/session PIN pad; ok is false when the
+// host sent none (DUKPT PIN pads need none).
+func (c *Client) PINKey() (kb KeyBlock, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pinKey == nil {
+		return KeyBlock{}, false
+	}
+	return *c.pinKey, true
+}
+
+// Close wipes the keys. Requests made afterwards fail with txn.ErrNotSent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.macKey)
+	clear(c.cfg.MasterKey)
+	c.macKey, c.pinKey, c.closed = nil, nil, true
+	return nil
+}
+
+// Send carries a sale, void or refund and returns the host's answer.
+func (c *Client) Send(ctx context.Context, req txn.Request) (txn.Response, error) {
+	mti, f, err := c.financial(req)
+	if err != nil {
+		return txn.Response{}, fmt.Errorf("%s: %w: %v", req.Type, txn.ErrNotSent, err)
+	}
+	resp, err := c.exchange(ctx, mti, f)
+	if err != nil {
+		return txn.Response{}, fmt.Errorf("%s: %w", req.Type, err)
+	}
+	return c.response(resp), nil
+}
+
+// financial builds the fields of a sale, void or refund.
+func (c *Client) financial(req txn.Request) (string, Fields, error) {
+	fin, ok := FinancialOf(req.Type)
+	if !ok {
+		return "", nil, fmt.Errorf("a %q record is not sent to the host", req.Type)
+	}
+	stan, err := FormatSTAN(req.STAN)
+	if err != nil {
+		return "", nil, err
+	}
+	batch, err := FormatBatch(req.Batch)
+	if err != nil {
+		return "", nil, err
+	}
+	if req.Amount <= 0 || req.Amount > maxAmount {
+		return "", nil, fmt.Errorf("amount %d is out of range", req.Amount)
+	}
+	at := req.At
+	if at.IsZero() {
+		at = c.cfg.Now()
+	}
+	local := at.In(c.cfg.Location)
+	f := Fields{
+		3: fin.Proc, 4: strconv.FormatInt(req.Amount, 10), 7: dateTime(at, time.UTC), 11: stan,
+		12: local.Format("150405"), 13: local.Format("0102"), 25: "00",
+		41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 49: c.currency(req.Currency), 60: batch,
+	}
+	if err := f.card(req.Card); err != nil {
+		return "", nil, err
+	}
+	switch req.Type {
+	case txn.Void, txn.Refund:
+		if req.OrigRRN == "" {
+			return "", nil, fmt.Errorf("a %s needs the original's RRN", req.Type)
+		}
+		f[37] = req.OrigRRN
+		if req.Type == txn.Void && req.OrigAuthCode != "" {
+			f[38] = req.OrigAuthCode
+		}
+		dt := zeroDateTime
+		if req.OrigDate != "" {
+			dt = req.OrigDate + "000000"
+		}
+		f[90] = OriginalData{MTI: "0200", STAN: req.OrigSTAN, DateTime: dt}.String()
+	}
+	return fin.MTI, f, nil
+}
+
+// card adds the card fields: 2, 14, 22, 35, and 52 with its KSN in 62 when a
+// PIN was entered.
+func (f Fields) card(card *txn.Card) error {
+	if card == nil || (len(card.PAN) == 0 && len(card.Track2) == 0) {
+		return nil
+	}
+	pin := len(card.PINBlock) > 0
+	mode, ok := EntryModeCode(card.EntryMode, pin)
+	if !ok {
+		return fmt.Errorf("entry mode %q cannot be sent", card.EntryMode)
+	}
+	f[22] = mode
+	if len(card.PAN) > 0 {
+		f[2] = string(card.PAN)
+	}
+	if len(card.Track2) > 0 {
+		f[35] = string(card.Track2)
+	}
+	if card.Expiry != "" {
+		f[14] = card.Expiry
+	}
+	if pin {
+		if len(card.PINBlock) != 8 || len(card.KSN) != 10 {
+			return errors.New("the PIN block must be 8 bytes with a 10-byte KSN")
+		}
+		f[52] = string(card.PINBlock)
+		f[62] = strings.ToUpper(hex.EncodeToString(card.KSN))
+	}
+	return nil
+}
+
+func (c *Client) currency(code string) string {
+	if code == "" {
+		return c.cfg.Currency
+	}
+	return code
+}
+
+// Reverse carries a reversal (0400, or 0401 when rev.Repeat) of rev.Orig.
+// The original's STAN goes in field 11 and, with its MTI and local time, in
+// field 90.
+func (c *Client) Reverse(ctx context.Context, rev txn.Reversal) (txn.Response, error) {
+	o := rev.Orig
+	mti := "0400"
+	if rev.Repeat {
+		mti = "0401"
+	}
+	f, err := c.reversal(o, rev.Reason)
+	if err != nil {
+		return txn.Response{}, fmt.Errorf("reversal of %s %d: %w: %v", o.Type, o.STAN, txn.ErrNotSent, err)
+	}
+	resp, err := c.exchange(ctx, mti, f)
+	if err != nil {
+		return txn.Response{}, fmt.Errorf("reversal of %s %d: %w", o.Type, o.STAN, err)
+	}
+	return c.response(resp), nil
+}
+
+func (c *Client) reversal(o txn.Record, reason string) (Fields, error) {
+	fin, ok := FinancialOf(o.Type)
+	if !ok {
+		return nil, fmt.Errorf("a %q record is never sent, so never reversed", o.Type)
+	}
+	stan, err := FormatSTAN(o.STAN)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := FormatBatch(o.Batch)
+	if err != nil {
+		return nil, err
+	}
+	if len(reason) != 2 {
+		reason = "06"
+	}
+	f := Fields{
+		3: fin.Proc, 4: strconv.FormatInt(o.Amount, 10), 7: dateTime(c.cfg.Now(), time.UTC), 11: stan,
+		25: "00", 39: reason, 41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 49: c.currency(o.Currency),
+		60: batch, 90: OriginalData{fin.MTI, o.STAN, dateTime(o.CreatedAt, c.cfg.Location)}.String(),
+	}
+	if o.RRN != "" {
+		f[37] = o.RRN
+	}
+	return f, nil
+}
+
+// Settle sends the batch totals (0500): balanced is true for 00, false for
+// 95; another code is a *RefusedError.
+func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64) (balanced bool, err error) {
+	s, err1 := FormatSTAN(stan)
+	batch, err2 := FormatBatch(t.Batch)
+	totals, err3 := EncodeTotals(t)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return false, fmt.Errorf("settlement: %w: %v", txn.ErrNotSent, err)
+	}
+	resp, err := c.exchange(ctx, "0500", Fields{
+		3: ProcSettle, 7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID,
+		42: c.cfg.MerchantID, 49: c.cfg.Currency, 60: batch, 63: totals,
+	})
+	if err != nil {
+		return false, fmt.Errorf("settlement: %w", err)
+	}
+	switch code := str(resp, 39); code {
+	case CodeApproved:
+		return true, nil
+	case CodeUnbalanced:
+		return false, nil
+	default:
+		return false, &RefusedError{"settlement", code}
+	}
+}
+
+// Upload sends one record of the batch (0320 batch upload) under a STAN of
+// its own; the record's STAN travels in field 90.
+func (c *Client) Upload(ctx context.Context, r txn.Record, stan int64) error {
+	f, err := c.upload(r, stan)
+	if err != nil {
+		return fmt.Errorf("batch upload: %w: %v", txn.ErrNotSent, err)
+	}
+	resp, err := c.exchange(ctx, "0320", f)
+	if err != nil {
+		return fmt.Errorf("batch upload: %w", err)
+	}
+	if code := str(resp, 39); code != CodeApproved {
+		return &RefusedError{"batch upload", code}
+	}
+	return nil
+}
+
+func (c *Client) upload(r txn.Record, stan int64) (Fields, error) {
+	fin, ok := FinancialOf(r.Type)
+	if !ok {
+		return nil, fmt.Errorf("a %q record is not uploaded", r.Type)
+	}
+	s, err := FormatSTAN(stan)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := FormatBatch(r.Batch)
+	if err != nil {
+		return nil, err
+	}
+	f := Fields{
+		3: fin.Proc, 4: strconv.FormatInt(r.Amount, 10), 7: dateTime(c.cfg.Now(), time.UTC), 11: s,
+		41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 49: c.currency(r.Currency), 60: batch,
+		90: OriginalData{fin.MTI, r.STAN, dateTime(r.CreatedAt, c.cfg.Location)}.String(),
+	}
+	if r.RRN != "" {
+		f[37] = r.RRN
+	}
+	if r.AuthCode != "" {
+		f[38] = r.AuthCode
+	}
+	return f, nil
+}
+
+// response reads the answer's fields 37, 38, 39 and the host's local time.
+func (c *Client) response(msg *iso8583.Message) txn.Response {
+	return txn.Response{
+		Code:     str(msg, 39),
+		RRN:      str(msg, 37),
+		AuthCode: str(msg, 38),
+		HostTime: c.hostTime(str(msg, 13), str(msg, 12)),
+	}
+}
+
+// hostTime reads fields 13 (MMDD) and 12 (hhmmss), which carry no year: the
+// year is the one that puts the time nearest to now.
+func (c *Client) hostTime(mmdd, hhmmss string) time.Time {
+	now := c.cfg.Now().In(c.cfg.Location)
+	t, err := time.ParseInLocation("2006"+"0102150405", fmt.Sprintf("%04d", now.Year())+mmdd+hhmmss, c.cfg.Location)
+	if err != nil {
+		return time.Time{}
+	}
+	const half = 183 * 24 * time.Hour
+	switch {
+	case t.Sub(now) > half:
+		t = t.AddDate(-1, 0, 0)
+	case now.Sub(t) > half:
+		t = t.AddDate(1, 0, 0)
+	}
+	return t
+}
+
+// Fields are the values of a message's fields by number; binary fields
+// hold their raw bytes.
+type Fields map[int]string
+
+// str returns a field of msg as a string, "" when absent.
+func str(msg *iso8583.Message, id int) string {
+	if _, ok := msg.GetFields()[id]; !ok {
+		return ""
+	}
+	s, err := msg.GetString(id)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// Build returns a message of the iso87 spec with the given fields. The host
+// simulator builds its answers with it.
+func Build(mti string, f Fields) (*iso8583.Message, error) {
+	msg := iso8583.NewMessage(iso87.Spec)
+	msg.MTI(mti)
+	for id, v := range f {
+		if err := msg.BinaryField(id, []byte(v)); err != nil {
+			return nil, fmt.Errorf("field %d: %v", id, err)
+		}
+	}
+	return msg, nil
+}

@@ -1,0 +1,71 @@
+// Package host is the terminal's link to the acquirer: the txn.Host interface
+// carried as ISO 8583:1987 messages in the iso87 dialect (package iso87, the
+// jPOS ISO87APackagerBBitmap layout) over TCP, optionally TLS with a pinned CA
+// (DESIGN.md §3, §6).
+//
+// # Messages
+//
+// The dialect's messages are the table Messages; what goes in each field is
+// written out below, and the functions of wire.go build and read them, so that
+// the terminal (Client) and the acquirer simulator (package hostsim) share one
+// definition.
+//
+//	sign-on      0800 → 0810   7 11 41 42 70=001      answer: 39, 62 = working keys
+//	echo         0800 → 0810   7 11 41 42 70=301      answer: 39
+//	sale         0200 → 0210   3=000000 (card, amount, PIN)            answer: 37 38 39
+//	void         0200 → 0210   3=020000 37=orig RRN 38=orig auth 90    answer: 37 38 39
+//	refund       0220 → 0230   3=200000 37=orig RRN 90 (orig date)     answer: 37 38 39
+//	reversal     0400 → 0410   3 4 of the original, 11=orig STAN, 39=reason, 90
+//	repeat       0401 → 0410   the same, MTI 0401
+//	settlement   0500 → 0510   3=920000 60=batch 63=totals    answer: 39 = 00 balanced, 95 not
+//	batch upload 0320 → 0330   3 4 of the record, 11=new STAN, 37 38, 60, 90
+//
+// Financial requests carry 2 (PAN) and 35 (track 2) when a card was read, 14
+// (expiry YYMM) when known, 22 (entry mode, EntryModeCode), 25=00, 41, 42,
+// 49 (currency), 60 (batch number, 6 digits), 52 (PIN block) and 62 (the
+// DUKPT KSN as 20 hex digits) when a PIN was entered. Field 90, original data
+// elements (n42), is the original's MTI, STAN, local date and time
+// (MMDDhhmmss, its fields 13 and 12, not its field 7 as ISO has it, so that a
+// refund can carry the date printed on the receipt: time 000000 when only the
+// date is known) and two 11-digit institution ids sent as zeros (OriginalData).
+// A reversal carries the original's STAN in field 11 as well (as China
+// UnionPay terminals do), so that 0410 is matched on it.
+//
+// Field 7 is the transmission date and time in UTC; 12 and 13 the local time
+// and date of the transaction. Responses echo 3 4 7 11 41 42 49 60 70 90 of
+// the request and put the host's own local time in 12 and 13.
+//
+// # Working keys (field 62 of 0810)
+//
+// The MAC key, then optionally the PIN key (for master/session PIN pads), each
+// as a KeyBlock: 32 hex digits of the 16-byte key encrypted under the terminal
+// master key (two-key TDES, ECB), then 6 hex digits of its key check value
+// (KCV of the clear key). The terminal checks each KCV after decrypting.
+//
+// # Settlement totals (field 63 of 0500)
+//
+// Five groups of 18 digits, in this order: sales, refunds, voids, manual
+// refunds, failed reversals; each a 6-digit count and a 12-digit amount in
+// minor units (EncodeTotals). The host compares sales, refunds and voids.
+//
+// # MAC
+//
+// 0200, 0220, 0400, 0401, 0500, 0320 and their answers carry an ANSI X9.19
+// MAC in field 64, or in field 128 when the message has a secondary bitmap
+// (any field above 64, field 90 for instance), as ISO 8583:1987 requires. The
+// MAC field is always the last one. The MAC is computed over the message as
+// packed with the MAC bit set, from the MTI up to the last byte before the
+// MAC field's 16 hex digits; the frame header is not included (PackMAC,
+// CheckMAC). A host that cannot check the terminal's MAC answers A0 without a
+// MAC; answers carrying codes listed in unMACedCodes may come without one, any
+// other answer without a valid MAC is txn.ErrBadMAC.
+//
+// # Connections
+//
+// One TCP connection per request, closed after the answer (the way most POS
+// hosts are used over dial-up and 4G): nothing outlives an exchange, so a late
+// answer can never be taken for the answer to a later request. Within a
+// connection, answers are matched on the response MTI, STAN (11) and terminal
+// id (41); a decodable answer that does not match is logged (iso87.Describe)
+// and discarded.
+package host

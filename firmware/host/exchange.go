@@ -1,0 +1,173 @@
+package host
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"posfw/firmware/host/iso87"
+	"posfw/firmware/host/mac"
+	"posfw/firmware/txn"
+)
+
+// match is what identifies the answer to a request.
+type match struct {
+	mti  string // the response MTI
+	stan string // field 11
+	tid  string // field 41
+	mac  bool   // the answer must carry a valid MAC
+}
+
+// errMismatch marks a well-formed answer to some other request.
+var errMismatch = errors.New("answer does not match the request")
+
+// exchange sends one request on a connection of its own and returns its
+// answer. Its errors wrap exactly one of txn.ErrNotSent (nothing left the
+// terminal), txn.ErrNoResponse (the request may have left; no valid answer)
+// and txn.ErrBadMAC (an answer whose MAC does not verify).
+func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.Message, error) {
+	if c.err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, c.err)
+	}
+	m, ok := LookupMessage(mti)
+	if !ok {
+		return nil, fmt.Errorf("%w: MTI %s is not in the dialect", txn.ErrNotSent, mti)
+	}
+	key, err := c.keyFor(m)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(key)
+	msg, err := Build(mti, f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", txn.ErrNotSent, mti, err)
+	}
+	var b []byte
+	if m.MAC {
+		b, err = PackMAC(msg, key)
+	} else {
+		b, err = iso87.Pack(msg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
+	}
+	defer clear(b) // it holds the PAN, track 2 and PIN block
+	want := match{mti: m.Response, stan: f[11], tid: c.cfg.TerminalID, mac: m.MAC}
+
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
+	}
+	defer conn.Close()
+	deadline := time.Now().Add(c.cfg.ResponseTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn.SetDeadline(deadline)
+	// A cancelled context interrupts a blocked read or write.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	c.log.Debug("host: request", "message", iso87.Describe(msg))
+	if err := iso87.WriteFrame(conn, b); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", txn.ErrNoResponse, mti, ioProblem(ctx, err))
+	}
+	for {
+		frame, err := iso87.ReadFrame(conn, iso87.MaxFrame)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", txn.ErrNoResponse, mti, ioProblem(ctx, err))
+		}
+		resp, err := parseResponse(frame, want, key)
+		if errors.Is(err, errMismatch) {
+			c.log.Warn("host: discarded an answer that is not for this request",
+				"want_mti", want.mti, "want_stan", want.stan, "message", iso87.Describe(resp))
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", mti, err)
+		}
+		c.log.Debug("host: answer", "message", iso87.Describe(resp))
+		return resp, nil
+	}
+}
+
+// keyFor returns a copy of the MAC key when m needs one.
+func (c *Client) keyFor(m Message) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return nil, fmt.Errorf("%w: client closed", txn.ErrNotSent)
+	case !m.MAC:
+		return nil, nil
+	case c.macKey == nil:
+		return nil, fmt.Errorf("%w: not signed on (no MAC key)", txn.ErrNotSent)
+	}
+	return append([]byte(nil), c.macKey...), nil
+}
+
+// dial connects, and shakes hands when the link is TLS, within the connect
+// timeout.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	if c.cfg.TLS != nil {
+		d := tls.Dialer{Config: c.cfg.TLS}
+		return d.DialContext(ctx, "tcp", c.cfg.Address)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", c.cfg.Address)
+}
+
+// ioProblem names what went wrong on the connection in words a technician
+// can act on.
+func ioProblem(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errors.New("no answer within the response timeout")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the host closed the connection")
+	}
+	return err
+}
+
+// parseResponse decodes a frame read in answer to a request and checks that
+// it is the answer wanted. A well-formed answer to another request comes back
+// with errMismatch (and the message, for the log); other errors wrap
+// txn.ErrNoResponse or txn.ErrBadMAC.
+func parseResponse(frame []byte, want match, key []byte) (*iso8583.Message, error) {
+	msg, err := iso87.Unpack(frame)
+	if err != nil {
+		return nil, fmt.Errorf("%w: unreadable answer: %v", txn.ErrNoResponse, err)
+	}
+	if mti, _ := msg.GetMTI(); mti != want.mti || str(msg, 11) != want.stan || str(msg, 41) != want.tid {
+		return msg, errMismatch
+	}
+	code := str(msg, 39)
+	if len(code) != 2 {
+		return nil, fmt.Errorf("%w: answer without a response code", txn.ErrNoResponse)
+	}
+	if !want.mac {
+		return msg, nil
+	}
+	switch err := CheckMAC(frame, msg, key); {
+	case err == nil:
+	case errors.Is(err, ErrNoMAC) && MayOmitMAC(code):
+	case errors.Is(err, ErrNoMAC):
+		return nil, fmt.Errorf("%w: answer %s has no MAC", txn.ErrBadMAC, code)
+	case errors.Is(err, mac.ErrMismatch):
+		return nil, fmt.Errorf("%w: answer %s", txn.ErrBadMAC, code)
+	default:
+		return nil, fmt.Errorf("%w: %v", txn.ErrBadMAC, err)
+	}
+	return msg, nil
+}

@@ -1,0 +1,239 @@
+package hostsim
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/moov-io/iso8583"
+
+	"posfw/firmware/host"
+	"posfw/firmware/host/iso87"
+)
+
+// serveConn reads requests from one connection and answers them as the
+// fault in force says.
+func (s *Server) serveConn(raw net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, raw)
+		s.mu.Unlock()
+		raw.Close()
+	}()
+	conn := raw
+	if s.cfg.TLS != nil {
+		conn = tls.Server(raw, s.cfg.TLS)
+	}
+	for {
+		frame, err := iso87.ReadFrame(conn, iso87.MaxFrame)
+		if err != nil {
+			return
+		}
+		f := s.Fault()
+		b := behaviours[f.Mode]
+		if !b.process {
+			s.log.Info("hostsim: request read and ignored", "fault", f.String())
+			hold(conn)
+			return
+		}
+		a := s.handle(frame)
+		switch a.act {
+		case actClose:
+			return
+		case actSilent:
+			hold(conn)
+			return
+		}
+		if b.badMAC && a.mac {
+			corruptMAC(a.frame)
+		}
+		if b.delay && !s.sleep(f.Delay) {
+			return
+		}
+		if b.garbage {
+			junk := make([]byte, 32)
+			io.ReadFull(s.cfg.Rand, junk)
+			conn.Write(junk)
+			return
+		}
+		for range b.answers {
+			if err := iso87.WriteFrame(conn, a.frame); err != nil {
+				return
+			}
+		}
+		if b.answers == 0 {
+			return // drop-after-request: processed, and the line goes dead
+		}
+	}
+}
+
+// hold keeps a connection open without answering until the peer (or Close)
+// closes it.
+func hold(conn net.Conn) { io.Copy(io.Discard, conn) }
+
+// sleep waits d, or less if the server closes; it reports whether the full
+// time passed.
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// corruptMAC changes the last hex digit of the MAC that ends frame.
+func corruptMAC(frame []byte) {
+	if i := len(frame) - 1; i >= 0 {
+		if frame[i] == '0' {
+			frame[i] = '1'
+		} else {
+			frame[i] = '0'
+		}
+	}
+}
+
+// action is what becomes of a request once handled.
+type action int
+
+const (
+	actAnswer action = iota // write the answer
+	actSilent               // never answer (amounts ending .98): keep the line open
+	actClose                // unreadable: close the connection
+)
+
+// answer is the outcome of handling one frame.
+type answer struct {
+	frame []byte
+	mac   bool // frame ends with a MAC
+	act   action
+}
+
+// request is a decoded request.
+type request struct {
+	mti      string
+	msg      *iso8583.Message
+	f        map[int]string // every field present; binary ones as raw bytes
+	terminal string
+	stan     int64
+}
+
+func (r *request) get(id int) string { return r.f[id] }
+
+// outcome is what a handler decided.
+type outcome struct {
+	code   string      // field 39
+	extra  host.Fields // fields of the answer besides the echoed ones
+	silent bool        // never answer
+}
+
+// handlers answer each request MTI of the dialect (host.Messages).
+var handlers = map[string]func(*Server, *request) (outcome, error){
+	"0800": (*Server).network,
+	"0200": (*Server).financial,
+	"0220": (*Server).financial,
+	"0400": (*Server).reversal,
+	"0401": (*Server).reversal,
+	"0500": (*Server).settle,
+	"0320": (*Server).upload,
+}
+
+// echoed are the request fields an answer repeats.
+var echoed = []int{3, 4, 7, 11, 41, 42, 49, 60, 70, 90}
+
+// Format errors and the like, answered without touching the ledger.
+const (
+	codeFormat    = "30"
+	codeDuplicate = "94"
+	codeSystem    = "96"
+)
+
+// handle decodes one request frame, applies it to the ledger and returns
+// the answer. It never panics: an unreadable frame closes the connection.
+func (s *Server) handle(frame []byte) answer {
+	msg, err := iso87.Unpack(frame)
+	if err != nil {
+		s.log.Warn("hostsim: unreadable request; closing the connection", "bytes", len(frame), "error", err)
+		return answer{act: actClose}
+	}
+	mti, _ := msg.GetMTI()
+	m, ok := host.LookupMessage(mti)
+	h := handlers[mti]
+	if !ok || h == nil {
+		s.log.Warn("hostsim: not a request of the dialect; closing the connection", "message", iso87.Describe(msg))
+		return answer{act: actClose}
+	}
+	s.log.Debug("hostsim: request", "message", iso87.Describe(msg))
+	r := newRequest(mti, msg)
+	if r.terminal == "" || r.stan == 0 {
+		return s.reply(r, m, outcome{code: codeFormat}, nil)
+	}
+	var key []byte
+	if m.MAC {
+		key = s.macKey(r.terminal)
+		defer clear(key)
+		if key == nil || host.CheckMAC(frame, msg, key) != nil {
+			s.log.Warn("hostsim: MAC check failed", "mti", mti, "terminal", r.terminal, "stan", r.stan)
+			return s.reply(r, m, outcome{code: host.CodeMACError}, nil)
+		}
+	}
+	s.work.Lock()
+	out, err := h(s, r)
+	s.work.Unlock()
+	if err != nil {
+		s.log.Error("hostsim: ledger", "error", err)
+		out = outcome{code: codeSystem}
+	}
+	if out.silent {
+		s.log.Info("hostsim: not answering", "mti", mti, "terminal", r.terminal, "stan", r.stan)
+		return answer{act: actSilent}
+	}
+	return s.reply(r, m, out, key)
+}
+
+func newRequest(mti string, msg *iso8583.Message) *request {
+	r := &request{mti: mti, msg: msg, f: map[int]string{}}
+	for id, f := range msg.GetFields() {
+		if b, err := f.Bytes(); err == nil {
+			r.f[id] = string(b)
+		}
+	}
+	r.terminal = r.f[41]
+	r.stan, _ = strconv.ParseInt(r.f[11], 10, 64)
+	return r
+}
+
+// reply builds the answer: the echoed fields, the host's local time in 12
+// and 13, the outcome's fields, and a MAC when key is given.
+func (s *Server) reply(r *request, m host.Message, out outcome, key []byte) answer {
+	f := host.Fields{39: out.code}
+	for _, id := range echoed {
+		if v, ok := r.f[id]; ok {
+			f[id] = v
+		}
+	}
+	now := s.cfg.Now().In(s.cfg.Location)
+	f[12], f[13] = now.Format("150405"), now.Format("0102")
+	for id, v := range out.extra {
+		f[id] = v
+	}
+	s.log.Info("hostsim: answer", "mti", m.Response, "terminal", r.terminal, "stan", r.stan, "code", out.code)
+	msg, err := host.Build(m.Response, f)
+	var b []byte
+	if err == nil && key != nil && m.MAC {
+		b, err = host.PackMAC(msg, key)
+	} else if err == nil {
+		b, err = iso87.Pack(msg)
+	}
+	if err != nil {
+		s.log.Error("hostsim: cannot build the answer; closing the connection", "error", err)
+		return answer{act: actClose}
+	}
+	s.log.Debug("hostsim: answer", "message", iso87.Describe(msg))
+	return answer{frame: b, mac: key != nil && m.MAC}
+}

@@ -1,0 +1,124 @@
+package hostsim
+
+import (
+	"crypto/des"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"posfw/drivers/pinpad/dukpt"
+	"posfw/drivers/pinpad/iso9564"
+	"posfw/firmware/host"
+)
+
+// workingKeys are the keys a terminal received at its last sign-on.
+type workingKeys struct {
+	mac, pin []byte
+}
+
+// issueKeys draws a fresh MAC key and PIN key for a terminal, keeps them and
+// returns field 62 of the sign-on answer: both sealed under the master key.
+func (s *Server) issueKeys(terminal string) (string, error) {
+	k := &workingKeys{mac: make([]byte, host.KeySize), pin: make([]byte, host.KeySize)}
+	if _, err := io.ReadFull(s.cfg.Rand, k.mac); err != nil {
+		return "", fmt.Errorf("hostsim: working key: %w", err)
+	}
+	if _, err := io.ReadFull(s.cfg.Rand, k.pin); err != nil {
+		return "", fmt.Errorf("hostsim: working key: %w", err)
+	}
+	macBlock, err := host.SealKey(s.cfg.MasterKey, k.mac)
+	if err != nil {
+		return "", err
+	}
+	pinBlock, err := host.SealKey(s.cfg.MasterKey, k.pin)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	if old := s.keys[terminal]; old != nil {
+		clear(old.mac)
+		clear(old.pin)
+	}
+	s.keys[terminal] = k
+	s.mu.Unlock()
+	return macBlock.String() + pinBlock.String(), nil
+}
+
+// macKey returns a copy of a terminal's MAC key, nil before its sign-on.
+func (s *Server) macKey(terminal string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[terminal]; k != nil {
+		return append([]byte(nil), k.mac...)
+	}
+	return nil
+}
+
+// sessionPINKey returns a copy of a terminal's PIN key, nil before its
+// sign-on, with room to append K1.
+func (s *Server) sessionPINKey(terminal string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[terminal]; k != nil {
+		return append(make([]byte, 0, 24), k.pin...)
+	}
+	return nil
+}
+
+// pinOf decrypts the PIN block of r (field 52) for the card pan: under the
+// DUKPT PIN key of the KSN in field 62 when there is one, else under the
+// terminal's session PIN key.
+func (s *Server) pinOf(r *request, pan string) (string, error) {
+	enc := r.get(52)
+	if len(enc) != 8 {
+		return "", errors.New("no PIN block")
+	}
+	var clearBlock [8]byte
+	if ksnHex := r.get(62); ksnHex != "" {
+		ksn, err := dukpt.ParseKSN(ksnHex)
+		if err != nil {
+			return "", err
+		}
+		tk, err := dukpt.DeriveTransactionKey(dukpt.DeriveIPEK(dukpt.Key(s.cfg.BDK), ksn), ksn)
+		if err != nil {
+			return "", err
+		}
+		pk, err := dukpt.WorkingKey(tk, dukpt.PINEncryption)
+		dukpt.Wipe(tk[:])
+		if err != nil {
+			return "", err
+		}
+		clearBlock = dukpt.DecryptPINBlock(pk, [8]byte([]byte(enc)))
+		dukpt.Wipe(pk[:])
+	} else {
+		key := s.sessionPINKey(r.terminal)
+		if key == nil {
+			return "", errors.New("no session PIN key")
+		}
+		c, err := des.NewTripleDESCipher(append(key, key[:8]...)) // K1 K2 K1
+		clear(key)
+		if err != nil {
+			return "", err
+		}
+		c.Decrypt(clearBlock[:], []byte(enc))
+	}
+	defer dukpt.Wipe(clearBlock[:])
+	return iso9564.DecodeFormat0(clearBlock, pan)
+}
+
+// Keyed hashes of card data and request content: the ledger never holds a
+// PAN, yet can tell the same card and the same request again.
+var (
+	cardHashKey = []byte("posfw hostsim card hash")
+	digestKey   = []byte("posfw hostsim request digest")
+)
+
+func keyedHash(key []byte, parts ...string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strings.Join(parts, "\x1f")))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
