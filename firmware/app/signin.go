@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	titleSignIn  = ui.Text{EN: "Sign in", ZH: "操作员签到"}
+	titleSignIn = ui.Text{EN: "Sign in", ZH: "操作员签到"}
 )
 
 // passwordRefusal says on screen why a password was not accepted.
