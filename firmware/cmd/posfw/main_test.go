@@ -97,3 +97,31 @@ func TestSelftestMissingDevices(t *testing.T) {
 		t.Errorf("selftest output:\n%s\nwant the modem to FAIL naming /dev/ttyUSB2", out)
 	}
 }
+
+func TestEscposRender(t *testing.T) {
+	dir := t.TempDir()
+	good := dir + "/slip.bin"
+	os.WriteFile(good, []byte("\x1b@\x1ba\x01POSFW\n\x1ba\x00\xcf\xfb\xb7\xd1 SALE\n\x1dVB\x00"), 0o600)
+	bad := dir + "/bad.bin"
+	os.WriteFile(bad, []byte("\x1b@OK\n\x1d(k"), 0o600)
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"escpos", "render", good}, 0, "             POSFW\n消费 SALE\n- - -", ""},
+		{[]string{"escpos", "render", good, "--cols", "48"}, 0, "                     POSFW", ""},
+		{[]string{"escpos", "render", bad}, 1, "OK", "stream ends inside"},
+		{[]string{"escpos", "render"}, 2, "", "missing FILE"},
+		{[]string{"escpos", "print", good}, 2, "", `unknown escpos verb "print"`},
+		{[]string{"escpos", "render", dir + "/none.bin"}, 1, "", "no such file"},
+		{[]string{"escpos", "render", good, "--cols", "2"}, 2, "", "--cols 2"},
+	} {
+		code, out, errs := call(tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errs, tc.stderr) {
+			t.Errorf("posfw %s = exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+				strings.Join(tc.args, " "), code, out, errs, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
