@@ -99,3 +99,6 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 		return SupervisorID, nil
 	}
 }
+
+// Provisioned reports whether the supervisor and administrator have passwords.
+func (a *App) Provisioned(ctx context.Context) (bool, error) { return a.ops.Provisioned(ctx) }

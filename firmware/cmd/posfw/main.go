@@ -39,6 +39,7 @@ func init() {
 		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl},
 		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal},
 		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos},
+		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision},
 		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -123,5 +124,49 @@ func TestEscposRender(t *testing.T) {
 			t.Errorf("posfw %s = exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
 				strings.Join(tc.args, " "), code, out, errs, tc.code, tc.stdout, tc.stderr)
 		}
+	}
+}
+
+func TestProvision(t *testing.T) {
+	data := t.TempDir()
+	stdin := func(s string) *os.File {
+		f, _ := os.CreateTemp(t.TempDir(), "in")
+		f.WriteString(s)
+		f.Seek(0, 0)
+		return f
+	}
+	run := func(in string, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, stdin: stdin(in), getenv: func(string) string { return "" }}
+		return e.main(args), out.String(), errb.String()
+	}
+	if code, _, errs := run("", "provision", "status", "--data", data); code != 1 || !strings.Contains(errs, "not provisioned") {
+		t.Errorf("status of a new terminal = %d %q; want 1, not provisioned", code, errs)
+	}
+	if code, _, errs := run("12\n", "provision", "password", "00", "--data", data); code != 1 || !strings.Contains(errs, "digits") {
+		t.Errorf("a 2-digit supervisor password = %d %q; want refused", code, errs)
+	}
+	if code, _, errs := run("01\n", "provision", "password", "01", "--data", data); code != 1 {
+		t.Errorf("provisioning a cashier = %d %q; want refused", code, errs)
+	}
+	if code, out, errs := run("654321\n", "provision", "password", "00", "--data", data); code != 0 || !strings.Contains(out, "password set") {
+		t.Errorf("provision 00 = %d %q %q", code, out, errs)
+	}
+	if code, _, _ := run("87654321\n", "provision", "password", "99", "--data", data); code != 0 {
+		t.Errorf("provision 99 = %d", code)
+	}
+	if code, _, errs := run("111111\n", "provision", "password", "00", "--data", data); code != 1 || !strings.Contains(errs, "already has a password") {
+		t.Errorf("provisioning 00 twice = %d %q; want refused", code, errs)
+	}
+	if code, out, _ := run("", "provision", "status", "--data", data); code != 0 || !strings.Contains(out, "provisioned") {
+		t.Errorf("status after provisioning = %d %q", code, out)
+	}
+	cfg := filepath.Join(t.TempDir(), "posfw.toml")
+	if code, _, errs := run("", "provision", "config", "--out", cfg, "--terminal-id", "T0000001", "--merchant-id", "123456789012345",
+		"--merchant-name", "Shop", "--host", "10.1.2.3:8583", "--apn", "cmnet"); code != 0 {
+		t.Errorf("provision config = %d %q", code, errs)
+	}
+	if code, _, errs := run("", "provision", "config", "--out", cfg, "--terminal-id", "T1"); code != 1 || !strings.Contains(errs, "terminal_id") {
+		t.Errorf("provision config with a bad id = %d %q; want the key named", code, errs)
 	}
 }

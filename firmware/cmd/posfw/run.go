@@ -56,6 +56,11 @@ func runRun(e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if ok, err := a.Provisioned(ctx); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("terminal not provisioned: set the supervisor (00) and administrator (99) passwords with `posfw provision password ID` before it takes money")
+	}
 	return a.Run(ctx)
 }
 
