@@ -503,9 +503,9 @@ func TestFaults(t *testing.T) {
 		if err := e.srv.SetFault(f); err != nil {
 			t.Fatal(err)
 		}
-		req, resp, err := e.sale(1200, card(t, "ok"))
-		if tt.want == nil && (err != nil || resp.Code != "00") || tt.want != nil && !errors.Is(err, tt.want) {
-			t.Errorf("%s: Send() = %+v, %v; want %v", tt.fault, resp, err, tt.want)
+		req, resp, sendErr := e.sale(1200, card(t, "ok"))
+		if tt.want == nil && (sendErr != nil || resp.Code != "00") || tt.want != nil && !errors.Is(sendErr, tt.want) {
+			t.Errorf("%s: Send() = %+v, %v; want %v", tt.fault, resp, sendErr, tt.want)
 		}
 		a, lerr := e.srv.Ledger().ByTrace(testTID, req.STAN)
 		if tt.belief == "" && !errors.Is(lerr, ErrNotFound) || tt.belief != "" && a.Status != tt.belief {
@@ -517,7 +517,8 @@ func TestFaults(t *testing.T) {
 		if tt.reverse {
 			rec := record(req)
 			for i := range 2 {
-				resp, err := e.c.Reverse(context.Background(), txn.Reversal{Orig: rec, Reason: txn.ReversalReason(err), Repeat: i > 0})
+				rev := txn.Reversal{Orig: rec, Reason: txn.ReversalReason(sendErr), Repeat: i > 0}
+				resp, err := e.c.Reverse(context.Background(), rev)
 				if err != nil || resp.Code != "00" {
 					t.Errorf("%s: reversal %d = %+v, %v; want 00", tt.fault, i+1, resp, err)
 				}

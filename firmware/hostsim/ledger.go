@@ -34,18 +34,18 @@ type Auth struct {
 	STAN     int64
 	// Date and Time are the request's local date (MMDD, field 13) and time
 	// (hhmmss, field 12). Terminal, STAN and Date identify the row.
-	Date, Time string
-	Type       txn.Type
-	Amount     int64
-	Currency   string
-	MaskedPAN  string
-	RRN        string // unique; "" for a reversal of an unknown request
-	AuthCode   string
-	Code       string // the response code given; "" when the request never arrived
-	Status     Status
-	Refunded   int64 // approved refunds against a sale
-	OrigID     int64 // the original of a void or refund
-	Batch      int64
+	Date, Time       string
+	Type             txn.Type
+	Amount           int64
+	Currency         string
+	MaskedPAN        string
+	RRN              string // unique; "" for a reversal of an unknown request
+	AuthCode         string
+	Code             string // the response code given; "" when the request never arrived
+	Status           Status
+	Refunded         int64 // approved refunds against a sale
+	OrigID           int64 // the original of a void or refund
+	Batch            int64
 	Settled          bool // included in a balanced settlement
 	RouteUnavailable bool // a refund to this sale's card is answered 40
 	Reversals        int  // reversal messages received for it
