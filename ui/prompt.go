@@ -10,7 +10,7 @@ import (
 // Prompt words of DESIGN §4: scripts and tests wait for them on screen.
 var (
 	WordAmount     = Text{"Amount", "金额"}
-	WordCard       = Text{"Card: swipe, insert or tap", "请刷卡/插卡/挥卡"}
+	WordCard       = Text{"Card: swipe/insert/tap", "请刷卡/插卡/挥卡"}
 	WordPIN        = Text{"PIN", "密码"}
 	WordPassword   = Text{"Password", "密码"}
 	WordSupervisor = Text{"Supervisor", "主管"}

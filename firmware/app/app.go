@@ -115,6 +115,13 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		defer a.wg.Done()
 		a.modem.run(bctx)
 	}()
+	if a.engine != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.hostWorker(bctx)
+		}()
+	}
 	log.Info("terminal started", "terminal_id", o.Config.TerminalID, "board", o.Board.Name,
 		"version", o.Version, "sqlite", journal.SQLiteVersion())
 	return a, nil
@@ -159,10 +166,12 @@ func (a *App) Close() error {
 
 // State is the machine-readable status (simctl state).
 type State struct {
-	Batch        int64  `json:"batch"`
-	Signal       int    `json:"signal"`
-	Registration string `json:"registration"`
-	Lang         string `json:"lang"`
+	Batch            int64  `json:"batch"`
+	PendingReversals int64  `json:"pending_reversals"`
+	FailedReversals  int64  `json:"failed_reversals"`
+	Signal           int    `json:"signal"`
+	Registration     string `json:"registration"`
+	Lang             string `json:"lang"`
 }
 
 // State reads the terminal's status.
@@ -171,8 +180,12 @@ func (a *App) State(ctx context.Context) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	st, err := a.journal.Stats(ctx)
+	if err != nil {
+		return State{}, err
+	}
 	m := a.modem.status()
-	return State{Batch: batch, Signal: m.Bars, Registration: m.Registration, Lang: string(a.ui.Lang())}, nil
+	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Lang: string(a.ui.Lang())}, nil
 }
 
 // Titles of the main menu, in the order of DESIGN §3 / the cashier's day.

@@ -16,12 +16,12 @@ import (
 const resultWait = 60 * time.Second
 
 var (
-	msgNoResponse   = ui.Text{EN: "No response: reversal pending", ZH: "无应答，已登记冲正"}
-	msgNotSent      = ui.Text{EN: "Host unreachable, not charged", ZH: "主机不通，未扣款"}
-	msgPaperOut     = ui.Text{EN: "Paper out: reprint later", ZH: "缺纸，请装纸后重打印"}
-	msgPrinterFault = ui.Text{EN: "Printer fault: reprint later", ZH: "打印机故障，请稍后重打印"}
-	msgJournal      = ui.Text{EN: "Journal write failed, not sent", ZH: "流水写入失败，交易未发送"}
-	msgDuplicate    = ui.Text{EN: "Same card and amount just now", ZH: "同卡同金额刚刚交易过"}
+	msgNoResponse   = ui.Text{EN: "No answer, reversing", ZH: "无应答，已登记冲正"}
+	msgNotSent      = ui.Text{EN: "Host down, not charged", ZH: "主机不通，未扣款"}
+	msgPaperOut     = ui.Text{EN: "Paper out, reprint later", ZH: "缺纸，请装纸后重打印"}
+	msgPrinterFault = ui.Text{EN: "Printer fault, reprint", ZH: "打印机故障，请稍后重打印"}
+	msgJournal      = ui.Text{EN: "Journal failed, not sent", ZH: "流水写入失败，交易未发送"}
+	msgDuplicate    = ui.Text{EN: "Same card, same amount", ZH: "同卡同金额刚刚交易过"}
 	msgManualOffer  = ui.Text{EN: "Record a manual refund?", ZH: "是否登记手工退款?"}
 	msgRefundable   = ui.Text{EN: "Refundable", ZH: "可退金额"}
 	msgNoHost       = ui.Text{EN: "No host configured", ZH: "未配置主机"}

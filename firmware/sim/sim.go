@@ -2,11 +2,14 @@ package sim
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,14 +19,17 @@ import (
 	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/control"
-	"posfw/firmware/txn"
+	"posfw/firmware/host"
+	"posfw/firmware/hostsim"
 	"posfw/ui"
 	"posfw/ui/headless"
 )
 
 // Options configure a simulated terminal.
 type Options struct {
-	DataDir string
+	// HostAddr, when set, is an acquirer to use instead of starting the host simulator.
+	HostAddr string
+	DataDir  string
 	// Control is the control socket's path.
 	Control string
 	Config  *config.Config
@@ -32,8 +38,6 @@ type Options struct {
 	Mirror  io.Writer
 	Version string
 	Log     *slog.Logger
-	// Host is the acquirer link the terminal uses.
-	Host txn.Host
 }
 
 // Terminal is a running simulated terminal.
@@ -42,6 +46,10 @@ type Terminal struct {
 	Devices *Devices
 	Display *headless.Display
 	control *control.Server
+	// Acquirer is the host simulator, nil with Options.HostAddr.
+	Acquirer     *hostsim.Server
+	client       *host.Client
+	acquirerAddr string
 	// hostFault sets the host simulator's fault mode, when this terminal runs one.
 	hostFault func(mode string) error
 }
@@ -58,11 +66,26 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		return nil, err
 	}
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
+	addr := o.HostAddr
+	if addr == "" {
+		if err := t.startAcquirer(o); err != nil {
+			devs.Close()
+			return nil, err
+		}
+		addr = t.acquirerAddr
+	}
+	tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
+	c := o.Config
+	t.client = host.New(host.Config{
+		Address: addr, ConnectTimeout: c.Host.ConnectTimeout.Duration, ResponseTimeout: c.Host.ResponseTimeout.Duration,
+		TerminalID: c.TerminalID, MerchantID: c.MerchantID, Currency: c.CurrencyCode(), MasterKey: tmk, Logger: o.Log,
+	})
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
-		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: o.Host,
+		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client,
 	})
 	if err != nil {
+		t.closeAcquirer()
 		devs.Close()
 		return nil, err
 	}
@@ -87,7 +110,38 @@ func (t *Terminal) Run(ctx context.Context) error {
 func (t *Terminal) Close() {
 	t.control.Close()
 	t.App.Close()
+	t.client.Close()
+	t.closeAcquirer()
 	t.Devices.Close()
+}
+
+// startAcquirer runs the host simulator on 127.0.0.1 with its ledger in the data dir.
+func (t *Terminal) startAcquirer(o Options) error {
+	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(o.DataDir, "ledger.db"), Logger: o.Log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		acq.Close()
+		return fmt.Errorf("host simulator: %w", err)
+	}
+	go acq.Serve(ln)
+	t.Acquirer, t.acquirerAddr = acq, ln.Addr().String()
+	t.hostFault = func(mode string) error {
+		f, err := hostsim.ParseFault(mode)
+		if err != nil {
+			return err
+		}
+		return acq.SetFault(f)
+	}
+	return nil
+}
+
+func (t *Terminal) closeAcquirer() {
+	if t.Acquirer != nil {
+		t.Acquirer.Close()
+	}
 }
 
 // verbs of the control socket; DESIGN §4. Verbs of devices that have no simulator yet

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,10 @@ type Engine struct {
 	// MaxReversalTries before a reversal is given up (and the acquirer must be called).
 	MaxReversalTries int
 	Now              func() time.Time
+
+	// flushing serialises reversal sending between the flows and the background worker,
+	// so that one reversal is never in flight twice.
+	flushing sync.Mutex
 }
 
 func (e *Engine) now() time.Time {
@@ -284,6 +289,8 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 
 // FlushReversals sends every pending reversal once; it returns how many remain.
 func (e *Engine) FlushReversals(ctx context.Context) int {
+	e.flushing.Lock()
+	defer e.flushing.Unlock()
 	tasks, err := e.Store.PendingReversals(ctx)
 	if err != nil {
 		return -1

@@ -70,7 +70,7 @@ func runSim(e *env, args []string) error {
 	defer stop()
 
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
-	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log}
+	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host}
 	if interactive {
 		// The TUI arrives with the screens; until then the screen is drawn as text and
 		// keys are typed as lines ("1", "enter", "cancel", or several: "8 1").

@@ -34,7 +34,7 @@ func runSimctl(e *env, args []string) error {
 		return exitError{code: 1, msg: resp.Error}
 	}
 	switch req.Verb {
-	case "screen":
+	case "screen", "printer":
 		for _, l := range resp.Lines {
 			fmt.Fprintln(e.stdout, strings.TrimRight(l, " "))
 		}

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// Background work of the money path.
+const (
+	signOnRetry    = 10 * time.Second
+	reversalEvery  = 15 * time.Second
+	reversalMaxGap = 5 * time.Minute
+)
+
+// hostWorker signs on at start (retrying until the host answers) and then sends pending
+// reversals in the background, backing off while the host is unreachable. Reversals are
+// also sent before every request by the engine itself.
+func (a *App) hostWorker(ctx context.Context) {
+	for {
+		err := a.engine.SignOn(ctx, "system")
+		if err == nil {
+			a.log.Info("signed on")
+			break
+		}
+		a.log.Warn("sign-on failed, will retry", "err", err)
+		if !sleep(ctx, signOnRetry) {
+			return
+		}
+	}
+	gap := reversalEvery
+	for {
+		if !sleep(ctx, gap) {
+			return
+		}
+		switch left := a.engine.FlushReversals(ctx); {
+		case left > 0:
+			a.log.Warn("reversals still pending", "count", left)
+			gap = min(2*gap, reversalMaxGap)
+		default:
+			gap = reversalEvery
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
