@@ -300,11 +300,14 @@ func (f Fields) card(card *txn.Card) error {
 	return nil
 }
 
+// currency is the numeric code for field 49. Journal records keep the alphabetic code
+// ("CNY") and are always in the terminal's currency, so anything but a numeric code
+// means the configured one.
 func (c *Client) currency(code string) string {
-	if code == "" {
-		return c.cfg.Currency
+	if len(code) == 3 && strings.Trim(code, "0123456789") == "" {
+		return code
 	}
-	return code
+	return c.cfg.Currency
 }
 
 // Reverse carries a reversal (0400, or 0401 when rev.Repeat) of rev.Orig.

@@ -259,7 +259,7 @@ var wireGoldens = []wireGolden{
 		call: func(c *Client) error {
 			_, err := c.Reverse(context.Background(), txn.Reversal{
 				Orig: txn.Record{
-					Type: txn.Sale, STAN: 123, Batch: 42, Amount: 12345, Currency: "156", CreatedAt: day1,
+					Type: txn.Sale, STAN: 123, Batch: 42, Amount: 12345, Currency: "CNY", CreatedAt: day1,
 				},
 				Reason: "98", Repeat: true,
 			})

@@ -262,7 +262,7 @@ type SettleCheck struct {
 var SettleRules = []Rule[SettleCheck]{
 	{"no pending reversals", func(c *SettleCheck) *Refusal {
 		if c.PendingReversals > 0 {
-			return &Refusal{EN: fmt.Sprintf("%d reversal(s) pending: host unreachable", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
+			return &Refusal{EN: fmt.Sprintf("%d reversal(s) pending", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
 		}
 		return nil
 	}},

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"posfw/drivers/cardreader/testcards"
+	"posfw/ui"
+)
+
+// cashier drives a running `posfw sim` through `posfw simctl` only.
+type cashier struct {
+	t    *testing.T
+	sock string
+	lang ui.Lang
+}
+
+func (s *cashier) do(args ...string) string {
+	s.t.Helper()
+	return mustSimctl(s.t, s.sock, args...)
+}
+
+func (s *cashier) keys(keys string) {
+	s.t.Helper()
+	s.do(append([]string{"key"}, strings.Fields(keys)...)...)
+}
+
+// digits presses each digit of d, then ENTER.
+func (s *cashier) digits(d string) {
+	s.t.Helper()
+	args := []string{"key"}
+	for _, c := range d {
+		args = append(args, string(c))
+	}
+	s.do(append(args, "ENTER")...)
+}
+
+func (s *cashier) wait(w ui.Text) {
+	s.t.Helper()
+	s.waitText(w.In(s.lang))
+}
+
+func (s *cashier) waitText(text string) {
+	s.t.Helper()
+	if code, out := simctl(s.t, s.sock, "wait", text, "--timeout", "15"); code != 0 {
+		s.t.Fatalf("waiting for %q: %s\nscreen:\n%s", text, out, s.do("screen"))
+	}
+}
+
+func (s *cashier) sel(label ui.Text) {
+	s.t.Helper()
+	s.do("select", label.In(s.lang))
+}
+
+// done leaves a result screen and waits for the idle menu.
+func (s *cashier) done() {
+	s.t.Helper()
+	s.keys("ENTER")
+	s.waitText("8 ")
+}
+
+func (s *cashier) state() map[string]any {
+	s.t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal([]byte(s.do("state")), &st); err != nil {
+		s.t.Fatal(err)
+	}
+	return st
+}
+
+// sale runs a sale of amount (digits as keyed) with a test card, and a PIN when given.
+func (s *cashier) sale(amount, card, pin string) {
+	s.t.Helper()
+	s.sel(ui.Text{EN: "Sale", ZH: "消费"})
+	s.wait(ui.WordAmount)
+	s.digits(amount)
+	s.wait(ui.WordCard)
+	s.do("card", "swipe", card)
+	if pin != "" {
+		s.wait(ui.WordPIN)
+		s.do("pin", pin)
+	}
+}
+
+func (s *cashier) supervisor(title ui.Text) {
+	s.t.Helper()
+	s.sel(title)
+	s.wait(ui.WordSupervisor)
+	s.digits("123456")
+}
+
+// TestCashiersDay is the day of DESIGN §4 / issue 6, in English and in Chinese, on the
+// simulated devices and host, through simctl only.
+func TestCashiersDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole day takes a while")
+	}
+	for _, lang := range []ui.Lang{ui.English, ui.Chinese} {
+		t.Run(string(lang), func(t *testing.T) { cashiersDay(t, lang) })
+	}
+}
+
+func cashiersDay(t *testing.T, lang ui.Lang) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "var")
+	cfg := filepath.Join(dir, "posfw.toml")
+	os.WriteFile(cfg, []byte(`terminal_id = "SIM00001"
+merchant_id = "898000000000001"
+merchant_name = "POSFW DEMO"
+language = "`+string(lang)+`"
+[host]
+address = "127.0.0.1:1"
+response_timeout = "2s"
+`), 0o600)
+	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: lang}
+	var stderr bytes.Buffer
+	sim := posfwCmd("sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg)
+	sim.Stderr = &stderr
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- sim.Wait() }()
+	defer sim.Process.Kill()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, out := simctl(t, s.sock, "screen"); code == 0 && strings.Contains(out, ui.WordOperator.In(lang)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sign-in screen; stderr:\n%s", stderr.String())
+		}
+	}
+
+	// Sign in.
+	s.digits("01")
+	s.digits("0000")
+	s.waitText("8 ")
+
+	// 1. Sale with a PIN card.
+	s.sale("5000", "pin", "1234")
+	s.wait(ui.WordApproved)
+	s.done()
+	if p := s.do("printer", "--clear"); !strings.Contains(p, "CUSTOMER COPY") || !strings.Contains(p, "622202******3214") || strings.Count(p, "signature") != 0 {
+		t.Errorf("PIN sale slips:\n%s\nwant both copies, masked PAN, no signature line", p)
+	}
+
+	// 2. Sale declined 51.
+	s.sale("2000", "nsf", "")
+	s.wait(ui.WordDeclined)
+	s.waitText("51")
+	s.done()
+	s.do("printer", "--clear")
+
+	// 3. A wrong-card sale voided with the supervisor password.
+	s.sale("1234", "ok2", "")
+	s.wait(ui.WordApproved)
+	s.done()
+	s.supervisor(ui.Text{EN: "Void", ZH: "撤销"})
+	s.wait(ui.WordTrace)
+	s.digits(traceOf(t, data, 1234))
+	s.wait(ui.WordConfirm)
+	s.keys("ENTER")
+	s.wait(ui.WordCard)
+	s.keys("ENTER") // no card presented
+	s.wait(ui.WordApproved)
+	s.done()
+
+	// 4. Refunds against the PIN sale: wrong card refused, partial refund, then too much.
+	rrn := rrnOf(t, data, 5000)
+	refund := func(amount, card string) {
+		s.supervisor(ui.Text{EN: "Refund", ZH: "退货"})
+		s.wait(ui.WordRRN)
+		s.digits(rrn)
+		s.wait(ui.WordDate)
+		s.digits(time.Now().Format("0102"))
+		s.wait(ui.WordAmount)
+		s.digits(amount)
+		if card != "" {
+			s.wait(ui.WordCard)
+			s.do("card", "swipe", card)
+		}
+	}
+	refund("2000", "ok")
+	s.wait(ui.WordRefused)
+	s.wait(ui.Text{EN: "Not the original card", ZH: "非原交易卡"})
+	s.done()
+	refund("2000", "pin")
+	s.wait(ui.WordApproved)
+	s.done()
+	refund("4000", "pin")
+	s.wait(ui.WordRefused)
+	s.wait(ui.Text{EN: "Exceeds refundable 30.00", ZH: "超过可退金额 30.00"})
+	s.done()
+
+	// 5. The host stops answering: the sale is reversed, visibly.
+	s.do("fault", "host=timeout")
+	s.sale("100", "ok", "")
+	s.wait(ui.Text{EN: "No answer, reversing", ZH: "无应答，已登记冲正"})
+	s.done()
+	if st := s.state(); st["pending_reversals"] != float64(1) {
+		t.Errorf("state after a host timeout = %v; want one pending reversal", st)
+	}
+	s.do("fault", "host=ok")
+
+	// 6. Paper out, then a reprint once paper is back.
+	s.do("printer", "--clear")
+	s.do("fault", "printer=paper-out")
+	s.sale("300", "ok", "") // the reversal goes out before this request
+	s.wait(ui.WordApproved)
+	s.wait(ui.Text{EN: "Paper out, reprint later", ZH: "缺纸，请装纸后重打印"})
+	s.done()
+	if st := s.state(); st["pending_reversals"] != float64(0) {
+		t.Errorf("state after the next sale = %v; want the reversal sent", st)
+	}
+	s.do("fault", "printer=ok")
+	s.sel(ui.Text{EN: "Reprint", ZH: "重打印"})
+	s.sel(ui.Text{EN: "Reprint last", ZH: "重打印最后一笔"})
+	s.wait(ui.Text{EN: "Reprinted", ZH: "重打印完成"})
+	if p := s.do("printer", "--clear"); !strings.Contains(p, "REPRINT 重打印") || !strings.Contains(p, "CNY 3.00") {
+		t.Errorf("reprint:\n%s\nwant the 3.00 slip marked REPRINT", p)
+	}
+	s.keys("ENTER CANCEL")
+	s.waitText("8 ")
+
+	// 7. Settlement; the printed report matches the journal.
+	s.sel(ui.Text{EN: "Settlement", ZH: "结算"})
+	s.wait(ui.WordConfirm)
+	s.keys("ENTER")
+	s.wait(ui.Text{EN: "Settled, new batch", ZH: "结算成功"})
+	s.done()
+	report := s.do("printer")
+	// Approved sales: 50.00 (partly refunded) and 3.00; voided 12.34; refund 20.00.
+	for _, want := range []string{"结算报告 SETTLEMENT", "000001", "消费 Sales\n  2", "CNY 53.00", "撤销 Voids\n  1", "CNY 12.34",
+		"退货 Refunds\n  1", "CNY 20.00", "CNY 33.00", "BALANCED"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("settlement report lacks %q:\n%s", want, report)
+		}
+	}
+	if st := s.state(); st["batch"] != float64(2) {
+		t.Errorf("batch after settlement = %v; want 2", st["batch"])
+	}
+
+	// Stop; the journal verifies; no full PAN anywhere in the data directory.
+	sim.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("sim exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sim did not stop")
+	}
+	if code, out, errs := call("journal", "verify", "--data", data); code != 0 || !strings.Contains(out, "OK") {
+		t.Errorf("journal verify = %d %q %q", code, out, errs)
+	}
+	var pans []string
+	for _, n := range testcards.Names() {
+		c, _ := testcards.Lookup(n)
+		pans = append(pans, string(c.PAN))
+	}
+	filepath.Walk(data, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, pan := range pans {
+			if bytes.Contains(b, []byte(pan)) {
+				t.Errorf("%s holds the full PAN of a test card", p)
+			}
+		}
+		return nil
+	})
+}
+
+// exported is the journal export of a data directory, one map per record.
+func exported(t *testing.T, data string) []map[string]any {
+	t.Helper()
+	code, out, errs := call("journal", "export", "--data", data)
+	if code != 0 {
+		t.Fatalf("journal export: %s", errs)
+	}
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		json.Unmarshal([]byte(l), &m)
+		recs = append(recs, m)
+	}
+	return recs
+}
+
+// traceOf and rrnOf find the newest approved sale of an amount in the journal — what a
+// cashier reads off the slip. The journal is shared with the running simulator (WAL).
+func traceOf(t *testing.T, data string, amount int64) string {
+	return strings.TrimLeft(findSale(t, data, amount)["stan"].(string), "0")
+}
+
+func rrnOf(t *testing.T, data string, amount int64) string {
+	return findSale(t, data, amount)["rrn"].(string)
+}
+
+func findSale(t *testing.T, data string, amount int64) map[string]any {
+	t.Helper()
+	recs := exported(t, data)
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		if r["type"] == "sale" && r["amount"] == float64(amount) && r["status"] == "approved" {
+			return r
+		}
+	}
+	t.Fatalf("no approved sale of %d in the journal", amount)
+	return nil
+}
