@@ -350,3 +350,21 @@ func TestJournalRefusedBeforeSend(t *testing.T) {
 		t.Error("the request was sent although the journal could not record it")
 	}
 }
+
+// BenchmarkSale: the engine and journal of one sale, with the host answering at once.
+func BenchmarkSale(b *testing.B) {
+	j, err := journal.Open(filepath.Join(b.TempDir(), "journal.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	e := &txn.Engine{Store: j, Host: &txntest.Host{}, Currency: "CNY", Numeric: "156",
+		Limits: txn.Limits{MaxAmount: 1 << 40, DuplicateWindow: 2 * time.Minute}}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.Sale(ctx, txn.SaleRequest{Amount: int64(100 + i), Card: card(panOK), Operator: "01"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"posfw/firmware/hostsim"
+)
+
+func runHostsim(e *env, args []string) error {
+	fs := e.flags("hostsim")
+	listen := fs.String("listen", "127.0.0.1:8583", "address to listen on")
+	ledger := fs.String("ledger", "", "SQLite ledger file (default: in memory)")
+	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87")
+	fault := fs.String("fault", "ok", "start in a fault mode: down, timeout, garbage, slow:N, drop-after-request, duplicate-response, bad-mac, ok")
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *dialect != "iso87" {
+		return usageError{fmt.Sprintf("--dialect %q: this build speaks iso87 (cup comes later)", *dialect)}
+	}
+	f, err := hostsim.ParseFault(*fault)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if _, _, err := net.SplitHostPort(*listen); err != nil {
+		return usageError{fmt.Sprintf("--listen %q is not host:port", *listen)}
+	}
+	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(e.stderr, "posfw hostsim: listening on %s (iso87, master key %s)\n", ln.Addr(), hostsim.DefaultMasterKey)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	err = srv.Serve(ln)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
