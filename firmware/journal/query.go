@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"posfw/firmware/txn"
@@ -62,4 +63,15 @@ func (j *Journal) Find(ctx context.Context, q Query) ([]txn.Record, error) {
 	}
 	args = append(args, q.Limit)
 	return j.list(ctx, where+" ORDER BY id DESC LIMIT ?", args...)
+}
+
+// SettlementInterrupted returns the batch whose settlement started but did not close
+// (a crash or a lost link mid-way), so that it can be resumed.
+func (j *Journal) SettlementInterrupted(ctx context.Context) (int64, bool, error) {
+	var b int64
+	err := j.db.QueryRowContext(ctx, "SELECT batch FROM settlements WHERE state = 'started' ORDER BY batch LIMIT 1").Scan(&b)
+	if err == sql.ErrNoRows {
+		return 0, false, nil
+	}
+	return b, err == nil, err
 }

@@ -16,6 +16,6 @@
 //   - Status parses the printer's replies to DLE EOT n, and builds them for
 //     the simulator.
 //
-// A PNG picture of the paper is not done here: it needs a CJK bitmap font
+// A PNG picture of the paper is drawn by package paperpng.
 // (e.g. a 24×24 GB2312 set, as the printers carry) to be worth looking at.
 package escpos

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,12 +119,22 @@ func TestEscposRender(t *testing.T) {
 		{[]string{"escpos", "print", good}, 2, "", `unknown escpos verb "print"`},
 		{[]string{"escpos", "render", dir + "/none.bin"}, 1, "", "no such file"},
 		{[]string{"escpos", "render", good, "--cols", "2"}, 2, "", "--cols 2"},
+		{[]string{"escpos", "render", good, "--png", dir + "/slip.png"}, 0, "", ""},
 	} {
 		code, out, errs := call(tc.args...)
 		if code != tc.code || !strings.Contains(out, tc.stdout) || !strings.Contains(errs, tc.stderr) {
 			t.Errorf("posfw %s = exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
 				strings.Join(tc.args, " "), code, out, errs, tc.code, tc.stdout, tc.stderr)
 		}
+	}
+	f, err := os.Open(dir + "/slip.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil || img.Bounds().Dx() != 32*8+32 {
+		t.Errorf("rendered PNG = %v, %v; want a 58 mm (288 px) wide picture", img.Bounds(), err)
 	}
 }
 

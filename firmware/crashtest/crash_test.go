@@ -1,0 +1,283 @@
+package crashtest
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"posfw/drivers/cardreader/testcards"
+	"posfw/firmware/host"
+	"posfw/firmware/hostsim"
+	"posfw/firmware/journal"
+	"posfw/firmware/txn"
+)
+
+const terminalID = "CRASH001"
+
+// TestMain runs the terminal side when the test binary is started as a child.
+func TestMain(m *testing.M) {
+	if os.Getenv("CRASH_CHILD") == "1" {
+		os.Exit(child())
+	}
+	os.Exit(m.Run())
+}
+
+// steps counts the journal and host steps of the child and kills it after step KillAt.
+type steps struct {
+	n, killAt int
+}
+
+func (s *steps) step() {
+	s.n++
+	if s.n == s.killAt {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Hour)
+	}
+}
+
+type killStore struct {
+	*journal.Journal
+	s *steps
+}
+
+func (k killStore) Begin(ctx context.Context, r *txn.Record) error {
+	err := k.Journal.Begin(ctx, r)
+	k.s.step()
+	return err
+}
+func (k killStore) Finish(ctx context.Context, o txn.Outcome) error {
+	err := k.Journal.Finish(ctx, o)
+	k.s.step()
+	return err
+}
+func (k killStore) ReversalSent(ctx context.Context, id int64, ok bool, max int) error {
+	err := k.Journal.ReversalSent(ctx, id, ok, max)
+	k.s.step()
+	return err
+}
+func (k killStore) StartSettlement(ctx context.Context, b int64, t txn.Totals) error {
+	err := k.Journal.StartSettlement(ctx, b, t)
+	k.s.step()
+	return err
+}
+func (k killStore) CloseBatch(ctx context.Context, b int64) error {
+	err := k.Journal.CloseBatch(ctx, b)
+	k.s.step()
+	return err
+}
+
+type killHost struct {
+	txn.Host
+	s *steps
+}
+
+// Send is killed after the host answered and before the outcome is committed: the
+// "debited but terminal showed failure" case.
+func (k killHost) Send(ctx context.Context, r txn.Request) (txn.Response, error) {
+	resp, err := k.Host.Send(ctx, r)
+	k.s.step()
+	return resp, err
+}
+func (k killHost) Settle(ctx context.Context, t txn.Totals, stan int64) (bool, error) {
+	ok, err := k.Host.Settle(ctx, t, stan)
+	k.s.step()
+	return ok, err
+}
+
+func newClient(addr string) *host.Client {
+	tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
+	return host.New(host.Config{Address: addr, TerminalID: terminalID, MerchantID: "898000000000001", MasterKey: tmk,
+		ResponseTimeout: 2 * time.Second})
+}
+
+func engine(st txn.Store, h txn.Host) *txn.Engine {
+	return &txn.Engine{Store: st, Host: h, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
+		Limits: txn.Limits{MaxAmount: 1_000_000, RefundCeiling: 1_000_000}}
+}
+
+func swipe(name string) *txn.Card {
+	c, _ := testcards.Lookup(name)
+	return &txn.Card{PAN: c.PAN, Track2: c.Track2Equivalent(), Expiry: c.Expiry, EntryMode: txn.Swiped}
+}
+
+// child is one terminal life: sign on, a sale, its void, a second sale, settlement.
+// It exits 0 when it got through without being killed.
+func child() int {
+	ctx := context.Background()
+	killAt, _ := strconv.Atoi(os.Getenv("CRASH_KILL_AT"))
+	s := &steps{killAt: killAt}
+	j, err := journal.Open(filepath.Join(os.Getenv("CRASH_DIR"), "journal.db"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	client := newClient(os.Getenv("CRASH_HOST"))
+	e := engine(killStore{j, s}, killHost{client, s})
+	if err := e.SignOn(ctx, "01"); err != nil {
+		fmt.Fprintln(os.Stderr, "sign-on:", err)
+		return 2
+	}
+	sale, err := e.Sale(ctx, txn.SaleRequest{Amount: 1000, Card: swipe("ok"), Operator: "01"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sale:", err)
+		return 2
+	}
+	if _, err := e.Void(ctx, txn.VoidRequest{STAN: sale.STAN, SupervisorOK: true, Operator: "01", Supervisor: "00"}); err != nil {
+		fmt.Fprintln(os.Stderr, "void:", err)
+		return 2
+	}
+	if _, err := e.Sale(ctx, txn.SaleRequest{Amount: 2000, Card: swipe("ok2"), Operator: "01"}); err != nil {
+		fmt.Fprintln(os.Stderr, "sale 2:", err)
+		return 2
+	}
+	if _, err := e.Settle(ctx, "00"); err != nil {
+		fmt.Fprintln(os.Stderr, "settle:", err)
+		return 2
+	}
+	return 0
+}
+
+// TestKillAtEveryStep kills the terminal after step 1, 2, ... until a life completes.
+func TestKillAtEveryStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process per step")
+	}
+	for k := 1; ; k++ {
+		if done := crashAt(t, k); done {
+			if k < 8 {
+				t.Fatalf("the life finished after %d steps; the scenario has more than that", k)
+			}
+			t.Logf("killed after each of %d steps", k-1)
+			return
+		}
+		if k > 60 {
+			t.Fatal("the life never finished")
+		}
+	}
+}
+
+// crashAt runs one life killed after step k, restarts, and checks. It reports whether
+// the life completed (k beyond the last step).
+func crashAt(t *testing.T, k int) bool {
+	dir := t.TempDir()
+	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(dir, "ledger.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acq.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go acq.Serve(ln)
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+ln.Addr().String(), fmt.Sprintf("CRASH_KILL_AT=%d", k))
+	out, err := cmd.CombinedOutput()
+	completed := err == nil
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("step %d: child failed without being killed: %v\n%s", k, err, out)
+		}
+	}
+
+	// Restart: recover, sign on, send what is owed, resume an interrupted settlement.
+	ctx := context.Background()
+	j, err := journal.Open(filepath.Join(dir, "journal.db"))
+	if err != nil {
+		t.Fatalf("step %d: journal after the kill: %v", k, err)
+	}
+	defer j.Close()
+	client := newClient(ln.Addr().String())
+	e := engine(j, client)
+	if _, err := j.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SignOn(ctx, "01"); err != nil {
+		t.Fatal(err)
+	}
+	if left := e.FlushReversals(ctx); left != 0 {
+		t.Errorf("step %d: %d reversals left after restart", k, left)
+	}
+	if b, ok, err := j.SettlementInterrupted(ctx); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		if _, err := e.Settle(ctx, "00"); err != nil {
+			t.Errorf("step %d: resuming the settlement of batch %d: %v", k, b, err)
+		}
+		if cur, _ := j.CurrentBatch(ctx); cur != b+1 {
+			t.Errorf("step %d: batch after resumed settlement = %d; want %d", k, cur, b+1)
+		}
+	}
+	check(t, k, j, acq.Ledger())
+	return completed
+}
+
+// standing are the journal states in which a sale's money is with the merchant.
+var standing = map[txn.Status]bool{txn.Approved: true, txn.PartiallyRefunded: true, txn.Refunded: true}
+
+func check(t *testing.T, k int, j *journal.Journal, l *hostsim.Ledger) {
+	t.Helper()
+	ctx := context.Background()
+	if rep, err := j.Verify(ctx); err != nil || !rep.OK() {
+		t.Errorf("step %d: journal verify = %+v, %v", k, rep, err)
+	}
+	recs, err := j.Find(ctx, journal.Query{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTrace := map[int64]txn.Record{}
+	for _, r := range recs {
+		byTrace[r.STAN] = r
+		switch r.Status {
+		case txn.Pending, txn.ReversalPending, txn.ReversalFailed:
+			t.Errorf("step %d: record %d (%s) left %s after restart", k, r.ID, r.Type, r.Status)
+		}
+	}
+	auths, err := l.List(terminalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ledgerSales, journalSales int64
+	for _, a := range auths {
+		if a.Type == txn.Sale && a.Status == hostsim.Authorised {
+			ledgerSales += a.Amount
+		}
+		if a.Code == "" {
+			continue // a reversal of a request the acquirer never saw
+		}
+		r, ok := byTrace[a.STAN]
+		if !ok {
+			t.Errorf("step %d: the acquirer has %s %d (%s) that the journal lost", k, a.Type, a.STAN, a.Status)
+			continue
+		}
+		want := map[hostsim.Status]func(txn.Status) bool{
+			hostsim.Authorised: func(s txn.Status) bool { return standing[s] || (r.Type != txn.Sale && s == txn.Approved) },
+			hostsim.Voided:     func(s txn.Status) bool { return s == txn.Voided },
+			hostsim.Reversed:   func(s txn.Status) bool { return s == txn.Reversed || s == txn.NotSent },
+			hostsim.Declined:   func(s txn.Status) bool { return s == txn.Declined },
+		}[a.Status]
+		if want != nil && !want(r.Status) {
+			t.Errorf("step %d: %s %d is %s at the acquirer but %s in the journal", k, a.Type, a.STAN, a.Status, r.Status)
+		}
+		if a.Reversals > 1 && a.Status != hostsim.Reversed {
+			t.Errorf("step %d: %s %d reversed %d times", k, a.Type, a.STAN, a.Reversals)
+		}
+	}
+	for _, r := range recs {
+		if r.Type == txn.Sale && standing[r.Status] {
+			journalSales += r.Amount
+		}
+	}
+	if ledgerSales != journalSales {
+		t.Errorf("step %d: standing sales: acquirer %d, journal %d", k, ledgerSales, journalSales)
+	}
+}
