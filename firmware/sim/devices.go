@@ -9,6 +9,8 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/cardreader/readersim"
+	"posfw/drivers/gpio"
+	"posfw/drivers/gpio/gpiosim"
 	"posfw/drivers/modem/modemsim"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/drivers/printer/printersim"
@@ -21,7 +23,22 @@ type Devices struct {
 	Reader  *readersim.Sim
 	Pad     *padsim.Sim
 	Printer *printersim.Sim
-	ptys    []*serialport.PTY
+	// Paper is the printer's paper sensor line.
+	Paper *gpiosim.Pin
+	ptys  []*serialport.PTY
+}
+
+// SetPaper loads (true) or runs out of (false) paper: the printer's status and the
+// paper sensor line both say so.
+func (d *Devices) SetPaper(present bool) {
+	d.Printer.SetPaperOut(!present)
+	if d.Paper != nil {
+		level := gpio.Low
+		if present {
+			level = gpio.High
+		}
+		d.Paper.Set(level)
+	}
 }
 
 // StartDevices starts a simulator on a fresh PTY for every device that b puts on a "pty"
@@ -40,6 +57,13 @@ func StartDevices(b *board.Board) (*Devices, error) {
 		"pinpad":     func(p *serialport.PTY) { go d.Pad.Serve(p) },
 		"printer":    func(p *serialport.PTY) { go d.Printer.Serve(p) },
 	}
+	// GPIO lines are simulated pins registered under the board's names.
+	pins, err := gpiosim.Register(b.GPIO)
+	if err != nil {
+		return nil, err
+	}
+	d.Paper = pins["paper_sensor"]
+	d.SetPaper(true)
 	for _, dev := range board.SerialDevices {
 		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {
 			continue

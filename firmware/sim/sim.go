@@ -273,9 +273,9 @@ func (t *Terminal) state(ctx context.Context, req control.Request) control.Respo
 var faults = map[string]func(d *Devices){
 	"modem=no-signal":    func(d *Devices) { d.Modem.SetNoSignal(true) },
 	"modem=ok":           func(d *Devices) { d.Modem.SetNoSignal(false) },
-	"printer=paper-out":  func(d *Devices) { d.Printer.SetPaperOut(true) },
+	"printer=paper-out":  func(d *Devices) { d.SetPaper(false) },
 	"printer=cover-open": func(d *Devices) { d.Printer.SetCoverOpen(true) },
-	"printer=ok":         func(d *Devices) { d.Printer.SetPaperOut(false); d.Printer.SetCoverOpen(false) },
+	"printer=ok":         func(d *Devices) { d.SetPaper(true); d.Printer.SetCoverOpen(false) },
 	"reader=garbage":     func(d *Devices) { d.Reader.SetGarbage(true) },
 	"reader=ok":          func(d *Devices) { d.Reader.SetGarbage(false) },
 }
@@ -284,22 +284,30 @@ func (t *Terminal) fault(ctx context.Context, req control.Request) control.Respo
 	if len(req.Args) != 1 {
 		return control.Fail("fault takes one DEVICE=MODE")
 	}
-	if t.hostFault != nil && strings.HasPrefix(req.Args[0], "host=") {
-		if err := t.hostFault(strings.TrimPrefix(req.Args[0], "host=")); err != nil {
-			return control.Fail("fault %s: %v", req.Args[0], err)
-		}
-		return control.Response{OK: true}
+	if err := t.Fault(req.Args[0]); err != nil {
+		return control.Fail("%v", err)
 	}
-	f, ok := faults[req.Args[0]]
+	return control.Response{OK: true}
+}
+
+// Fault injects a simulator fault given as simctl fault takes it: DEVICE=MODE.
+func (t *Terminal) Fault(spec string) error {
+	if t.hostFault != nil && strings.HasPrefix(spec, "host=") {
+		if err := t.hostFault(strings.TrimPrefix(spec, "host=")); err != nil {
+			return fmt.Errorf("fault %s: %v", spec, err)
+		}
+		return nil
+	}
+	f, ok := faults[spec]
 	if !ok {
 		have := slices.Sorted(maps.Keys(faults))
 		if t.hostFault != nil {
 			have = append(have, "host=down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|ok")
 		}
-		return control.Fail("fault %q is not available (have %s)", req.Args[0], strings.Join(have, ", "))
+		return fmt.Errorf("fault %q is not available (have %s)", spec, strings.Join(have, ", "))
 	}
 	f(t.Devices)
-	return control.Response{OK: true}
+	return nil
 }
 
 // card presents a test card: "swipe NAME" or "key PAN EXPIRY" (typed on the keypad
@@ -358,4 +366,72 @@ func (t *Terminal) printer(ctx context.Context, req control.Request) control.Res
 		return control.Fail("printer takes only --clear")
 	}
 	return control.Response{OK: true, Lines: strings.Split(strings.TrimRight(text, "\n"), "\n")}
+}
+
+// The methods below are the simulated terminal as the laptop TUI (ui/tui) drives it:
+// the control socket's verbs as calls.
+
+// Screen is the in-memory display the firmware draws on.
+func (t *Terminal) Screen() *headless.Display { return t.Display }
+
+// Size is the screen's grid, in cells.
+func (t *Terminal) Size() (cols, rows int) { return t.App.UI().Size() }
+
+// Press presses a key of the terminal's keypad. It reports false when the keypad
+// buffer is full.
+func (t *Terminal) Press(k ui.Key) bool { return t.App.UI().Press(k) }
+
+// Swipe swipes the named catalogue card on the card reader.
+func (t *Terminal) Swipe(name string) error { return t.Devices.Reader.Swipe(name) }
+
+// TypePIN types digits on the PIN pad, then its ENTER.
+func (t *Terminal) TypePIN(digits string) error { return t.Devices.Pad.Type(digits) }
+
+// CancelPIN presses the PIN pad's CANCEL.
+func (t *Terminal) CancelPIN() error { return t.Devices.Pad.PressCancel() }
+
+// PadScreen is what the PIN pad's two-line screen shows.
+func (t *Terminal) PadScreen() [2]string { return t.Devices.Pad.Screen() }
+
+// PrinterText is the text printed since the last TearOff.
+func (t *Terminal) PrinterText() string { return t.Devices.Printer.Text() }
+
+// TearOff clears the printer's roll, as simctl printer --clear.
+func (t *Terminal) TearOff() { t.Devices.Printer.Clear() }
+
+// Status is the device and link status, one "label  value" line each: modem signal and
+// registration, batch, reversals, the host simulator's fault mode and the printer.
+func (t *Terminal) Status(ctx context.Context) ([]string, error) {
+	st, err := t.App.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host := "external"
+	if t.Acquirer != nil {
+		host = t.Acquirer.Fault().String()
+	}
+	printer := "ok"
+	switch ps := t.Devices.Printer.Status(); {
+	case ps.PaperOut:
+		printer = "paper out"
+	case ps.CoverOpen:
+		printer = "cover open"
+	}
+	return []string{
+		"Modem     " + signalBars(st.Signal) + " " + st.Registration,
+		fmt.Sprintf("Batch     %06d", st.Batch),
+		fmt.Sprintf("Reversals %d pending, %d failed", st.PendingReversals, st.FailedReversals),
+		"Host      " + host,
+		"Printer   " + printer,
+	}, nil
+}
+
+// signalBars draws 0..4 signal bars in ASCII (block glyphs are ambiguous-width in CJK
+// locales); -1 is no modem.
+func signalBars(n int) string {
+	if n < 0 {
+		return "----"
+	}
+	n = min(n, 4)
+	return strings.Repeat("#", n) + strings.Repeat(".", 4-n) + fmt.Sprintf(" %d/4", n)
 }

@@ -81,7 +81,8 @@ func TestSelftestSim(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("selftest --board sim: exit %d\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"PASS journal", "PASS modem      SIM READY, signal 4/4"} {
+	for _, want := range []string{"PASS journal", "PASS cardreader test card read: 622202******7894", "PASS pinpad     POSFW-SIM",
+		"PASS printer    ready, test slip printed", "PASS modem      SIM READY, signal 4/4", "PASS gpio       buzzer, LEDs toggled; sensor: paper present"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("selftest output:\n%s\nwant a line %q", out, want)
 		}

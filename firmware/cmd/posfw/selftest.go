@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"posfw/board"
+	"posfw/drivers/gpio"
 	"posfw/firmware/diag"
 	"posfw/firmware/sim"
 )
@@ -27,12 +29,16 @@ func runSelftest(e *env, args []string) error {
 		return err
 	}
 	b = b.Clone()
+	var opts diag.Options
 	if b.Simulated() {
 		devs, err := sim.StartDevices(b)
 		if err != nil {
 			return err
 		}
 		defer devs.Close()
+		opts.Swipe = func() error { return devs.Reader.Swipe("ok") }
+	} else if err := gpio.InitHost(); err != nil {
+		fmt.Fprintf(e.stderr, "posfw selftest: GPIO: %v\n", err)
 	}
 	dir := *data
 	if dir == "" {
@@ -43,7 +49,7 @@ func runSelftest(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if !diag.Run(ctx, diag.Checks(b, dir), 10*time.Second, e.stdout) {
+	if !diag.Run(ctx, diag.Checks(b, dir, opts), 10*time.Second, e.stdout) {
 		return exitError{code: 1, msg: "some checks failed"}
 	}
 	return nil
