@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"posfw/firmware/txn"
+	"posfw/firmware/txn/txntest"
 )
 
 // fill writes an approved sale, a declined sale and a pending record.
@@ -178,4 +181,52 @@ func newSale() *txn.Record {
 
 func approved(id int64) txn.Outcome {
 	return txn.Outcome{ID: id, Status: txn.Approved, Response: txn.Response{Code: "00", RRN: "100000000001", AuthCode: "A00001"}}
+}
+
+// TestFullOrReadOnlyRefusedBeforeSend: a journal that cannot take the record (disk full,
+// read-only) refuses the sale before anything is sent, and stays consistent.
+func TestFullOrReadOnlyRefusedBeforeSend(t *testing.T) {
+	for _, tc := range []struct{ name, pragma string }{
+		{"database full", "PRAGMA max_page_count = %d"},
+		{"read-only", "PRAGMA query_only = ON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			j := openTemp(t)
+			fill(t, j)
+			q := tc.pragma
+			if strings.Contains(q, "%d") {
+				var pages int
+				j.db.QueryRow("PRAGMA page_count").Scan(&pages)
+				q = fmt.Sprintf(q, pages)
+			}
+			if _, err := j.db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+			host := &txntest.Host{}
+			e := &txn.Engine{Store: j, Host: host, Currency: "CNY", Numeric: "156", Limits: txn.Limits{MaxAmount: 1 << 40}}
+			// Big enough records to need new pages.
+			var err error
+			sent := 0
+			for i := 0; i < 50 && err == nil; i++ {
+				sent = len(host.Sends)
+				_, err = e.Sale(ctx, txn.SaleRequest{Amount: int64(100 + i), Operator: strings.Repeat("x", 2000),
+					Card: &txn.Card{PAN: []byte("6222021234567894"), EntryMode: txn.Swiped}})
+			}
+			if !errors.Is(err, txn.ErrJournal) {
+				t.Fatalf("sale on a %s journal = %v; want ErrJournal", tc.name, err)
+			}
+			var pending int
+			j.db.QueryRow("SELECT count(*) FROM records WHERE status = 'pending'").Scan(&pending)
+			if len(host.Sends) != sent {
+				t.Errorf("the refused sale was sent to the host")
+			}
+			if pending != 1 { // fill's own pending record; nothing else may be half-written
+				t.Errorf("%d pending records; want only fill's", pending)
+			}
+			if rep, err := j.Verify(ctx); err != nil || !rep.OK() {
+				t.Errorf("Verify after the refusal = %+v, %v", rep, err)
+			}
+		})
+	}
 }

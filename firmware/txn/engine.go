@@ -284,6 +284,11 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 		// reversal at the next start, so an unrecorded approval is undone, never lost.
 		return nil, fmt.Errorf("%w: outcome not recorded: %v", ErrJournal, ferr)
 	}
+	if errors.Is(err, ErrBadMAC) {
+		// The working keys no longer match the host's: sign on again, after the outcome
+		// is safe, so that the reversal and the next request go out under new keys.
+		e.SignOn(context.WithoutCancel(ctx), "system")
+	}
 	return e.Store.Get(context.WithoutCancel(ctx), r.ID)
 }
 

@@ -119,6 +119,15 @@ func TestReversalBeforeNextSale(t *testing.T) {
 	}
 }
 
+func TestBadMACSignsOnAgain(t *testing.T) {
+	r := newRig(t)
+	r.host.Script(txntest.Answer{Err: txn.ErrBadMAC})
+	r.sale(t, 500, panOK)
+	if r.host.SignOns != 1 {
+		t.Errorf("sign-ons after a MAC error = %d; want 1", r.host.SignOns)
+	}
+}
+
 func TestReversalGivesUp(t *testing.T) {
 	r := newRig(t)
 	r.host.ReverseErr = txn.ErrNoResponse
