@@ -13,6 +13,8 @@ type Status struct {
 	Now func() time.Time
 	// Signal is the modem's strength in bars 0..4, or -1 when there is no modem.
 	Signal func() int
+	// Alert, when it returns text, is shown under the clock (a failed reversal, say).
+	Alert func() string
 }
 
 // SignalText draws bars as "4G ||||", "4G ||.." or "No modem".
@@ -37,10 +39,16 @@ func (u *UI) Home(ctx context.Context, st Status, items []Item) error {
 		if st.Signal != nil {
 			bars = st.Signal()
 		}
-		return []string{
+		head := []string{
 			Columns(st.TerminalID, SignalText(bars, u.Lang()), u.cols),
 			now().Format("2006-01-02 15:04:05"),
 		}
+		if st.Alert != nil {
+			if a := st.Alert(); a != "" {
+				head = append(head, a)
+			}
+		}
+		return head
 	}
 	return u.menu(ctx, header, items, time.Second, false)
 }

@@ -150,3 +150,13 @@ func FuzzParseKey(f *testing.F) {
 		}
 	})
 }
+
+func TestHomeAlert(t *testing.T) {
+	u, d, ctx := newUI(t, ui.English)
+	alert := "Call acquirer: reversal"
+	go u.Home(ctx, ui.Status{TerminalID: "SIM00001", Alert: func() string { return alert }}, []ui.Item{{Label: ui.Text{EN: "Sale"}}})
+	waitFor(t, ctx, d, "SIM00001")
+	if lines := d.Lines(); lines[2] != alert || lines[3] != "1 Sale" {
+		t.Errorf("idle screen with an alert = %q; want the alert above the menu", lines[:4])
+	}
+}

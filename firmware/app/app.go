@@ -147,6 +147,7 @@ func (a *App) Run(ctx context.Context) error {
 	err := a.ui.Home(ctx, ui.Status{
 		TerminalID: a.opts.Config.TerminalID,
 		Signal:     func() int { return a.modem.status().Bars },
+		Alert:      a.alert,
 	}, a.mainMenu())
 	if ctx.Err() != nil {
 		return nil
@@ -259,4 +260,18 @@ func (a *App) toggleLanguage(ctx context.Context) error {
 	}
 	a.log.Info("screen language changed", "lang", a.ui.Lang())
 	return ui.ErrCancel // back to the Manage menu, now in the other language
+}
+
+var msgReversalFailed = ui.Text{EN: "Call acquirer: reversal", ZH: "冲正失败请联系收单行"}
+
+// alert is the idle screen's warning: reversals that could not be sent.
+func (a *App) alert() string {
+	n, err := a.journal.FailedReversals(context.Background())
+	if err != nil {
+		return a.ui.T(msgJournal)
+	}
+	if n > 0 {
+		return a.ui.T(msgReversalFailed)
+	}
+	return ""
 }

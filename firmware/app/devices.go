@@ -1,6 +1,11 @@
 package app
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
 	"posfw/board"
 	"posfw/drivers/cardreader"
 	"posfw/drivers/pinpad"
@@ -20,12 +25,98 @@ func (a *App) openDevices() {
 		a.printer = printer.New(func() (printer.Port, error) { return b.OpenSerial("printer") }, printer.Options{Baud: b.Serial["printer"].Baud})
 	}
 	if usable(b, "pinpad") {
-		if p, err := b.OpenSerial("pinpad"); err != nil {
-			a.log.Warn("PIN pad not available", "err", err)
-		} else {
-			a.pad = pinpad.New(p, pinpad.Config{})
+		a.pad = &padLink{open: func() (pinpad.Pad, error) {
+			p, err := b.OpenSerial("pinpad")
+			if err != nil {
+				return nil, err
+			}
+			return pinpad.New(p, pinpad.Config{}), nil
+		}}
+	}
+}
+
+// padLink opens the PIN pad when first needed and again after it went away (unplugged,
+// power-cycled): the driver itself stays dead once its line failed.
+type padLink struct {
+	mu   sync.Mutex
+	open func() (pinpad.Pad, error)
+	pad  pinpad.Pad
+}
+
+func (l *padLink) get() (pinpad.Pad, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pad == nil {
+		p, err := l.open()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", pinpad.ErrDeviceGone, err)
+		}
+		l.pad = p
+	}
+	return l.pad, nil
+}
+
+// check drops the driver when the pad went away, so that the next call reopens it.
+func (l *padLink) check(err error) error {
+	if errors.Is(err, pinpad.ErrDeviceGone) {
+		l.mu.Lock()
+		if l.pad != nil {
+			l.pad.Close()
+			l.pad = nil
+		}
+		l.mu.Unlock()
+	}
+	return err
+}
+
+func (l *padLink) Info(ctx context.Context) (pinpad.Info, error) {
+	p, err := l.get()
+	if err != nil {
+		return pinpad.Info{}, err
+	}
+	i, err := p.Info(ctx)
+	return i, l.check(err)
+}
+
+func (l *padLink) Display(ctx context.Context, a, b string) error {
+	p, err := l.get()
+	if err != nil {
+		return err
+	}
+	return l.check(p.Display(ctx, a, b))
+}
+
+// GetPIN tries once more on a freshly opened pad when the old one had gone away.
+func (l *padLink) GetPIN(ctx context.Context, req pinpad.PINRequest) (pinpad.PINResult, error) {
+	for try := 0; ; try++ {
+		p, err := l.get()
+		if err != nil {
+			return pinpad.PINResult{}, err
+		}
+		res, err := p.GetPIN(ctx, req)
+		if l.check(err) == nil || !errors.Is(err, pinpad.ErrDeviceGone) || try == 1 {
+			return res, err
 		}
 	}
+}
+
+func (l *padLink) Cancel(ctx context.Context) error {
+	p, err := l.get()
+	if err != nil {
+		return err
+	}
+	return l.check(p.Cancel(ctx))
+}
+
+func (l *padLink) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pad == nil {
+		return nil
+	}
+	err := l.pad.Close()
+	l.pad = nil
+	return err
 }
 
 // usable: the board puts the device on a real port or an attached simulator.

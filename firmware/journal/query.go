@@ -75,3 +75,10 @@ func (j *Journal) SettlementInterrupted(ctx context.Context) (int64, bool, error
 	}
 	return b, err == nil, err
 }
+
+// FailedReversals counts the reversals that ran out of tries (the acquirer must be called).
+func (j *Journal) FailedReversals(ctx context.Context) (int64, error) {
+	var n int64
+	err := j.db.QueryRowContext(ctx, "SELECT count(*) FROM reversals WHERE state = 'failed'").Scan(&n)
+	return n, err
+}
