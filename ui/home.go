@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -15,7 +16,13 @@ type Status struct {
 	Signal func() int
 	// Alert, when it returns text, is shown under the clock (a failed reversal, say).
 	Alert func() string
+	// IdleLock ends Home with ErrIdle when no key was pressed for that long (0: never).
+	IdleLock time.Duration
 }
+
+// ErrIdle ends the idle screen after Status.IdleLock without a key: the operator is
+// signed off.
+var ErrIdle = errors.New("signed off after idle time")
 
 // SignalText draws bars as "4G ||||", "4G ||.." or "No modem".
 func SignalText(bars int, lang Lang) string {
@@ -50,5 +57,16 @@ func (u *UI) Home(ctx context.Context, st Status, items []Item) error {
 		}
 		return head
 	}
-	return u.menu(ctx, header, items, time.Second, false)
+	start := time.Now()
+	tick := func() error {
+		last := u.LastKey()
+		if last.Before(start) {
+			last = start
+		}
+		if st.IdleLock > 0 && time.Since(last) >= st.IdleLock {
+			return ErrIdle
+		}
+		return nil
+	}
+	return u.menu(ctx, header, items, time.Second, false, tick)
 }

@@ -34,9 +34,10 @@ type UI struct {
 	cols, rows int
 	keys       chan Key
 
-	mu   sync.Mutex
-	lang Lang
-	last []string
+	mu      sync.Mutex
+	lang    Lang
+	last    []string
+	lastKey time.Time
 }
 
 // New returns a UI drawing a cols × rows grid on d.
@@ -67,12 +68,22 @@ func (u *UI) T(t Text) string { return t.In(u.Lang()) }
 // Press queues a key press, as the keypad does. It reports false when the queue is full
 // (a key mashed faster than the flows read is dropped, as on a real keypad buffer).
 func (u *UI) Press(k Key) bool {
+	u.mu.Lock()
+	u.lastKey = time.Now()
+	u.mu.Unlock()
 	select {
 	case u.keys <- k:
 		return true
 	default:
 		return false
 	}
+}
+
+// LastKey is when a key was last pressed (zero before the first).
+func (u *UI) LastKey() time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.lastKey
 }
 
 // Keys is the key queue, for flows that wait on a key and something else at once.
@@ -162,12 +173,13 @@ type Item struct {
 // and runs the chosen item; it returns on CANCEL (nil) or when ctx ends.
 func (u *UI) Menu(ctx context.Context, title Text, items []Item) error {
 	header := func() []string { return []string{Center(u.T(title), u.cols)} }
-	return u.menu(ctx, header, items, 0, true)
+	return u.menu(ctx, header, items, 0, true, nil)
 }
 
 // menu draws header lines, then a page of numbered items, then a hint line. It redraws
 // every refresh (0: only after keys), so a header can show a clock.
-func (u *UI) menu(ctx context.Context, header func() []string, items []Item, refresh time.Duration, cancel bool) error {
+// tick, when set, runs at every refresh and ends the menu with its error.
+func (u *UI) menu(ctx context.Context, header func() []string, items []Item, refresh time.Duration, cancel bool, tick func() error) error {
 	page := 0
 	for {
 		head := header()
@@ -176,7 +188,7 @@ func (u *UI) menu(ctx context.Context, header func() []string, items []Item, ref
 			room-- // a hint line: how to go back, or how to page
 		}
 		per := max(min(room, 9), 1)
-		pages := (len(items) + per - 1) / per
+		pages := max((len(items)+per-1)/per, 1)
 		lines := head
 		for i := page * per; i < len(items) && i < (page+1)*per; i++ {
 			lines = append(lines, fmt.Sprintf("%d %s", i-page*per+1, u.T(items[i].Label)))
@@ -194,6 +206,11 @@ func (u *UI) menu(ctx context.Context, header func() []string, items []Item, ref
 		u.Show(lines...)
 		k, err := u.ReadKey(ctx, refresh)
 		if errors.Is(err, ErrTimeout) {
+			if tick != nil {
+				if err := tick(); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err != nil {

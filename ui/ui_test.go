@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -158,5 +159,25 @@ func TestHomeAlert(t *testing.T) {
 	waitFor(t, ctx, d, "SIM00001")
 	if lines := d.Lines(); lines[2] != alert || lines[3] != "1 Sale" {
 		t.Errorf("idle screen with an alert = %q; want the alert above the menu", lines[:4])
+	}
+}
+
+func TestHomeIdleLock(t *testing.T) {
+	u, _, ctx := newUI(t, ui.English)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- u.Home(ctx, ui.Status{TerminalID: "T", IdleLock: 1500 * time.Millisecond}, nil) }()
+	time.Sleep(800 * time.Millisecond)
+	u.Press(ui.KeyDown) // a key restarts the idle time
+	select {
+	case err := <-done:
+		if !errors.Is(err, ui.ErrIdle) {
+			t.Fatalf("Home = %v; want ErrIdle", err)
+		}
+		if time.Since(start) < 2*time.Second {
+			t.Errorf("signed off %v after start although a key came at 0.8 s; want at least 2.3 s", time.Since(start))
+		}
+	case <-ctx.Done():
+		t.Fatal("Home never signed off")
 	}
 }

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -138,21 +139,29 @@ func (a *App) Journal() *journal.Journal { return a.journal }
 
 // Run shows the idle screen and main menu until ctx ends.
 func (a *App) Run(ctx context.Context) error {
-	if err := a.signIn(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil
+	for {
+		if err := a.signIn(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
-		return err
+		err := a.ui.Home(ctx, ui.Status{
+			TerminalID: a.opts.Config.TerminalID,
+			Signal:     func() int { return a.modem.status().Bars },
+			Alert:      a.alert,
+			IdleLock:   a.opts.Config.UI.IdleLock.Duration,
+		}, a.mainMenu())
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ui.ErrIdle), errors.Is(err, errSignOff):
+			a.log.Info("operator signed off", "operator", a.operatorID(), "idle", errors.Is(err, ui.ErrIdle))
+			a.setOperator("")
+		default:
+			return err
+		}
 	}
-	err := a.ui.Home(ctx, ui.Status{
-		TerminalID: a.opts.Config.TerminalID,
-		Signal:     func() int { return a.modem.status().Bars },
-		Alert:      a.alert,
-	}, a.mainMenu())
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
 
 // Close stops the supervisors and closes devices and the journal.
@@ -214,14 +223,7 @@ func (a *App) mainMenu() []ui.Item {
 		{Label: TitleQuery, Run: a.queryFlow},
 		{Label: TitleSettlement, Run: a.settleFlow},
 		{Label: TitleSignOn, Run: a.signOnFlow},
-		{Label: TitleManage, Run: func(ctx context.Context) error {
-			return a.ui.Menu(ctx, TitleManage, []ui.Item{
-				{Label: TitleInfo, Run: a.infoScreen},
-				{Label: TitleModem, Run: a.modemScreen},
-				{Label: TitleManualRefund, Run: a.manualRefundFlow},
-				{Label: TitleLanguage, Run: a.toggleLanguage},
-			})
-		}},
+		{Label: TitleManage, Run: a.manageMenu},
 	}
 }
 

@@ -316,3 +316,66 @@ func findSale(t *testing.T, data string, amount int64) map[string]any {
 	t.Fatalf("no approved sale of %d in the journal", amount)
 	return nil
 }
+
+// TestManage: own password change, an administrator adding a cashier, sign-off and the
+// new cashier signing in, journal verify from the menu.
+func TestManage(t *testing.T) {
+	dir := t.TempDir()
+	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: ui.English}
+	sim := posfwCmd("sim", "--headless", "--lang", "en", "--data", filepath.Join(dir, "var"), "--control", s.sock)
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sim.Process.Signal(syscall.SIGTERM); sim.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, out := simctl(t, s.sock, "screen"); code == 0 && strings.Contains(out, "Operator") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sign-in screen")
+		}
+	}
+	manage := ui.Text{EN: "Manage"}
+	s.digits("01")
+	s.digits("0000")
+	s.waitText("8 Manage")
+
+	s.sel(manage)
+	s.waitText("My password")
+	s.sel(ui.Text{EN: "My password"})
+	s.waitText("Old password")
+	s.digits("0000")
+	s.digits("1111")
+	s.digits("1111")
+	s.waitText("Done")
+	s.keys("ENTER")
+	s.waitText("Sign off")
+	s.sel(ui.Text{EN: "Operators"})
+	s.waitText("Admin password")
+	s.digits("12345678")
+	s.waitText("Add cashier")
+	s.sel(ui.Text{EN: "Add cashier"})
+	s.digits("02")
+	s.digits("2222")
+	s.digits("2222")
+	s.waitText("Done")
+	s.keys("ENTER CANCEL")
+	s.waitText("Sign off")
+
+	s.sel(ui.Text{EN: "Sign off"})
+	s.waitText("Operator")
+	s.digits("01")
+	s.digits("0000")
+	s.waitText("Wrong password") // changed above
+	s.keys("ENTER")
+	s.waitText("Operator")
+	s.digits("02")
+	s.digits("2222")
+	s.waitText("8 Manage")
+
+	s.sel(manage)
+	s.waitText("Sign off")
+	s.sel(ui.Text{EN: "Journal verify"})
+	s.digits("12345678")
+	s.waitText("OK")
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"golang.org/x/term"
@@ -18,6 +16,7 @@ import (
 	"posfw/firmware/logfile"
 	"posfw/firmware/sim"
 	"posfw/ui"
+	"posfw/ui/tui"
 )
 
 func runSim(e *env, args []string) error {
@@ -71,18 +70,12 @@ func runSim(e *env, args []string) error {
 
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
 	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host}
-	if interactive {
-		// The TUI arrives with the screens; until then the screen is drawn as text and
-		// keys are typed as lines ("1", "enter", "cancel", or several: "8 1").
-		o.Mirror = e.stdout
-		fmt.Fprintln(e.stderr, "posfw sim: type keys and press Return (0-9 . enter cancel clear up down menu f1-f4); Ctrl-C stops")
-	}
 	t, err := sim.Start(ctx, o)
 	if err != nil {
 		return err
 	}
 	if interactive {
-		go typeKeys(e, t.App.UI())
+		return runTUI(ctx, e, t, fmt.Sprintf("posfw sim · terminal %s · control %s · data %s", cfg.TerminalID, sock, *data))
 	}
 	go func() {
 		if t.Display.Wait(ctx, cfg.TerminalID) == nil {
@@ -94,19 +87,25 @@ func runSim(e *env, args []string) error {
 	return err
 }
 
-// typeKeys reads key names from the developer's terminal.
-func typeKeys(e *env, u *ui.UI) {
-	sc := bufio.NewScanner(e.stdin)
-	for sc.Scan() {
-		for _, w := range strings.Fields(sc.Text()) {
-			k, err := ui.ParseKey(w)
-			if err != nil {
-				fmt.Fprintln(e.stderr, err)
-				continue
-			}
-			u.Press(k)
-		}
+// runTUI runs the terminal with the TUI on the developer's terminal. Quitting the TUI
+// (Ctrl-C) ends the terminal's context, so it shuts down and removes its socket; the
+// terminal's end (a signal) stops the TUI. Nothing is written to stderr while the TUI
+// owns the screen.
+func runTUI(ctx context.Context, e *env, t *sim.Terminal, title string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	u := tui.New(t, tui.Options{Title: title})
+	tuiErr := make(chan error, 1)
+	go func() {
+		tuiErr <- u.Run(ctx)
+		cancel()
+	}()
+	err := t.Run(ctx)
+	if terr := <-tuiErr; terr != nil && err == nil {
+		err = terr
 	}
+	fmt.Fprintln(e.stderr, "posfw sim: stopped")
+	return err
 }
 
 // controlPath resolves the control socket: the flag, else $POSFW_CONTROL, else DATA/sim.sock.

@@ -95,8 +95,8 @@ func TestSimEndToEnd(t *testing.T) {
 	// Keys change the screen: Manage, then Terminal info.
 	mustSimctl(t, sock, "key", "8")
 	mustSimctl(t, sock, "wait", "Terminal info", "--timeout", "5")
-	if out := mustSimctl(t, sock, "select", "info"); !strings.Contains(out, "1 Terminal info") {
-		t.Errorf("select info pressed %q; want 1 Terminal info", out)
+	if out := mustSimctl(t, sock, "select", "info"); !strings.Contains(out, "3 Terminal info") {
+		t.Errorf("select info pressed %q; want 3 Terminal info", out)
 	}
 	mustSimctl(t, sock, "wait", "SQLite 3.", "--timeout", "5")
 	if out := mustSimctl(t, sock, "screen"); !strings.Contains(out, "TID SIM00001") || !strings.Contains(out, "Batch 000001") {
