@@ -164,23 +164,30 @@ func TestKillAtEveryStep(t *testing.T) {
 	}
 }
 
-// crashAt runs one life killed after step k, restarts, and checks. It reports whether
-// the life completed (k beyond the last step).
-func crashAt(t *testing.T, k int) bool {
-	dir := t.TempDir()
+// startAcquirer runs the host simulator on loopback with its ledger in dir.
+func startAcquirer(t *testing.T, dir string) (*hostsim.Server, string) {
+	t.Helper()
 	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(dir, "ledger.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer acq.Close()
+	t.Cleanup(func() { acq.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go acq.Serve(ln)
+	return acq, ln.Addr().String()
+}
+
+// crashAt runs one life killed after step k, restarts, and checks. It reports whether
+// the life completed (k beyond the last step).
+func crashAt(t *testing.T, k int) bool {
+	dir := t.TempDir()
+	acq, addr := startAcquirer(t, dir)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+ln.Addr().String(), fmt.Sprintf("CRASH_KILL_AT=%d", k))
+	cmd.Env = append(os.Environ(), "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+addr, fmt.Sprintf("CRASH_KILL_AT=%d", k))
 	out, err := cmd.CombinedOutput()
 	completed := err == nil
 	if err != nil {
@@ -196,7 +203,7 @@ func crashAt(t *testing.T, k int) bool {
 		t.Fatalf("step %d: journal after the kill: %v", k, err)
 	}
 	defer j.Close()
-	client := newClient(ln.Addr().String())
+	client := newClient(addr)
 	e := engine(j, client)
 	if _, err := j.Recover(ctx); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package crashtest
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"testing"
 
@@ -31,22 +30,13 @@ func TestHostFaults(t *testing.T) {
 		t.Run(tc.fault, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(dir, "ledger.db")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer acq.Close()
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go acq.Serve(ln)
+			acq, addr := startAcquirer(t, dir)
 			j, err := journal.Open(filepath.Join(dir, "journal.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer j.Close()
-			client := newClient(ln.Addr().String())
+			client := newClient(addr)
 			defer client.Close()
 			e := engine(j, client)
 			if err := e.SignOn(ctx, "01"); err != nil {
