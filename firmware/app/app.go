@@ -94,6 +94,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			return nil, err
 		} else if seeded {
 			log.Info("simulator default operators seeded")
+			releaseMemory()
 		}
 	}
 	if o.Host != nil {

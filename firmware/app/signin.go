@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"posfw/firmware/operator"
 
@@ -80,6 +81,7 @@ func (a *App) signIn(ctx context.Context) error {
 		}
 		a.log.Info("operator signed in", "operator", id)
 		a.setOperator(id)
+		releaseMemory()
 		return nil
 	}
 }
@@ -92,7 +94,9 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := a.ops.CheckSupervisor(ctx, pw); err != nil {
+		err = a.ops.CheckSupervisor(ctx, pw)
+		releaseMemory()
+		if err != nil {
 			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
 			return "", ui.ErrCancel
 		}
@@ -102,3 +106,7 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 
 // Provisioned reports whether the supervisor and administrator have passwords.
 func (a *App) Provisioned(ctx context.Context) (bool, error) { return a.ops.Provisioned(ctx) }
+
+// releaseMemory hands the memory of an argon2id check (8 MiB per password) back to the
+// system at once: a terminal's RAM is small and the check is rare.
+func releaseMemory() { debug.FreeOSMemory() }
