@@ -433,5 +433,5 @@ func signalBars(n int) string {
 		return "----"
 	}
 	n = min(n, 4)
-	return strings.Repeat("#", n) + strings.Repeat(".", 4-n) + fmt.Sprintf(" %d/4", n)
+	return strings.Repeat("#", n) + strings.Repeat(".", 4-n)
 }

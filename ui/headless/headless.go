@@ -60,6 +60,14 @@ func (d *Display) Lines() []string {
 	return append([]string(nil), d.lines...)
 }
 
+// Changed returns a channel that is closed when a frame different from the current one
+// is shown, so a live view (the TUI) redraws on change instead of polling.
+func (d *Display) Changed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.changed
+}
+
 // Text is the current frame, one line per row.
 func (d *Display) Text() string { return strings.Join(d.Lines(), "\n") }
 
