@@ -53,6 +53,7 @@ type App struct {
 	reader  cardreader.Reader
 	pad     pinpad.Pad
 	printer printer.Printer
+	ind     *indicators
 	ops     *operator.Service
 	log     *slog.Logger
 	stop    context.CancelFunc

@@ -24,6 +24,11 @@ func (a *App) openDevices() {
 	if usable(b, "printer") {
 		a.printer = printer.New(func() (printer.Port, error) { return b.OpenSerial("printer") }, printer.Options{Baud: b.Serial["printer"].Baud})
 	}
+	if ind, err := openIndicators(b.GPIO); err != nil {
+		a.log.Warn("buzzer and LEDs not available", "err", err)
+	} else {
+		a.ind = ind
+	}
 	if usable(b, "pinpad") {
 		a.pad = &padLink{open: func() (pinpad.Pad, error) {
 			p, err := b.OpenSerial("pinpad")

@@ -94,6 +94,7 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 	if err != nil {
 		return a.refused(ctx, title, err)
 	}
+	a.ind.outcome(ctx, rec.Status)
 	lines := []string{a.title(title)}
 	msg := ""
 	switch rec.Status {

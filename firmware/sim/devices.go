@@ -25,7 +25,9 @@ type Devices struct {
 	Printer *printersim.Sim
 	// Paper is the printer's paper sensor line.
 	Paper *gpiosim.Pin
-	ptys  []*serialport.PTY
+	// Pins are all simulated GPIO lines by function (buzzer, led_green ...).
+	Pins map[string]*gpiosim.Pin
+	ptys []*serialport.PTY
 }
 
 // SetPaper loads (true) or runs out of (false) paper: the printer's status and the
@@ -62,7 +64,7 @@ func StartDevices(b *board.Board) (*Devices, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.Paper = pins["paper_sensor"]
+	d.Paper, d.Pins = pins["paper_sensor"], pins
 	d.SetPaper(true)
 	for _, dev := range board.SerialDevices {
 		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {

@@ -262,7 +262,19 @@ func (t *Terminal) state(ctx context.Context, req control.Request) control.Respo
 	if err != nil {
 		return control.Fail("state: %v", err)
 	}
-	b, err := json.Marshal(st)
+	// The simulator adds what its GPIO lines show: LEDs lit or not.
+	full := struct {
+		app.State
+		LEDGreen bool `json:"led_green"`
+		LEDRed   bool `json:"led_red"`
+	}{State: st}
+	if p := t.Devices.Pins["led_green"]; p != nil {
+		full.LEDGreen = bool(p.Level())
+	}
+	if p := t.Devices.Pins["led_red"]; p != nil {
+		full.LEDRed = bool(p.Level())
+	}
+	b, err := json.Marshal(full)
 	if err != nil {
 		return control.Fail("state: %v", err)
 	}

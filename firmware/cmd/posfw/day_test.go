@@ -150,10 +150,17 @@ response_timeout = "2s"
 		t.Errorf("PIN sale slips:\n%s\nwant both copies, masked PAN, no signature line", p)
 	}
 
+	if st := s.state(); st["led_green"] != true || st["led_red"] != false {
+		t.Errorf("LEDs after an approval = green %v red %v; want green", st["led_green"], st["led_red"])
+	}
+
 	// 2. Sale declined 51.
 	s.sale("2000", "nsf", "")
 	s.wait(ui.WordDeclined)
 	s.waitText("51")
+	if st := s.state(); st["led_green"] != false || st["led_red"] != true {
+		t.Errorf("LEDs after a decline = green %v red %v; want red", st["led_green"], st["led_red"])
+	}
 	s.done()
 	s.do("printer", "--clear")
 
