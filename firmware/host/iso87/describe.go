@@ -18,6 +18,7 @@ var redact = map[int]func(v []byte) string{
 	35:  lengthOnly, // track 2
 	52:  lengthOnly, // PIN block
 	53:  lengthOnly, // security control information (key set, KSN)
+	62:  lengthOnly, // our dialect: working keys under the TMK (0810) or the DUKPT KSN
 	64:  lengthOnly, // MAC
 	128: lengthOnly, // MAC
 }

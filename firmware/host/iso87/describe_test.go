@@ -42,6 +42,9 @@ func TestDescribeRedacts(t *testing.T) {
 	if err := msg.Field(128, testMAC); err != nil {
 		t.Fatal(err)
 	}
+	if err := msg.Field(62, "FFFF9876543210E00001"); err != nil {
+		t.Fatal(err)
+	}
 	got := Describe(msg)
 
 	for _, want := range []string{
@@ -51,13 +54,14 @@ func TestDescribeRedacts(t *testing.T) {
 		"F53  Security Related Control Information: [16 bytes redacted]\n",
 		"F64  Message Authentication Code: [8 bytes redacted]\n",
 		"F128 Message Authentication Code 2: [8 bytes redacted]\n",
+		"[20 bytes redacted]\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Describe(0200) has no line %q; got\n%s", want, got)
 		}
 	}
 	secrets := []string{testTrack2, testPIN, fmt.Sprintf("%X", testPIN), fmt.Sprintf("%x", testPIN),
-		testMAC, fmt.Sprintf("%X", testMAC), "2600000000000001", "29122011143800000"}
+		testMAC, fmt.Sprintf("%X", testMAC), "2600000000000001", "29122011143800000", "FFFF9876543210E00001"}
 	for i := 0; i+7 <= len(testPAN); i++ {
 		secrets = append(secrets, testPAN[i:i+7])
 	}
