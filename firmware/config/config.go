@@ -6,6 +6,7 @@ package config
 
 import (
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ type Host struct {
 	ResponseTimeout Duration `toml:"response_timeout"`
 	// TLSCA, when set, is a PEM file with the only CA the host's certificate may chain to.
 	TLSCA string `toml:"tls_ca"`
+	// MasterKeyFile holds the terminal master key (TMK) as 32 hex digits, injected at
+	// provisioning (file mode 0600); sign-on's working keys come under it.
+	MasterKeyFile string `toml:"master_key_file"`
 }
 
 // Modem is the 4G data link.
@@ -244,6 +248,15 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	{"host.master_key_file", func(c *Config) string {
+		if c.Host.MasterKeyFile == "" {
+			return ""
+		}
+		if _, err := MasterKey(c.Host.MasterKeyFile); err != nil {
+			return err.Error()
+		}
+		return ""
+	}},
 	{"modem.apn", func(c *Config) string {
 		if len(c.Modem.APN) > 63 || strings.ContainsAny(c.Modem.APN, "\" \r\n") {
 			return fmt.Sprintf("%q is not an APN (at most 63 characters, no spaces or quotes)", c.Modem.APN)
@@ -299,4 +312,18 @@ func currencyNames() []string {
 	}
 	sort.Strings(ns)
 	return ns
+}
+
+// MasterKey reads a terminal master key file: 32 hex digits (a double-length TDES key),
+// surrounding white space ignored.
+func MasterKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s cannot be read", path)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 16 {
+		return nil, fmt.Errorf("master key file %s does not hold 32 hex digits", path)
+	}
+	return k, nil
 }

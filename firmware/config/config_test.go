@@ -54,6 +54,7 @@ func TestRefused(t *testing.T) {
 		{"apn", "[modem]\napn = \"a b\"", "modem.apn", "not an APN"},
 		{"syntax", "terminal_id = ", "", "line"},
 		{"tls ca", "[host]\ntls_ca = \"/nonexistent.pem\"", "host.tls_ca", "cannot be read"},
+		{"master key", "[host]\nmaster_key_file = \"/nonexistent.key\"", "host.master_key_file", "cannot be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Later keys override earlier ones in this test by building the file in order.
@@ -114,4 +115,26 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("error spans lines: %q", err)
 		}
 	})
+}
+
+func TestMasterKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		content string
+		ok      bool
+	}{
+		{"404142434445464748494A4B4C4D4E4F\n", true},
+		{"4041424344454647", false},
+		{"zz4142434445464748494A4B4C4D4E4F", false},
+	} {
+		p := filepath.Join(dir, "tmk")
+		os.WriteFile(p, []byte(tc.content), 0o600)
+		k, err := MasterKey(p)
+		if (err == nil) != tc.ok || (tc.ok && len(k) != 16) {
+			t.Errorf("MasterKey(%q) = %x, %v; want ok %v", tc.content, k, err, tc.ok)
+		}
+		if err != nil && strings.Contains(err.Error(), tc.content[:8]) {
+			t.Errorf("error %q quotes the key", err)
+		}
+	}
 }

@@ -30,6 +30,7 @@ func runProvision(e *env, args []string) error {
 	apn := fs.String("apn", "", "config: APN of the 4G data link")
 	boardName := fs.String("board", "rpi-terminal", "config: board name or file")
 	lang := fs.String("lang", "zh", "config: screen and receipt language, zh or en")
+	tmk := fs.String("master-key-file", "", "config: file holding the terminal master key (32 hex digits, mode 0600)")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		if err := e.parse(fs, []string{"--help"}); err != nil {
 			return err
@@ -58,8 +59,8 @@ func runProvision(e *env, args []string) error {
 		if *out == "" {
 			return usageError{"config needs --out FILE"}
 		}
-		src := fmt.Sprintf("terminal_id = %q\nmerchant_id = %q\nmerchant_name = %q\nlanguage = %q\nboard = %q\n\n[host]\naddress = %q\n\n[modem]\napn = %q\n",
-			*tid, *mid, *name, *lang, *boardName, *host, *apn)
+		src := fmt.Sprintf("terminal_id = %q\nmerchant_id = %q\nmerchant_name = %q\nlanguage = %q\nboard = %q\n\n[host]\naddress = %q\nmaster_key_file = %q\n\n[modem]\napn = %q\n",
+			*tid, *mid, *name, *lang, *boardName, *host, *tmk, *apn)
 		if _, err := config.Parse("provisioned config", []byte(src)); err != nil {
 			return err
 		}

@@ -10,8 +10,10 @@ import (
 	"syscall"
 
 	"posfw/board"
+	"posfw/drivers/gpio"
 	"posfw/firmware/app"
 	"posfw/firmware/config"
+	"posfw/firmware/host"
 	"posfw/firmware/logfile"
 	"posfw/ui"
 )
@@ -46,11 +48,20 @@ func runRun(e *env, args []string) error {
 		return err
 	}
 	defer logw.Close()
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	client, err := hostClient(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if err := gpio.InitHost(); err != nil {
+		log.Warn("GPIO not available", "err", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.Start(ctx, app.Options{
 		DataDir: *data, Config: cfg, Board: b, Display: display,
-		Lang: ui.Lang(cfg.Language), Version: version, Log: slog.New(slog.NewTextHandler(logw, nil)),
+		Lang: ui.Lang(cfg.Language), Version: version, Log: log, Host: client,
 	})
 	if err != nil {
 		return err
@@ -68,4 +79,26 @@ func runRun(e *env, args []string) error {
 // with the screens (issue 6); until then `posfw run` says so rather than run blind.
 func hardwareDisplay(b *board.Board) (ui.Display, error) {
 	return nil, fmt.Errorf("board %s: display kind %q is not supported by this build yet (use `posfw sim`)", b.Name, b.Display.Kind)
+}
+
+// hostClient is the acquirer link of a production terminal: the configured address,
+// timeouts, pinned CA and master key.
+func hostClient(cfg *config.Config, log *slog.Logger) (*host.Client, error) {
+	if cfg.Host.MasterKeyFile == "" {
+		return nil, fmt.Errorf("config: host.master_key_file: missing (the terminal master key is injected at provisioning)")
+	}
+	tmk, err := config.MasterKey(cfg.Host.MasterKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	hc := host.Config{
+		Address: cfg.Host.Address, ConnectTimeout: cfg.Host.ConnectTimeout.Duration, ResponseTimeout: cfg.Host.ResponseTimeout.Duration,
+		TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Currency: cfg.CurrencyCode(), MasterKey: tmk, Logger: log,
+	}
+	if cfg.Host.TLSCA != "" {
+		if hc.TLS, err = host.PinnedTLS(cfg.Host.TLSCA); err != nil {
+			return nil, err
+		}
+	}
+	return host.New(hc), nil
 }
