@@ -47,6 +47,7 @@ lint:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./...
+	bin/posfw bench --n 1000 --data var
 
 clean:
 	rm -rf bin
