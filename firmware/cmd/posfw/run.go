@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"posfw/board"
 	"posfw/drivers/gpio"
@@ -16,6 +17,8 @@ import (
 	"posfw/firmware/host"
 	"posfw/firmware/logfile"
 	"posfw/ui"
+	"posfw/ui/evdev"
+	"posfw/ui/framebuffer"
 )
 
 func runRun(e *env, args []string) error {
@@ -67,6 +70,7 @@ func runRun(e *env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	go runKeypad(ctx, b, a.UI(), log)
 	if ok, err := a.Provisioned(ctx); err != nil {
 		return err
 	} else if !ok {
@@ -75,10 +79,34 @@ func runRun(e *env, args []string) error {
 	return a.Run(ctx)
 }
 
-// hardwareDisplay opens the board's display. The framebuffer and evdev backends arrive
-// with the screens (issue 6); until then `posfw run` says so rather than run blind.
+// hardwareDisplay opens the board's display.
 func hardwareDisplay(b *board.Board) (ui.Display, error) {
-	return nil, fmt.Errorf("board %s: display kind %q is not supported by this build yet (use `posfw sim`)", b.Name, b.Display.Kind)
+	if b.Display.Kind != "framebuffer" {
+		return nil, fmt.Errorf("board %s: display kind %q is for the simulator; a terminal needs a framebuffer", b.Name, b.Display.Kind)
+	}
+	return framebuffer.Open(b.Display.Device, b.Display.Cols, b.Display.Rows)
+}
+
+// runKeypad feeds the board's evdev keypad into the UI until ctx ends.
+func runKeypad(ctx context.Context, b *board.Board, u *ui.UI, log *slog.Logger) {
+	if b.Keypad.Kind != "evdev" {
+		log.Error("keypad kind is for the simulator", "kind", b.Keypad.Kind)
+		return
+	}
+	for ctx.Err() == nil {
+		dev, err := evdev.Open(b.Keypad.Device)
+		if err == nil {
+			err = dev.Run(ctx, u.Press)
+			dev.Close()
+		}
+		if ctx.Err() == nil {
+			log.Warn("keypad lost, reopening", "device", b.Keypad.Device, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
 }
 
 // hostClient is the acquirer link of a production terminal: the configured address,
