@@ -41,6 +41,9 @@ type Options struct {
 	// SeedSimDefaults gives a journal without operators the simulator's default
 	// passwords (DESIGN §4). Production never sets it: `posfw provision` does.
 	SeedSimDefaults bool
+	// KeepLang: Lang was asked for explicitly (--lang) and wins over the language saved
+	// from the Manage menu.
+	KeepLang bool
 }
 
 // App is a running terminal.
@@ -111,6 +114,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			log.Warn("records left pending by a restart are now pending reversals", "count", n)
 		}
 	}
+	a.applySettings(ctx)
 	a.openDevices()
 	a.modem = newModemLink(o.Board, o.Config.Modem.APN, log)
 	a.wg.Add(1)
@@ -261,6 +265,9 @@ func (a *App) toggleLanguage(ctx context.Context) error {
 		a.ui.SetLang(ui.English)
 	} else {
 		a.ui.SetLang(ui.Chinese)
+	}
+	if err := a.journal.SetSetting(ctx, settingLanguage, string(a.ui.Lang()), a.operatorID()); err != nil {
+		a.log.Warn("language not saved", "err", err)
 	}
 	a.log.Info("screen language changed", "lang", a.ui.Lang())
 	return ui.ErrCancel // back to the Manage menu, now in the other language

@@ -42,6 +42,7 @@ func (a *App) manageMenu(ctx context.Context) error {
 		{Label: titleDiagnostics, Run: a.diagnostics},
 		{Label: TitleManualRefund, Run: a.manualRefundFlow},
 		{Label: titleOperators, Run: a.admin(a.operatorsMenu)},
+		{Label: titleParams, Run: a.admin(a.paramsMenu)},
 		{Label: titleVerify, Run: a.admin(func(ctx context.Context, _ operator.Operator) error { return a.verifyJournal(ctx) })},
 		{Label: titleExport, Run: a.admin(func(ctx context.Context, _ operator.Operator) error { return a.exportJournal(ctx) })},
 		{Label: TitleLanguage, Run: a.toggleLanguage},

@@ -34,6 +34,8 @@ type Options struct {
 	Control string
 	Config  *config.Config
 	Lang    ui.Lang
+	// KeepLang: Lang came from --lang and wins over a saved language.
+	KeepLang bool
 	// Mirror, when not nil, receives every new screen frame as text.
 	Mirror  io.Writer
 	Version string
@@ -82,7 +84,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	})
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
-		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client,
+		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client, KeepLang: o.KeepLang,
 	})
 	if err != nil {
 		t.closeAcquirer()

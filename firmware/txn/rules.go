@@ -45,13 +45,13 @@ type SaleCheck struct {
 var SaleRules = []Rule[SaleCheck]{
 	{"amount positive", func(c *SaleCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above zero", ZH: "金额必须大于零"}
+			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
 		}
 		return nil
 	}},
 	{"amount within maximum", func(c *SaleCheck) *Refusal {
 		if c.Amount > c.MaxAmount {
-			return &Refusal{EN: "Amount over the limit " + Money(c.MaxAmount), ZH: "金额超过上限 " + Money(c.MaxAmount)}
+			return &Refusal{EN: "Over limit " + Money(c.MaxAmount), ZH: "超过上限 " + Money(c.MaxAmount)}
 		}
 		return nil
 	}},
@@ -63,7 +63,7 @@ var SaleRules = []Rule[SaleCheck]{
 	}},
 	{"duplicate confirmed", func(c *SaleCheck) *Refusal {
 		if c.Duplicate != nil && !c.Confirmed {
-			return &Refusal{EN: "Possible duplicate of trace " + trace(c.Duplicate.STAN), ZH: "疑似重复交易 凭证号 " + trace(c.Duplicate.STAN)}
+			return &Refusal{EN: "Duplicate? trace " + trace(c.Duplicate.STAN), ZH: "疑似重复 凭证号" + trace(c.Duplicate.STAN)}
 		}
 		return nil
 	}},
@@ -81,7 +81,7 @@ type VoidCheck struct {
 var VoidRules = []Rule[VoidCheck]{
 	{"supervisor authorised", func(c *VoidCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Supervisor password required", ZH: "需要主管密码"}
+			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
 		}
 		return nil
 	}},
@@ -93,13 +93,13 @@ var VoidRules = []Rule[VoidCheck]{
 	}},
 	{"original is a sale or refund", func(c *VoidCheck) *Refusal {
 		if c.Orig.Type != Sale && c.Orig.Type != Refund {
-			return &Refusal{EN: "Only a sale or refund can be voided", ZH: "只能撤销消费或退货"}
+			return &Refusal{EN: "Only sales, refunds", ZH: "只能撤销消费或退货"}
 		}
 		return nil
 	}},
 	{"original not settled", func(c *VoidCheck) *Refusal {
 		if c.Orig.Batch != c.CurrentBatch {
-			return &Refusal{EN: "Batch settled: use refund", ZH: "已结算，请做退货"}
+			return &Refusal{EN: "Settled: use refund", ZH: "已结算，请做退货"}
 		}
 		return nil
 	}},
@@ -143,25 +143,25 @@ type RefundCheck struct {
 var RefundRules = []Rule[RefundCheck]{
 	{"supervisor authorised", func(c *RefundCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Supervisor password required", ZH: "需要主管密码"}
+			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
 		}
 		return nil
 	}},
 	{"amount positive", func(c *RefundCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above zero", ZH: "金额必须大于零"}
+			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
 		}
 		return nil
 	}},
 	{"amount within refund ceiling", func(c *RefundCheck) *Refusal {
 		if c.Amount > c.Ceiling {
-			return &Refusal{EN: "Over refund limit " + Money(c.Ceiling), ZH: "超过退货限额 " + Money(c.Ceiling)}
+			return &Refusal{EN: "Refund limit " + Money(c.Ceiling), ZH: "超过退货限额" + Money(c.Ceiling)}
 		}
 		return nil
 	}},
 	{"original is a sale", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Type != Sale {
-			return &Refusal{EN: "Original is not a sale", ZH: "原交易不是消费"}
+			return &Refusal{EN: "Original not a sale", ZH: "原交易不是消费"}
 		}
 		return nil
 	}},
@@ -180,7 +180,7 @@ var RefundRules = []Rule[RefundCheck]{
 	{"refunds within original", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Refunded+c.Amount > c.Orig.Amount {
 			left := c.Orig.Amount - c.Orig.Refunded
-			return &Refusal{EN: "Exceeds refundable " + Money(left), ZH: "超过可退金额 " + Money(left)}
+			return &Refusal{EN: "Max refund " + Money(left), ZH: "超过可退金额" + Money(left)}
 		}
 		return nil
 	}},
@@ -216,19 +216,19 @@ type Text struct{ EN, ZH string }
 var ManualRefundRules = []Rule[ManualRefundCheck]{
 	{"supervisor authorised", func(c *ManualRefundCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Supervisor password required", ZH: "需要主管密码"}
+			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
 		}
 		return nil
 	}},
 	{"amount positive", func(c *ManualRefundCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above zero", ZH: "金额必须大于零"}
+			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
 		}
 		return nil
 	}},
 	{"amount within refund ceiling", func(c *ManualRefundCheck) *Refusal {
 		if c.Amount > c.Ceiling {
-			return &Refusal{EN: "Over refund limit " + Money(c.Ceiling), ZH: "超过退货限额 " + Money(c.Ceiling)}
+			return &Refusal{EN: "Refund limit " + Money(c.Ceiling), ZH: "超过退货限额" + Money(c.Ceiling)}
 		}
 		return nil
 	}},
@@ -246,7 +246,7 @@ var ManualRefundRules = []Rule[ManualRefundCheck]{
 	}},
 	{"within original", func(c *ManualRefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Refunded+c.Amount > c.Orig.Amount {
-			return &Refusal{EN: "Exceeds refundable " + Money(c.Orig.Amount-c.Orig.Refunded), ZH: "超过可退金额 " + Money(c.Orig.Amount-c.Orig.Refunded)}
+			return &Refusal{EN: "Max refund " + Money(c.Orig.Amount-c.Orig.Refunded), ZH: "超过可退金额" + Money(c.Orig.Amount-c.Orig.Refunded)}
 		}
 		return nil
 	}},
@@ -262,7 +262,7 @@ type SettleCheck struct {
 var SettleRules = []Rule[SettleCheck]{
 	{"no pending reversals", func(c *SettleCheck) *Refusal {
 		if c.PendingReversals > 0 {
-			return &Refusal{EN: fmt.Sprintf("%d reversal(s) pending", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
+			return &Refusal{EN: fmt.Sprintf("%d reversals pending", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
 		}
 		return nil
 	}},

@@ -2,7 +2,12 @@ package txn
 
 import (
 	"testing"
+
+	"github.com/mattn/go-runewidth"
 )
+
+// screenCols is the narrowest terminal line a refusal reason is shown on (sim board: 24).
+const screenCols = 24
 
 // ruleCase breaks exactly one rule of a good request.
 type ruleCase[C any] struct {
@@ -30,6 +35,8 @@ func testRules[C any](t *testing.T, rules []Rule[C], good func() C, cases []rule
 			t.Errorf("rule %q: refused by %q (%s); want %q", tc.rule, ref.Rule, ref.EN, tc.rule)
 		case ref.EN == "" || ref.ZH == "":
 			t.Errorf("rule %q: refusal lacks a reason in both languages: %+v", tc.rule, ref)
+		case runewidth.StringWidth(ref.EN) > screenCols || runewidth.StringWidth(ref.ZH) > screenCols:
+			t.Errorf("rule %q: reason %q / %q is wider than a %d-column screen line", tc.rule, ref.EN, ref.ZH, screenCols)
 		}
 		seen[tc.rule] = true
 	}
@@ -41,14 +48,14 @@ func testRules[C any](t *testing.T, rules []Rule[C], good func() C, cases []rule
 }
 
 func TestSaleRules(t *testing.T) {
-	good := func() SaleCheck { return SaleCheck{Amount: 100, MaxAmount: 1000, HasCard: true} }
+	good := func() SaleCheck { return SaleCheck{Amount: 100, MaxAmount: 99_999_999, HasCard: true} }
 	testRules(t, SaleRules, good, []ruleCase[SaleCheck]{
 		{"amount positive", func(c *SaleCheck) { c.Amount = 0 }},
-		{"amount within maximum", func(c *SaleCheck) { c.Amount = 1001 }},
+		{"amount within maximum", func(c *SaleCheck) { c.Amount = 100_000_000 }},
 		{"card presented", func(c *SaleCheck) { c.HasCard = false }},
-		{"duplicate confirmed", func(c *SaleCheck) { c.Duplicate = &Record{STAN: 7} }},
+		{"duplicate confirmed", func(c *SaleCheck) { c.Duplicate = &Record{STAN: 999999} }},
 	})
-	c := SaleCheck{Amount: 100, MaxAmount: 1000, HasCard: true, Duplicate: &Record{STAN: 7}, Confirmed: true}
+	c := SaleCheck{Amount: 100, MaxAmount: 99_999_999, HasCard: true, Duplicate: &Record{STAN: 7}, Confirmed: true}
 	if ref := apply(SaleRules, &c); ref != nil {
 		t.Errorf("a confirmed duplicate was refused: %v", ref)
 	}
@@ -89,11 +96,11 @@ func TestRefundRules(t *testing.T) {
 	testRules(t, RefundRules, good, []ruleCase[RefundCheck]{
 		{"supervisor authorised", func(c *RefundCheck) { c.Supervisor = false }},
 		{"amount positive", func(c *RefundCheck) { c.Amount = -1 }},
-		{"amount within refund ceiling", func(c *RefundCheck) { c.Ceiling = 299 }},
+		{"amount within refund ceiling", func(c *RefundCheck) { c.Ceiling = 299; c.Amount = 300 }},
 		{"original is a sale", func(c *RefundCheck) { c.Orig.Type = Refund }},
 		{"original not voided", func(c *RefundCheck) { c.Orig.Status = Voided }},
 		{"original approved", func(c *RefundCheck) { c.Orig.Status = ReversalPending }},
-		{"refunds within original", func(c *RefundCheck) { c.Amount = 301 }},
+		{"refunds within original", func(c *RefundCheck) { c.Amount = 301; c.Orig.Amount, c.Orig.Refunded = 99_999_999, 99_999_699 }},
 		{"original card", func(c *RefundCheck) { c.CardHash = "bb" }},
 	})
 	// Original not in the journal: left to the host within the ceiling.
@@ -121,7 +128,7 @@ func TestManualRefundRules(t *testing.T) {
 func TestSettleRules(t *testing.T) {
 	good := func() SettleCheck { return SettleCheck{Supervisor: true} }
 	testRules(t, SettleRules, good, []ruleCase[SettleCheck]{
-		{"no pending reversals", func(c *SettleCheck) { c.PendingReversals = 1 }},
+		{"no pending reversals", func(c *SettleCheck) { c.PendingReversals = 999 }},
 	})
 }
 

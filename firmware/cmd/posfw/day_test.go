@@ -202,7 +202,7 @@ response_timeout = "2s"
 	s.done()
 	refund("4000", "pin")
 	s.wait(ui.WordRefused)
-	s.wait(ui.Text{EN: "Exceeds refundable 30.00", ZH: "超过可退金额 30.00"})
+	s.wait(ui.Text{EN: "Max refund 30.00", ZH: "超过可退金额30.00"})
 	s.done()
 
 	// 5. The host stops answering: the sale is reversed, visibly.
@@ -379,6 +379,21 @@ func TestManage(t *testing.T) {
 	s.digits("02")
 	s.digits("2222")
 	s.waitText("8 Manage")
+
+	s.sel(manage)
+	s.waitText("Sign off")
+	s.sel(ui.Text{EN: "Parameters"})
+	s.digits("12345678")
+	s.waitText("Max sale amount")
+	s.sel(ui.Text{EN: "Max sale amount"})
+	s.digits("10000")
+	s.waitText("Done")
+	s.keys("ENTER CANCEL CANCEL")
+	s.waitText("8 Manage")
+	s.sale("20000", "ok", "")
+	s.wait(ui.WordRefused)
+	s.waitText("Over limit 100.00")
+	s.done()
 
 	s.sel(manage)
 	s.waitText("Sign off")

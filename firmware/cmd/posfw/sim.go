@@ -69,7 +69,7 @@ func runSim(e *env, args []string) error {
 	defer stop()
 
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
-	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host}
+	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != ""}
 	t, err := sim.Start(ctx, o)
 	if err != nil {
 		return err
