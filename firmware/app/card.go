@@ -54,10 +54,11 @@ func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optiona
 				got <- readResult{p, err}
 			}()
 		}
-		p, err, retry := a.waitCard(ctx, got, optional)
+		p, err, retry, byKey := a.waitCard(ctx, got, optional)
 		cancel()
-		if a.reader != nil && p == nil && err != nil {
-			// Collect the reader goroutine, wiping a card that raced the key.
+		if a.reader != nil && byKey {
+			// The reader's answer is still to come: collect it, wiping a card that raced
+			// the key.
 			if r := <-got; r.err == nil || errors.Is(r.err, cardreader.ErrUseChip) {
 				r.p.Wipe()
 			}
@@ -81,36 +82,35 @@ type readResult struct {
 var errManualEntry = errors.New("manual entry chosen")
 
 // waitCard waits for the reader or a key. retry, when set, is the message to show
-// before asking again.
-func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (*cardreader.Presentation, error, *ui.Text) {
+// before asking again; byKey says a key (or ctx) ended the wait, so the reader's own
+// answer has not been taken from got yet.
+func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (p *cardreader.Presentation, err error, retry *ui.Text, byKey bool) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err(), nil
+			return nil, ctx.Err(), nil, true
 		case r := <-got:
 			var re *cardreader.ReadError
 			switch {
 			case r.err == nil:
-				return &r.p, nil, nil
+				return &r.p, nil, nil, false
 			case errors.Is(r.err, cardreader.ErrUseChip):
 				r.p.Wipe()
-				return nil, r.err, &msgUseChip
+				return nil, r.err, &msgUseChip, false
 			case errors.As(r.err, &re):
 				a.log.Info("card read error", "cause", re.Cause)
-				return nil, r.err, &msgReadError
-			case errors.Is(r.err, cardreader.ErrDeviceGone):
-				return nil, r.err, &msgNoReader
-			default:
-				return nil, r.err, &msgNoReader
+				return nil, r.err, &msgReadError, false
 			}
+			a.log.Warn("card reader", "err", r.err)
+			return nil, r.err, &msgNoReader, false
 		case k := <-a.ui.Keys():
 			switch {
 			case k == ui.KeyCancel:
-				return nil, ui.ErrCancel, nil
+				return nil, ui.ErrCancel, nil, true
 			case k == ui.KeyF1:
-				return nil, errManualEntry, nil
+				return nil, errManualEntry, nil, true
 			case k == ui.KeyEnter && optional:
-				return nil, errNoCard, nil
+				return nil, errNoCard, nil, true
 			}
 		}
 	}

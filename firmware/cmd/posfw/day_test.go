@@ -333,7 +333,17 @@ func TestManage(t *testing.T) {
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { sim.Process.Signal(syscall.SIGTERM); sim.Wait() }()
+	defer func() {
+		sim.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- sim.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			sim.Process.Kill()
+			t.Error("sim did not stop within 10 s of SIGTERM")
+		}
+	}()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if code, out := simctl(t, s.sock, "screen"); code == 0 && strings.Contains(out, "Operator") {
 			break
@@ -393,6 +403,17 @@ func TestManage(t *testing.T) {
 	s.sale("20000", "ok", "")
 	s.wait(ui.WordRefused)
 	s.waitText("Over limit 100.00")
+	s.done()
+
+	// A bad swipe asks for another; the sale goes on with the next card.
+	s.sale("700", "bad-track", "")
+	s.waitText("Read error, swipe again")
+	s.do("fault", "reader=garbage")
+	s.do("card", "swipe", "ok")
+	s.waitText("Read error, swipe again")
+	s.do("fault", "reader=ok")
+	s.do("card", "swipe", "ok")
+	s.wait(ui.WordApproved)
 	s.done()
 
 	s.sel(manage)
