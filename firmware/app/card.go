@@ -135,8 +135,8 @@ func (a *App) keyCard(ctx context.Context, title ui.Text) (*cardreader.Presentat
 	}
 }
 
-// txnCard is the card as the engine sends it. It shares the presentation's memory:
-// wiping either wipes both.
+// txnCard is the card as the engine sends it. Its PAN is the presentation's; its track 2
+// is a copy: callers wipe both the card and the presentation.
 func txnCard(p *cardreader.Presentation) *txn.Card {
 	c := &txn.Card{PAN: p.Card.PAN, Expiry: p.Card.Expiry, EntryMode: entryModes[p.Kind]}
 	if p.Kind == cardreader.Swiped {

@@ -188,6 +188,7 @@ func (a *App) voidFlow(ctx context.Context) error {
 	default:
 		defer pres.Wipe()
 		req.Card = txnCard(pres)
+		defer req.Card.Wipe()
 	}
 	a.ui.Show(a.title(TitleVoid), a.ui.T(ui.WordProcessing))
 	rec, err := a.engine.Void(ctx, req)
@@ -229,8 +230,10 @@ func (a *App) refundFlow(ctx context.Context) error {
 		return err
 	}
 	defer pres.Wipe()
+	card := txnCard(pres)
+	defer card.Wipe()
 	a.ui.Show(a.title(TitleRefund), a.ui.T(ui.WordProcessing))
-	rec, err := a.engine.Refund(ctx, txn.RefundRequest{OrigRRN: rrn, OrigDate: date, Amount: amount, Card: txnCard(pres),
+	rec, err := a.engine.Refund(ctx, txn.RefundRequest{OrigRRN: rrn, OrigDate: date, Amount: amount, Card: card,
 		Operator: a.operatorID(), Supervisor: sup, SupervisorOK: true})
 	if err := a.finish(ctx, TitleRefund, rec, err, false); err != nil {
 		return err
