@@ -345,7 +345,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 	if left < 0 {
 		return nil, fmt.Errorf("%w: cannot read pending reversals", ErrJournal)
 	}
-	if ref := apply(SettleRules, &SettleCheck{PendingReversals: left, Supervisor: true}); ref != nil {
+	if ref := apply(SettleRules, &SettleCheck{PendingReversals: left}); ref != nil {
 		return nil, ref
 	}
 	batch, err := e.Store.CurrentBatch(ctx)

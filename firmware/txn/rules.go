@@ -2,7 +2,6 @@ package txn
 
 import (
 	"fmt"
-	"time"
 )
 
 // Refusal is a local rule saying no, with the reason shown on the line after "Refused".
@@ -255,7 +254,6 @@ var ManualRefundRules = []Rule[ManualRefundCheck]{
 // SettleCheck is what the settlement rules look at.
 type SettleCheck struct {
 	PendingReversals int
-	Supervisor       bool
 }
 
 // SettleRules must pass before a batch is settled.
@@ -287,6 +285,3 @@ func Money(v int64) string {
 }
 
 func trace(stan int64) string { return fmt.Sprintf("%06d", stan) }
-
-// DuplicateSince is the start of the duplicate window ending at now.
-func DuplicateSince(now time.Time, window time.Duration) time.Time { return now.Add(-window) }

@@ -126,7 +126,7 @@ func TestManualRefundRules(t *testing.T) {
 }
 
 func TestSettleRules(t *testing.T) {
-	good := func() SettleCheck { return SettleCheck{Supervisor: true} }
+	good := func() SettleCheck { return SettleCheck{} }
 	testRules(t, SettleRules, good, []ruleCase[SettleCheck]{
 		{"no pending reversals", func(c *SettleCheck) { c.PendingReversals = 999 }},
 	})
