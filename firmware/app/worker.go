@@ -12,18 +12,20 @@ const (
 	reversalMaxGap = 5 * time.Minute
 )
 
-// hostWorker signs on at start (retrying until the host answers) and then sends pending
+// hostWorker signs on at start (retrying, backing off, until the host answers) and then sends pending
 // reversals in the background, backing off while the host is unreachable. Reversals are
 // also sent before every request by the engine itself.
 func (a *App) hostWorker(ctx context.Context) {
-	for {
+	// Each try is audited, so an unreachable host backs the tries off to one every
+	// reversalMaxGap rather than filling the journal.
+	for retry := signOnRetry; ; retry = min(2*retry, reversalMaxGap) {
 		err := a.engine.SignOn(ctx, "system")
 		if err == nil {
 			a.log.Info("signed on")
 			break
 		}
-		a.log.Warn("sign-on failed, will retry", "err", err)
-		if !sleep(ctx, signOnRetry) {
+		a.log.Warn("sign-on failed, will retry", "err", err, "in", retry)
+		if !sleep(ctx, retry) {
 			return
 		}
 	}
