@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -37,44 +38,63 @@ func TestParseDefaults(t *testing.T) {
 	}
 }
 
+// file writes a config: the good one with the keys of set replaced or added
+// ("host.dialect" goes in [host]); a value of "" drops the key.
+func file(set map[string]string) []byte {
+	keys := map[string]string{
+		"terminal_id": `"12345678"`, "merchant_id": `"123456789012345"`, "merchant_name": `"Shop"`,
+		"host.address": `"10.0.0.1:5000"`,
+	}
+	for k, v := range set {
+		keys[k] = v
+	}
+	sections := map[string][]string{}
+	for k, v := range keys {
+		if v == "" {
+			continue
+		}
+		sec, key, ok := strings.Cut(k, ".")
+		if !ok {
+			sec, key = "", k
+		}
+		sections[sec] = append(sections[sec], key+" = "+v)
+	}
+	var b strings.Builder
+	for _, sec := range []string{"", "host", "limits", "modem"} {
+		if sec != "" && len(sections[sec]) > 0 {
+			b.WriteString("[" + sec + "]\n")
+		}
+		lines := sections[sec]
+		sort.Strings(lines)
+		b.WriteString(strings.Join(lines, "\n") + "\n")
+	}
+	return []byte(b.String())
+}
+
 func TestRefused(t *testing.T) {
 	for _, tc := range []struct {
-		name, extra, key, reason string
+		name        string
+		set         map[string]string
+		key, reason string
 	}{
-		{"unknown key", "colour = \"red\"", "colour", "unknown key"},
-		{"unknown nested", "[limits]\nmax_amout = 5", "limits.max_amout", "unknown key"},
-		{"short tid", `terminal_id = "123"`, "terminal_id", "exactly 8"},
-		{"currency", `currency = "XXX"`, "currency", "not one of"},
-		{"language", `language = "fr"`, "language", "not one of"},
-		{"dialect", "[host]\ndialect = \"x25\"", "host.dialect", "not one of"},
-		{"address", "[host]\naddress = \"nowhere\"", "host.address", "host:port"},
-		{"timeout", "[host]\nresponse_timeout = \"1h\"", "host.response_timeout", "outside"},
-		{"bad duration", "[host]\nresponse_timeout = \"soon\"", "", "duration"},
-		{"amount", "[limits]\nmax_amount = -1", "limits.max_amount", "between"},
-		{"apn", "[modem]\napn = \"a b\"", "modem.apn", "not an APN"},
-		{"syntax", "terminal_id = ", "", "line"},
-		{"tls ca", "[host]\ntls_ca = \"/nonexistent.pem\"", "host.tls_ca", "cannot be read"},
-		{"master key", "[host]\nmaster_key_file = \"/nonexistent.key\"", "host.master_key_file", "cannot be read"},
+		{"unknown key", map[string]string{"colour": `"red"`}, "colour", "unknown key"},
+		{"unknown nested", map[string]string{"limits.max_amout": "5"}, "limits.max_amout", "unknown key"},
+		{"short tid", map[string]string{"terminal_id": `"123"`}, "terminal_id", "exactly 8"},
+		{"currency", map[string]string{"currency": `"XXX"`}, "currency", "not one of"},
+		{"language", map[string]string{"language": `"fr"`}, "language", "not one of"},
+		{"dialect", map[string]string{"host.dialect": `"x25"`}, "host.dialect", "not one of"},
+		{"address", map[string]string{"host.address": `"nowhere"`}, "host.address", "host:port"},
+		{"timeout", map[string]string{"host.response_timeout": `"1h"`}, "host.response_timeout", "outside"},
+		{"bad duration", map[string]string{"host.response_timeout": `"soon"`}, "", "duration"},
+		{"amount", map[string]string{"limits.max_amount": "-1"}, "limits.max_amount", "between"},
+		{"apn", map[string]string{"modem.apn": `"a b"`}, "modem.apn", "not an APN"},
+		{"missing tid", map[string]string{"terminal_id": ""}, "terminal_id", "exactly 8"},
+		{"tls ca", map[string]string{"host.tls_ca": `"/nonexistent.pem"`}, "host.tls_ca", "cannot be read"},
+		{"master key", map[string]string{"host.master_key_file": `"/nonexistent.key"`}, "host.master_key_file", "cannot be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// Later keys override earlier ones in this test by building the file in order.
-			src := strings.Replace(good, "[host]\naddress = \"10.0.0.1:5000\"\n", "", 1)
-			host := "\n[host]\naddress = \"10.0.0.1:5000\"\n"
-			switch {
-			case strings.HasPrefix(tc.extra, "[host]"):
-				src = src + strings.Replace(tc.extra, "[host]", strings.TrimRight(host, "\n"), 1)
-				if tc.key == "host.address" {
-					src = strings.Replace(src, "address = \"10.0.0.1:5000\"\n", "", 1)
-				}
-			case strings.HasPrefix(tc.extra, "["):
-				src = src + host + tc.extra
-			default:
-				src = tc.extra + "\n" + src + host
-				if tc.key == "terminal_id" {
-					src = strings.Replace(src, "terminal_id = \"12345678\"\n", "", 1)
-				}
-			}
-			_, err := Parse("t.toml", []byte(src))
+			src := file(tc.set)
+			_, err := Parse("t.toml", src)
 			var ce *Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("Parse(%q) = %v; want a *config.Error", src, err)
@@ -86,6 +106,12 @@ func TestRefused(t *testing.T) {
 				t.Errorf("error %q spans lines; want one line", err)
 			}
 		})
+	}
+	if _, err := Parse("t.toml", []byte("terminal_id = ")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("Parse of a broken line = %v; want the line named", err)
+	}
+	if _, err := Parse("t.toml", file(nil)); err != nil {
+		t.Errorf("the good file was refused: %v", err)
 	}
 }
 
