@@ -53,10 +53,10 @@ func (k killStore) Begin(ctx context.Context, r *txn.Record) error {
 	k.s.step()
 	return err
 }
-func (k killStore) Finish(ctx context.Context, o txn.Outcome) error {
-	err := k.Journal.Finish(ctx, o)
+func (k killStore) Finish(ctx context.Context, o txn.Outcome) (*txn.Record, error) {
+	r, err := k.Journal.Finish(ctx, o)
 	k.s.step()
-	return err
+	return r, err
 }
 func (k killStore) ReversalSent(ctx context.Context, id int64, ok bool, max int) error {
 	err := k.Journal.ReversalSent(ctx, id, ok, max)

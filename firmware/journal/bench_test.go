@@ -79,7 +79,7 @@ func BenchmarkSaleCommits(b *testing.B) {
 		if err := j.Begin(ctx, r); err != nil {
 			b.Fatal(err)
 		}
-		if err := j.Finish(ctx, approved(r.ID)); err != nil {
+		if _, err := j.Finish(ctx, approved(r.ID)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -69,24 +69,61 @@ func chainHash(prev []byte, kind string, recordID int64, at, body string) []byte
 	return h.Sum(nil)
 }
 
-// appendEvent adds a row to the hash chain inside tx.
-func appendEvent(tx *sql.Tx, now time.Time, kind string, recordID int64, operator string, body any) error {
+const (
+	qInsertEvent = `INSERT INTO events (id, at, kind, record_id, operator, body, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qChainHead = "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1"
+)
+
+// chainHead is the newest event: the id the next one follows and the hash it links to.
+type chainHead struct {
+	id   int64
+	hash []byte // nil: not read yet
+}
+
+// readHead reads the newest event (a zero hash before the first).
+func (t *wtx) readHead() error {
+	h := chainHead{hash: make([]byte, sha256.Size)}
+	if err := t.QueryRow(qChainHead).Scan(&h.id, &h.hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	t.head = h
+	return nil
+}
+
+// appendEvent adds a row to the hash chain inside the transaction. The chain's head is
+// kept in memory between transactions; the new row takes the next id explicitly, so if
+// another writer (a provisioning tool on the same file) appended meanwhile, the insert
+// meets its row, and the head is read again before linking.
+func (t *wtx) appendEvent(now time.Time, kind string, recordID int64, operator string, body any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	prev := make([]byte, sha256.Size)
-	if err := tx.QueryRow("SELECT hash FROM events ORDER BY id DESC LIMIT 1").Scan(&prev); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
+	if t.head.hash == nil {
+		if err := t.readHead(); err != nil {
+			return err
+		}
 	}
 	at := fmtTime(now)
 	var rid any
 	if recordID != 0 {
 		rid = recordID
 	}
-	_, err = tx.Exec("INSERT INTO events (at, kind, record_id, operator, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?)",
-		at, kind, rid, operator, string(b), prev, chainHash(prev, kind, recordID, at, string(b)))
-	return err
+	for retried := false; ; retried = true {
+		h := chainHash(t.head.hash, kind, recordID, at, string(b))
+		_, err = t.Exec(qInsertEvent, t.head.id+1, at, kind, rid, operator, string(b), t.head.hash, h)
+		if err == nil {
+			t.head = chainHead{id: t.head.id + 1, hash: h}
+			return nil
+		}
+		if retried || !isPrimaryKeyConflict(err) {
+			return err
+		}
+		if err := t.readHead(); err != nil {
+			return err
+		}
+	}
 }
 
 // VerifyReport is what Verify found.

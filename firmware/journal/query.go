@@ -10,12 +10,12 @@ import (
 
 // Last is the newest record (for "reprint last").
 func (j *Journal) Last(ctx context.Context) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records ORDER BY id DESC LIMIT 1"))
+	return scanRecord(j.db.QueryRowContext(ctx, qLast))
 }
 
 // AnyByTrace is the newest record of any type with this STAN (reprint and query).
 func (j *Journal) AnyByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records WHERE stan = ? ORDER BY id DESC LIMIT 1", stan))
+	return scanRecord(j.db.QueryRowContext(ctx, qAnyByTrace, stan))
 }
 
 // Query selects records for the query screen and for disputes. Zero fields do not
@@ -41,7 +41,7 @@ func (j *Journal) Find(ctx context.Context, q Query) ([]txn.Record, error) {
 		add("stan = ?", q.STAN)
 	}
 	if q.RRN != "" {
-		add("rrn = ?", q.RRN)
+		add("rrn = ? AND rrn != ''", q.RRN)
 	}
 	if !q.From.IsZero() {
 		add("created_at >= ?", fmtTime(q.From))
@@ -79,6 +79,6 @@ func (j *Journal) SettlementInterrupted(ctx context.Context) (int64, bool, error
 // FailedReversals counts the reversals that ran out of tries (the acquirer must be called).
 func (j *Journal) FailedReversals(ctx context.Context) (int64, error) {
 	var n int64
-	err := j.db.QueryRowContext(ctx, "SELECT count(*) FROM reversals WHERE state = 'failed'").Scan(&n)
+	err := j.db.QueryRowContext(ctx, qFailedReversals).Scan(&n)
 	return n, err
 }

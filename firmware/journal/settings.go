@@ -21,13 +21,13 @@ func (j *Journal) Setting(ctx context.Context, key string) (string, bool, error)
 
 // SetSetting stores a parameter and audits who changed it from what to what.
 func (j *Journal) SetSetting(ctx context.Context, key, value, operator string) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.tx(ctx, func(t *wtx) error {
 		var old string
-		tx.QueryRow("SELECT value FROM meta WHERE key = ?", "setting."+key).Scan(&old)
-		if _, err := tx.Exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		t.QueryRow("SELECT value FROM meta WHERE key = ?", "setting."+key).Scan(&old)
+		if _, err := t.Exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 			"setting."+key, value); err != nil {
 			return err
 		}
-		return appendEvent(tx, j.now(), "audit.setting", 0, operator, map[string]string{"key": key, "from": old, "to": value})
+		return t.appendEvent(j.now(), "audit.setting", 0, operator, map[string]string{"key": key, "from": old, "to": value})
 	})
 }

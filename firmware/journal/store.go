@@ -49,53 +49,42 @@ func scanRecord(s scanner) (*txn.Record, error) {
 	return &r, nil
 }
 
-// tx runs f in one IMMEDIATE transaction (the DSN's _txlock): committed durably
-// (synchronous=FULL) when f returns nil, rolled back otherwise.
-func (j *Journal) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
+const (
+	// The record takes the counters' current values; qAdvanceRecordCounters moves them on
+	// in the same transaction (STAN and invoice wrap after 999999).
+	qInsertRecord = `INSERT INTO records (type, status, amount, currency, stan, batch, invoice,
+		rrn, auth_code, response_code, masked_pan, card_hash, entry_mode, orig_id, orig_stan, orig_rrn,
+		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at)
+		VALUES (?, ?, ?, ?, (SELECT value FROM counters WHERE name = 'stan'),
+		(SELECT value FROM counters WHERE name = 'batch'), (SELECT value FROM counters WHERE name = 'invoice'),
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id, stan, batch, invoice`
+	qAdvanceRecordCounters = `UPDATE counters SET value = CASE WHEN value >= 999999 THEN 1 ELSE value + 1 END
+		WHERE name IN ('stan', 'invoice')`
+	qCounter     = "SELECT value FROM counters WHERE name = ?"
+	qAdvanceSTAN = `UPDATE counters SET value = CASE WHEN value >= 999999 THEN 1 ELSE value + 1 END
+		WHERE name = 'stan'`
+	qGetRecord    = "SELECT " + recordColumns + " FROM records WHERE id = ?"
+	qFinishRecord = `UPDATE records SET status = ?, rrn = ?, auth_code = ?, response_code = ?, updated_at = ?
+		WHERE id = ? AND status = 'pending' RETURNING ` + recordColumns
+	qUpdateEffect = "UPDATE records SET status = ?, refunded = ?, updated_at = ? WHERE id = ?"
+	qSetStatus    = "UPDATE records SET status = ?, updated_at = ? WHERE id = ?"
+	// A record still pending is an armed reversal: if no outcome follows, it is reversed.
+	qPendingRecords  = "SELECT id FROM records WHERE status = 'pending' ORDER BY id"
+	qRecoverRecord   = "UPDATE records SET status = 'reversal_pending', updated_at = ? WHERE id = ? AND status = 'pending' RETURNING " + recordColumns
+	qRecoverReversal = `INSERT INTO reversals (record_id, state, reason, updated_at) VALUES (?, 'pending', '98', ?)
+		ON CONFLICT (record_id) DO UPDATE SET state = 'pending', reason = '98', updated_at = excluded.updated_at`
+	qArmReversal = `INSERT INTO reversals (record_id, state, reason, updated_at) VALUES (?, 'pending', ?, ?)
+		ON CONFLICT (record_id) DO UPDATE SET state = 'pending', reason = excluded.reason, updated_at = excluded.updated_at`
+	qPendingReversals = "SELECT " + recordColumns + `, rev_reason, rev_tries FROM (
+		SELECT r.*, v.reason AS rev_reason, v.tries AS rev_tries FROM reversals v JOIN records r ON r.id = v.record_id
+		WHERE v.state = 'pending') ORDER BY id`
+	qReversalTries = "SELECT tries FROM reversals WHERE record_id = ? AND state = 'pending'"
+	qReversalSent  = "UPDATE reversals SET state = ?, tries = ?, updated_at = ? WHERE record_id = ?"
+)
 
-// next returns a counter's value and advances it; STAN and invoice wrap after 999999.
-func next(tx *sql.Tx, name string) (int64, error) {
-	var v int64
-	if err := tx.QueryRow("SELECT value FROM counters WHERE name = ?", name).Scan(&v); err != nil {
-		return 0, fmt.Errorf("counter %s: %w", name, err)
-	}
-	n := v + 1
-	if n > 999999 {
-		n = 1
-	}
-	_, err := tx.Exec("UPDATE counters SET value = ? WHERE name = ?", n, name)
-	return v, err
-}
-
-func current(q interface {
-	QueryRow(string, ...any) *sql.Row
-}, name string) (int64, error) {
-	var v int64
-	err := q.QueryRow("SELECT value FROM counters WHERE name = ?", name).Scan(&v)
-	return v, err
-}
-
-func insertRecord(tx *sql.Tx, r *txn.Record, now time.Time) error {
-	var err error
-	if r.STAN, err = next(tx, "stan"); err != nil {
-		return err
-	}
-	if r.Invoice, err = next(tx, "invoice"); err != nil {
-		return err
-	}
-	if r.Batch, err = current(tx, "batch"); err != nil {
-		return err
-	}
+// insertRecord writes r as a new record, assigning its id, STAN, batch and invoice.
+func insertRecord(t *wtx, r *txn.Record, now time.Time) error {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}
@@ -106,89 +95,88 @@ func insertRecord(tx *sql.Tx, r *txn.Record, now time.Time) error {
 	if r.OrigID != 0 {
 		orig = r.OrigID
 	}
-	res, err := tx.Exec(`INSERT INTO records (type, status, amount, currency, stan, batch, invoice,
-		rrn, auth_code, response_code, masked_pan, card_hash, entry_mode, orig_id, orig_stan, orig_rrn,
-		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.Type, r.Status, r.Amount, r.Currency, r.STAN, r.Batch, r.Invoice, r.RRN, r.AuthCode,
+	if err := t.QueryRow(qInsertRecord,
+		r.Type, r.Status, r.Amount, r.Currency, r.RRN, r.AuthCode,
 		r.ResponseCode, r.MaskedPAN, r.CardHash, r.EntryMode, orig, r.OrigSTAN, r.OrigRRN, r.OrigDate,
-		r.Refunded, r.Operator, r.Supervisor, r.Reason, r.DuplicateConfirmed, fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt))
-	if err != nil {
+		r.Refunded, r.Operator, r.Supervisor, r.Reason, r.DuplicateConfirmed, fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt),
+	).Scan(&r.ID, &r.STAN, &r.Batch, &r.Invoice); err != nil {
 		return err
 	}
-	r.ID, err = res.LastInsertId()
+	_, err := t.Exec(qAdvanceRecordCounters)
 	return err
 }
 
-func getTx(tx *sql.Tx, id int64) (*txn.Record, error) {
-	return scanRecord(tx.QueryRow("SELECT "+recordColumns+" FROM records WHERE id = ?", id))
+func getTx(t *wtx, id int64) (*txn.Record, error) {
+	return scanRecord(t.QueryRow(qGetRecord, id))
 }
 
-// Begin commits a pending record with its armed reversal.
+// Begin commits a pending record. The pending record is the armed reversal: until an
+// outcome replaces it, a restart (Recover) turns it into a reversal to send.
 func (j *Journal) Begin(ctx context.Context, r *txn.Record) error {
 	if r.Status != txn.Pending {
 		return fmt.Errorf("journal: Begin of a %s record; want pending", r.Status)
 	}
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		if err := insertRecord(tx, r, now); err != nil {
+		if err := insertRecord(t, r, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec("INSERT INTO reversals (record_id, state, updated_at) VALUES (?, 'armed', ?)", r.ID, fmtTime(now)); err != nil {
-			return err
-		}
-		return appendEvent(tx, now, "record.begin", r.ID, r.Operator, r)
+		return t.appendEvent(now, "record.begin", r.ID, r.Operator, r)
 	})
 }
 
 // Append commits a record never sent online, with its effects.
 func (j *Journal) Append(ctx context.Context, r *txn.Record, effects []txn.Effect) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		if err := insertRecord(tx, r, now); err != nil {
+		if err := insertRecord(t, r, now); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, now, "record.append", r.ID, r.Operator, r); err != nil {
+		if err := t.appendEvent(now, "record.append", r.ID, r.Operator, r); err != nil {
 			return err
 		}
-		return applyEffects(tx, now, effects)
+		return applyEffects(t, now, effects)
 	})
 }
 
-// Finish commits a pending record's outcome.
-func (j *Journal) Finish(ctx context.Context, o txn.Outcome) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+// Finish commits a pending record's outcome and returns the record as it now stands.
+func (j *Journal) Finish(ctx context.Context, o txn.Outcome) (*txn.Record, error) {
+	if !txn.CanMove(txn.Pending, o.Status) {
+		return nil, fmt.Errorf("journal: record %d cannot go from pending to %s", o.ID, o.Status)
+	}
+	var r *txn.Record
+	err := j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		r, err := getTx(tx, o.ID)
+		var err error
+		r, err = scanRecord(t.QueryRow(qFinishRecord, o.Status, o.Response.RRN, o.Response.AuthCode, o.Response.Code, fmtTime(now), o.ID))
+		if errors.Is(err, txn.ErrNotFound) {
+			if cur, gerr := getTx(t, o.ID); gerr == nil {
+				return fmt.Errorf("journal: record %d cannot go from %s to %s", o.ID, cur.Status, o.Status)
+			}
+			return fmt.Errorf("journal: no record %d", o.ID)
+		}
 		if err != nil {
 			return err
 		}
-		if !txn.CanMove(r.Status, o.Status) {
-			return fmt.Errorf("journal: record %d cannot go from %s to %s", r.ID, r.Status, o.Status)
-		}
-		r.Status, r.RRN, r.AuthCode, r.ResponseCode, r.UpdatedAt = o.Status, o.Response.RRN, o.Response.AuthCode, o.Response.Code, now
-		if _, err := tx.Exec("UPDATE records SET status = ?, rrn = ?, auth_code = ?, response_code = ?, updated_at = ? WHERE id = ?",
-			r.Status, r.RRN, r.AuthCode, r.ResponseCode, fmtTime(now), r.ID); err != nil {
-			return err
-		}
-		state, reason := "done", ""
 		if o.Status == txn.ReversalPending {
-			state, reason = "pending", o.ReversalReason
+			if _, err := t.Exec(qArmReversal, r.ID, o.ReversalReason, fmtTime(now)); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.Exec("UPDATE reversals SET state = ?, reason = ?, updated_at = ? WHERE record_id = ? AND state = 'armed'",
-			state, reason, fmtTime(now), r.ID); err != nil {
+		if err := t.appendEvent(now, "record.finish", r.ID, r.Operator, r); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, now, "record.finish", r.ID, r.Operator, r); err != nil {
-			return err
-		}
-		return applyEffects(tx, now, o.Effects)
+		return applyEffects(t, now, o.Effects)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
-func applyEffects(tx *sql.Tx, now time.Time, effects []txn.Effect) error {
+func applyEffects(t *wtx, now time.Time, effects []txn.Effect) error {
 	for _, e := range effects {
-		r, err := getTx(tx, e.ID)
+		r, err := getTx(t, e.ID)
 		if err != nil {
 			return fmt.Errorf("effect on record %d: %w", e.ID, err)
 		}
@@ -200,26 +188,35 @@ func applyEffects(tx *sql.Tx, now time.Time, effects []txn.Effect) error {
 		}
 		r.Refunded += e.RefundedDelta
 		r.UpdatedAt = now
-		if _, err := tx.Exec("UPDATE records SET status = ?, refunded = ?, updated_at = ? WHERE id = ?",
-			r.Status, r.Refunded, fmtTime(now), r.ID); err != nil {
+		if _, err := t.Exec(qUpdateEffect, r.Status, r.Refunded, fmtTime(now), r.ID); err != nil {
 			return err
 		}
-		if err := appendEvent(tx, now, "record.effect", r.ID, "", r); err != nil {
+		if err := t.appendEvent(now, "record.effect", r.ID, "", r); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+const (
+	qByTrace    = "SELECT " + recordColumns + " FROM records WHERE stan = ? AND type IN ('sale', 'refund') ORDER BY id DESC LIMIT 1"
+	qAnyByTrace = "SELECT " + recordColumns + " FROM records WHERE stan = ? ORDER BY id DESC LIMIT 1"
+	// rrn != '' lets SQLite use the partial index records_rrn (RRNs arrive with the answer).
+	qByRRN     = "SELECT " + recordColumns + " FROM records WHERE rrn = ? AND rrn != '' AND type = 'sale' ORDER BY id DESC LIMIT 1"
+	qLast      = "SELECT " + recordColumns + " FROM records ORDER BY id DESC LIMIT 1"
+	qDuplicate = "SELECT " + recordColumns + ` FROM records WHERE card_hash = ? AND amount = ? AND created_at >= ?
+		AND type = 'sale' AND status IN ('approved', 'partially_refunded', 'refunded') ORDER BY id DESC LIMIT 1`
+	qFailedReversals = "SELECT count(*) FROM reversals WHERE state = 'failed'"
+)
+
 // Get returns a record by id.
 func (j *Journal) Get(ctx context.Context, id int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM records WHERE id = ?", id))
+	return scanRecord(j.db.QueryRowContext(ctx, qGetRecord, id))
 }
 
 // ByTrace is the newest sale or refund with this STAN.
 func (j *Journal) ByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
-		" FROM records WHERE stan = ? AND type IN ('sale', 'refund') ORDER BY id DESC LIMIT 1", stan))
+	return scanRecord(j.db.QueryRowContext(ctx, qByTrace, stan))
 }
 
 // ByRRN is the newest sale with this RRN.
@@ -227,24 +224,21 @@ func (j *Journal) ByRRN(ctx context.Context, rrn string) (*txn.Record, error) {
 	if rrn == "" {
 		return nil, txn.ErrNotFound
 	}
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
-		" FROM records WHERE rrn = ? AND type = 'sale' ORDER BY id DESC LIMIT 1", rrn))
+	return scanRecord(j.db.QueryRowContext(ctx, qByRRN, rrn))
 }
 
 // Duplicate is the newest approved sale on the card for the amount since a time.
 func (j *Journal) Duplicate(ctx context.Context, cardHash string, amount int64, since time.Time) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, "SELECT "+recordColumns+
-		` FROM records WHERE card_hash = ? AND amount = ? AND created_at >= ? AND type = 'sale'
-		AND status IN ('approved', 'partially_refunded', 'refunded') ORDER BY id DESC LIMIT 1`,
-		cardHash, amount, fmtTime(since)))
+	return scanRecord(j.db.QueryRowContext(ctx, qDuplicate, cardHash, amount, fmtTime(since)))
 }
 
-// Recover turns armed reversals left by a crash into pending ones.
+// Recover turns the records a crash left pending (their reversals armed) into pending
+// reversals, reason 98: the request may have reached the host.
 func (j *Journal) Recover(ctx context.Context) (int, error) {
 	n := 0
-	err := j.tx(ctx, func(tx *sql.Tx) error {
+	err := j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		rows, err := tx.Query("SELECT record_id FROM reversals WHERE state = 'armed' ORDER BY record_id")
+		rows, err := t.Query(qPendingRecords)
 		if err != nil {
 			return err
 		}
@@ -258,29 +252,21 @@ func (j *Journal) Recover(ctx context.Context) (int, error) {
 			ids = append(ids, id)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		for _, id := range ids {
-			r, err := getTx(tx, id)
+			r, err := scanRecord(t.QueryRow(qRecoverRecord, fmtTime(now), id))
 			if err != nil {
+				return fmt.Errorf("recover record %d: %w", id, err)
+			}
+			if _, err := t.Exec(qRecoverReversal, id, fmtTime(now)); err != nil {
 				return err
 			}
-			state := "pending"
-			if r.Status != txn.Pending {
-				// The outcome was committed but the reversal not disarmed: cannot happen in
-				// one transaction, kept for safety.
-				state = "done"
-			} else {
-				r.Status, r.UpdatedAt = txn.ReversalPending, now
-				if _, err := tx.Exec("UPDATE records SET status = ?, updated_at = ? WHERE id = ?", r.Status, fmtTime(now), id); err != nil {
-					return err
-				}
-				if err := appendEvent(tx, now, "record.recover", id, "", r); err != nil {
-					return err
-				}
-				n++
-			}
-			if _, err := tx.Exec("UPDATE reversals SET state = ?, reason = '98', updated_at = ? WHERE record_id = ?", state, fmtTime(now), id); err != nil {
+			if err := t.appendEvent(now, "record.recover", id, "", r); err != nil {
 				return err
 			}
+			n++
 		}
 		return nil
 	})
@@ -289,9 +275,7 @@ func (j *Journal) Recover(ctx context.Context) (int, error) {
 
 // PendingReversals lists the reversals still to send, oldest first.
 func (j *Journal) PendingReversals(ctx context.Context) ([]txn.ReversalTask, error) {
-	rows, err := j.db.QueryContext(ctx, "SELECT "+recordColumns+`, rev_reason, rev_tries FROM (
-		SELECT r.*, v.reason AS rev_reason, v.tries AS rev_tries FROM reversals v JOIN records r ON r.id = v.record_id
-		WHERE v.state = 'pending') ORDER BY id`)
+	rows, err := j.db.QueryContext(ctx, qPendingReversals)
 	if err != nil {
 		return nil, err
 	}
@@ -319,10 +303,10 @@ func (e extra) Scan(dest ...any) error { return e.s.Scan(append(dest, e.more...)
 
 // ReversalSent records a reversal's answer or a failed try.
 func (j *Journal) ReversalSent(ctx context.Context, id int64, ok bool, max int) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.tx(ctx, func(t *wtx) error {
 		now := j.now()
 		var tries int
-		if err := tx.QueryRow("SELECT tries FROM reversals WHERE record_id = ? AND state = 'pending'", id).Scan(&tries); err != nil {
+		if err := t.QueryRow(qReversalTries, id).Scan(&tries); err != nil {
 			return fmt.Errorf("reversal of record %d: %w", id, err)
 		}
 		tries++
@@ -333,20 +317,20 @@ func (j *Journal) ReversalSent(ctx context.Context, id int64, ok bool, max int) 
 		case tries >= max:
 			state, status = "failed", txn.ReversalFailed
 		}
-		if _, err := tx.Exec("UPDATE reversals SET state = ?, tries = ?, updated_at = ? WHERE record_id = ?", state, tries, fmtTime(now), id); err != nil {
+		if _, err := t.Exec(qReversalSent, state, tries, fmtTime(now), id); err != nil {
 			return err
 		}
-		r, err := getTx(tx, id)
+		r, err := getTx(t, id)
 		if err != nil {
 			return err
 		}
 		if status != "" {
 			r.Status, r.UpdatedAt = status, now
-			if _, err := tx.Exec("UPDATE records SET status = ?, updated_at = ? WHERE id = ?", status, fmtTime(now), id); err != nil {
+			if _, err := t.Exec(qSetStatus, status, fmtTime(now), id); err != nil {
 				return err
 			}
 		}
-		return appendEvent(tx, now, "reversal."+state, id, "", map[string]any{"record": r, "tries": tries, "answered": ok})
+		return t.appendEvent(now, "reversal."+state, id, "", map[string]any{"record": r, "tries": tries, "answered": ok})
 	})
 }
 
@@ -356,9 +340,11 @@ func (j *Journal) CurrentBatch(ctx context.Context) (int64, error) { return j.Co
 // NextSTAN draws a STAN for a message that is not a record (sign-on, settlement).
 func (j *Journal) NextSTAN(ctx context.Context) (int64, error) {
 	var v int64
-	err := j.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		v, err = next(tx, "stan")
+	err := j.tx(ctx, func(t *wtx) error {
+		if err := t.QueryRow(qCounter, "stan").Scan(&v); err != nil {
+			return fmt.Errorf("counter stan: %w", err)
+		}
+		_, err := t.Exec(qAdvanceSTAN)
 		return err
 	})
 	return v, err
@@ -429,44 +415,44 @@ func (j *Journal) list(ctx context.Context, where string, args ...any) ([]txn.Re
 }
 
 // StartSettlement records that a batch's settlement began; calling it again is harmless.
-func (j *Journal) StartSettlement(ctx context.Context, batch int64, t txn.Totals) error {
-	b, _ := json.Marshal(t)
-	return j.tx(ctx, func(tx *sql.Tx) error {
+func (j *Journal) StartSettlement(ctx context.Context, batch int64, totals txn.Totals) error {
+	b, _ := json.Marshal(totals)
+	return j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		res, err := tx.Exec("INSERT OR IGNORE INTO settlements (batch, state, totals, started_at) VALUES (?, 'started', ?, ?)", batch, string(b), fmtTime(now))
+		res, err := t.Exec("INSERT OR IGNORE INTO settlements (batch, state, totals, started_at) VALUES (?, 'started', ?, ?)", batch, string(b), fmtTime(now))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return appendEvent(tx, now, "settlement.start", 0, "", t)
+		return t.appendEvent(now, "settlement.start", 0, "", totals)
 	})
 }
 
 // CloseBatch ends a batch's settlement and opens the next batch; closing a closed batch
 // again is harmless.
 func (j *Journal) CloseBatch(ctx context.Context, batch int64) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
+	return j.tx(ctx, func(t *wtx) error {
 		now := j.now()
-		res, err := tx.Exec("UPDATE settlements SET state = 'closed', closed_at = ? WHERE batch = ? AND state = 'started'", fmtTime(now), batch)
+		res, err := t.Exec("UPDATE settlements SET state = 'closed', closed_at = ? WHERE batch = ? AND state = 'started'", fmtTime(now), batch)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		if _, err := tx.Exec("UPDATE counters SET value = ? WHERE name = 'batch' AND value = ?", batch+1, batch); err != nil {
+		if _, err := t.Exec("UPDATE counters SET value = ? WHERE name = 'batch' AND value = ?", batch+1, batch); err != nil {
 			return err
 		}
-		return appendEvent(tx, now, "settlement.close", 0, "", map[string]int64{"batch": batch, "next": batch + 1})
+		return t.appendEvent(now, "settlement.close", 0, "", map[string]int64{"batch": batch, "next": batch + 1})
 	})
 }
 
 // Audit appends an audit event.
 func (j *Journal) Audit(ctx context.Context, e txn.Event) error {
-	return j.tx(ctx, func(tx *sql.Tx) error {
-		return appendEvent(tx, j.now(), "audit."+e.Kind, 0, e.Operator, e)
+	return j.tx(ctx, func(t *wtx) error {
+		return t.appendEvent(j.now(), "audit."+e.Kind, 0, e.Operator, e)
 	})
 }
 

@@ -27,7 +27,7 @@ func fill(t *testing.T, j *Journal) []*txn.Record {
 			t.Fatal(err)
 		}
 		if st != "" {
-			if err := j.Finish(ctx, txn.Outcome{ID: r.ID, Status: st, Response: txn.Response{Code: map[txn.Status]string{txn.Approved: "00", txn.Declined: "51"}[st], RRN: "10000000000" + string(rune('0'+i))}}); err != nil {
+			if _, err := j.Finish(ctx, txn.Outcome{ID: r.ID, Status: st, Response: txn.Response{Code: map[txn.Status]string{txn.Approved: "00", txn.Declined: "51"}[st], RRN: "10000000000" + string(rune('0'+i))}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -92,7 +92,7 @@ func TestIllegalTransitionRefused(t *testing.T) {
 	ctx := context.Background()
 	j := openTemp(t)
 	recs := fill(t, j)
-	err := j.Finish(ctx, txn.Outcome{ID: recs[0].ID, Status: txn.Declined})
+	_, err := j.Finish(ctx, txn.Outcome{ID: recs[0].ID, Status: txn.Declined})
 	if err == nil {
 		t.Fatal("approved → declined accepted")
 	}

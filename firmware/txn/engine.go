@@ -253,7 +253,7 @@ func (e *Engine) ManualRefund(ctx context.Context, req ManualRefundRequest) (*Re
 }
 
 // online is the write-ahead path of every request sent to the host: flush reversals
-// owed, commit the record with its armed reversal, send, commit the outcome.
+// owed, commit the record (pending: its reversal armed), send, commit the outcome.
 func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Effect, origAuth string) (*Record, error) {
 	e.FlushReversals(ctx)
 	r.Status = Pending
@@ -279,8 +279,9 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 	}
 	// The outcome must be committed even if the caller's context ended meanwhile: the
 	// host has answered (or not), and the journal must say which.
-	if ferr := e.Store.Finish(context.WithoutCancel(ctx), o); ferr != nil {
-		// The reversal stays armed in the journal and Recover turns it into a pending
+	done, ferr := e.Store.Finish(context.WithoutCancel(ctx), o)
+	if ferr != nil {
+		// The record stays pending (its reversal armed) and Recover turns it into a pending
 		// reversal at the next start, so an unrecorded approval is undone, never lost.
 		return nil, fmt.Errorf("%w: outcome not recorded: %v", ErrJournal, ferr)
 	}
@@ -289,7 +290,7 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 		// is safe, so that the reversal and the next request go out under new keys.
 		e.SignOn(context.WithoutCancel(ctx), "system")
 	}
-	return e.Store.Get(context.WithoutCancel(ctx), r.ID)
+	return done, nil
 }
 
 // FlushReversals sends every pending reversal once; it returns how many remain.

@@ -42,13 +42,14 @@ type Event struct {
 // durable transaction; counters (STAN, batch, invoice) advance inside it.
 type Store interface {
 	// Begin commits r as a new pending record — assigning ID, STAN, batch and invoice —
-	// together with its armed reversal record, before the request is sent.
+	// before the request is sent. A pending record is an armed reversal: if no outcome
+	// follows, Recover makes it a reversal to send.
 	Begin(ctx context.Context, r *Record) error
 	// Append commits a record that is never sent online (a manual refund) with its effects.
 	Append(ctx context.Context, r *Record, effects []Effect) error
 	// Finish commits a pending record's outcome, disarms or activates its reversal and
-	// applies the effects, in one transaction.
-	Finish(ctx context.Context, o Outcome) error
+	// applies the effects, in one transaction; it returns the record as it now stands.
+	Finish(ctx context.Context, o Outcome) (*Record, error)
 
 	Get(ctx context.Context, id int64) (*Record, error)
 	// ByTrace is the newest sale or refund of the current batch with this STAN.
@@ -60,8 +61,8 @@ type Store interface {
 	// CardHash is the keyed hash of a PAN, for same-card rules.
 	CardHash(pan []byte) string
 
-	// Recover turns the armed reversals of records left pending by a crash into
-	// pending reversals (reason 98): the request may have reached the host.
+	// Recover turns the records left pending by a crash into pending reversals
+	// (reason 98): the request may have reached the host.
 	Recover(ctx context.Context) (int, error)
 	PendingReversals(ctx context.Context) ([]ReversalTask, error)
 	// ReversalSent records a reversal's answer (ok) or a failed try; after max tries the
