@@ -25,14 +25,22 @@ import (
 // p50/p99 are whole sales; host_p50_ms is the host's part (request out to answer in,
 // the simulator's own work included); terminal_p50_ms is the rest — what the terminal
 // adds — and ratio is terminal_p50_ms / (2 × commit_ms), the target of DESIGN §10 (≤ 1.5).
+//
+// commit_ms is the median single-row durable commit taken between the sales, one after
+// each, so that it meets the conditions the sales' own commits meet (the CPU idle while
+// the host answers, the network stack, the disk queue). commit_idle_ms is the same commit
+// in a loop of its own after the sales. On the 2-core build VM the interleaved commit is
+// 20–40 % dearer than the idle one; the ratio uses the interleaved figure, and both are
+// printed.
 type benchResult struct {
-	Sales       int     `json:"sales"`
-	P50         float64 `json:"p50_ms"`
-	P99         float64 `json:"p99_ms"`
-	HostP50     float64 `json:"host_p50_ms"`
-	TerminalP50 float64 `json:"terminal_p50_ms"`
-	CommitMS    float64 `json:"commit_ms"`
-	Ratio       float64 `json:"ratio"`
+	Sales        int     `json:"sales"`
+	P50          float64 `json:"p50_ms"`
+	P99          float64 `json:"p99_ms"`
+	HostP50      float64 `json:"host_p50_ms"`
+	TerminalP50  float64 `json:"terminal_p50_ms"`
+	CommitMS     float64 `json:"commit_ms"`
+	CommitIdleMS float64 `json:"commit_idle_ms"`
+	Ratio        float64 `json:"ratio"`
 }
 
 // timedHost measures the host's part of each sale.
@@ -106,7 +114,16 @@ func runBench(e *env, args []string) error {
 	if err := eng.SignOn(ctx, "bench"); err != nil {
 		return err
 	}
+	ref, err := openCommitProbe(dir)
+	if err != nil {
+		return err
+	}
+	defer ref.Close()
+	if err := ref.warm(); err != nil {
+		return err
+	}
 	card, _ := testcards.Lookup("ok")
+	commits := make([]float64, 0, *n)
 	lat := make([]float64, 0, *n)
 	hostLat := make([]float64, 0, *n)
 	termLat := make([]float64, 0, *n)
@@ -126,48 +143,79 @@ func runBench(e *env, args []string) error {
 		if rec.Status != txn.Approved {
 			return fmt.Errorf("sale %d: %s %s", i, rec.Status, rec.ResponseCode)
 		}
+		// The reference commit between this sale and the next.
+		cm, err := ref.commit()
+		if err != nil {
+			return err
+		}
+		commits = append(commits, cm)
 	}
-	commit, err := commitCost(dir, max(*n, 50))
-	if err != nil {
-		return err
+	var idle []float64
+	for range max(*n, 50) {
+		cm, err := ref.commit()
+		if err != nil {
+			return err
+		}
+		idle = append(idle, cm)
 	}
-	r := benchResult{Sales: *n, P50: pct(lat, 50), P99: pct(lat, 99), HostP50: pct(hostLat, 50), TerminalP50: pct(termLat, 50), CommitMS: commit}
+	r := benchResult{Sales: *n, P50: pct(lat, 50), P99: pct(lat, 99), HostP50: pct(hostLat, 50), TerminalP50: pct(termLat, 50),
+		CommitMS: pct(commits, 50), CommitIdleMS: pct(idle, 50)}
+	commit := r.CommitMS
 	r.Ratio = round(r.TerminalP50 / (2 * commit))
 	b, _ := json.Marshal(r)
 	fmt.Fprintln(e.stdout, string(b))
 	return nil
 }
 
-// commitCost is the median time of a one-row transaction committed with the journal's
-// settings (WAL, synchronous=FULL) on the same disk.
-func commitCost(dir string, n int) (float64, error) {
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "commit.db")+"?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
+// commitProbe times single-row transactions committed with the journal's settings (WAL,
+// synchronous=FULL, immediate transactions, cached statements) on the same disk.
+type commitProbe struct{ db *sql.DB }
+
+// warm commits until the probe's WAL has been checkpointed once. A WAL that is still
+// growing makes every sync also allocate blocks and log the file's new size (on the
+// build VM: 0.17 ms a commit against 0.06–0.09 ms once the WAL is reused), and the
+// journal's own WAL is past that stage after its first thousand pages.
+func (p *commitProbe) warm() error {
+	for range 1100 { // SQLite checkpoints at 1000 WAL pages by default
+		if _, err := p.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func openCommitProbe(dir string) (*commitProbe, error) {
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "commit.db")+
+		"?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_stmt_cache_size=8")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &commitProbe{db}, nil
+}
+
+// commit inserts one row in its own transaction and returns how long that took, in ms.
+func (p *commitProbe) commit() (float64, error) {
+	start := time.Now()
+	tx, err := p.db.Begin()
 	if err != nil {
 		return 0, err
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+	if _, err := tx.Exec("INSERT INTO t (v) VALUES (?)", "one row of about the size of a record"); err != nil {
+		tx.Rollback()
 		return 0, err
 	}
-	var ts []float64
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		tx, err := db.Begin()
-		if err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec("INSERT INTO t (v) VALUES (?)", "one row of about the size of a record"); err != nil {
-			tx.Rollback()
-			return 0, err
-		}
-		if err := tx.Commit(); err != nil {
-			return 0, err
-		}
-		ts = append(ts, ms(time.Since(start)))
+	if err := tx.Commit(); err != nil {
+		return 0, err
 	}
-	return pct(ts, 50), nil
+	return ms(time.Since(start)), nil
 }
+
+func (p *commitProbe) Close() error { return p.db.Close() }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestBenchPrintsOneLine: `posfw bench` runs real sales against the in-process host
+// simulator and prints one JSON line whose figures hang together; it leaves nothing
+// behind in --data.
+func TestBenchPrintsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := call("bench", "--n", "20", "--data", dir)
+	if code != 0 {
+		t.Fatalf("posfw bench: exit %d, stderr %q", code, errs)
+	}
+	if strings.Count(out, "\n") != 1 {
+		t.Fatalf("posfw bench printed %q; want one line", out)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("posfw bench printed %q: %v", out, err)
+	}
+	if r.Sales != 20 {
+		t.Errorf("sales = %d; want 20", r.Sales)
+	}
+	for name, v := range map[string]float64{"p50_ms": r.P50, "host_p50_ms": r.HostP50, "terminal_p50_ms": r.TerminalP50,
+		"commit_ms": r.CommitMS, "commit_idle_ms": r.CommitIdleMS, "ratio": r.Ratio} {
+		if v <= 0 {
+			t.Errorf("%s = %v; want > 0", name, v)
+		}
+	}
+	if r.P99 < r.P50 {
+		t.Errorf("p99 %v < p50 %v", r.P99, r.P50)
+	}
+	if want := round(r.TerminalP50 / (2 * r.CommitMS)); r.Ratio != want {
+		t.Errorf("ratio = %v; want terminal_p50_ms / (2 × commit_ms) = %v", r.Ratio, want)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("bench left %d entries in --data", len(left))
+	}
+	for _, args := range [][]string{{"bench", "--n", "0"}, {"bench", "--n", "x"}, {"bench", "extra"}} {
+		if code, _, errs := call(args...); code != 2 || strings.Count(errs, "\n") != 1 {
+			t.Errorf("posfw %s: exit %d, stderr %q; want 2 and one line", strings.Join(args, " "), code, errs)
+		}
+	}
+}
