@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -69,21 +70,9 @@ func TestSTANWraps(t *testing.T) {
 	if s, err := j.NextSTAN(ctx); err != nil || s != 2 {
 		t.Errorf("NextSTAN after the wrap = %d, %v; want 2", s, err)
 	}
-	if want := []int64{999999, 999999, 1, 1}; !equalInts(got, want) {
+	if want := []int64{999999, 999999, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("STAN, invoice of two sales across the wrap = %v; want %v", got, want)
 	}
-}
-
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFinishReturnsStoredRecord: the record Finish hands back is the row as stored.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -32,7 +33,7 @@ func New(mirror io.Writer, cols int) *Display {
 // Show stores the frame and wakes waiters.
 func (d *Display) Show(lines []string) error {
 	d.mu.Lock()
-	same := equal(d.lines, lines)
+	same := slices.Equal(d.lines, lines)
 	d.lines = append([]string(nil), lines...)
 	if !same {
 		close(d.changed)
@@ -87,18 +88,6 @@ func (d *Display) Wait(ctx context.Context, text string) error {
 			return ctx.Err()
 		}
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // pad right-pads s with spaces to cols cells.
