@@ -70,8 +70,9 @@ func chainHash(prev []byte, kind string, recordID int64, at, body string) []byte
 }
 
 const (
+	// The row goes in only if the chain still ends where this writer believes it does.
 	qInsertEvent = `INSERT INTO events (id, at, kind, record_id, operator, body, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+		SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE coalesce((SELECT max(id) FROM events), 0) = ?`
 	qChainHead = "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1"
 )
 
@@ -92,9 +93,10 @@ func (t *wtx) readHead() error {
 }
 
 // appendEvent adds a row to the hash chain inside the transaction. The chain's head is
-// kept in memory between transactions; the new row takes the next id explicitly, so if
-// another writer (a provisioning tool on the same file) appended meanwhile, the insert
-// meets its row, and the head is read again before linking.
+// kept in memory between transactions, and the insert is conditional on the chain still
+// ending there: if another writer (a provisioning tool on the same file) appended
+// meanwhile, or the file is not the one the head was read from, nothing is inserted, and
+// the head is read again before linking.
 func (t *wtx) appendEvent(now time.Time, kind string, recordID int64, operator string, body any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -112,13 +114,18 @@ func (t *wtx) appendEvent(now time.Time, kind string, recordID int64, operator s
 	}
 	for retried := false; ; retried = true {
 		h := chainHash(t.head.hash, kind, recordID, at, string(b))
-		_, err = t.Exec(qInsertEvent, t.head.id+1, at, kind, rid, operator, string(b), t.head.hash, h)
-		if err == nil {
+		res, err := t.Exec(qInsertEvent, t.head.id+1, at, kind, rid, operator, string(b), t.head.hash, h, t.head.id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
 			t.head = chainHead{id: t.head.id + 1, hash: h}
 			return nil
 		}
-		if retried || !isPrimaryKeyConflict(err) {
-			return err
+		if retried {
+			return fmt.Errorf("event chain: head moved while appending %s", kind)
 		}
 		if err := t.readHead(); err != nil {
 			return err

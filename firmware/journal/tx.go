@@ -3,9 +3,6 @@ package journal
 import (
 	"context"
 	"database/sql"
-	"errors"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // wtx is one write transaction, and the hash chain's head as it leaves it.
@@ -51,10 +48,4 @@ func (j *Journal) tx(ctx context.Context, f func(t *wtx) error) error {
 	}
 	j.head = t.head
 	return nil
-}
-
-// isPrimaryKeyConflict reports whether err is SQLite refusing a duplicate primary key.
-func isPrimaryKeyConflict(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
 }
