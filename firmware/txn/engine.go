@@ -25,6 +25,9 @@ type Engine struct {
 	// MaxReversalTries before a reversal is given up (and the acquirer must be called).
 	MaxReversalTries int
 	Now              func() time.Time
+	// ReversalFailed, when set, is called once for each reversal whose last try has just
+	// failed (the record is now ReversalFailed): the merchant must call the acquirer.
+	ReversalFailed func(Record)
 
 	// flushing serialises reversal sending between the flows and the background worker,
 	// so that one reversal is never in flight twice.
@@ -293,7 +296,8 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 	return done, nil
 }
 
-// FlushReversals sends every pending reversal once; it returns how many remain.
+// FlushReversals sends every pending reversal once; it returns how many are still to
+// send (a reversal whose tries ran out is no longer one: it is ReversalFailed).
 func (e *Engine) FlushReversals(ctx context.Context) int {
 	e.flushing.Lock()
 	defer e.flushing.Unlock()
@@ -310,8 +314,14 @@ func (e *Engine) FlushReversals(ctx context.Context) int {
 		if max <= 0 {
 			max = 3
 		}
-		if err := e.Store.ReversalSent(context.WithoutCancel(ctx), t.Record.ID, ok, max); err != nil || !ok {
+		gaveUp := !ok && t.Tries+1 >= max
+		switch err = e.Store.ReversalSent(context.WithoutCancel(ctx), t.Record.ID, ok, max); {
+		case err != nil || (!ok && !gaveUp):
 			left++
+		case gaveUp && e.ReversalFailed != nil:
+			r := t.Record
+			r.Status = ReversalFailed
+			e.ReversalFailed(r)
 		}
 	}
 	return left

@@ -132,9 +132,16 @@ func TestReversalGivesUp(t *testing.T) {
 	r := newRig(t)
 	r.host.ReverseErr = txn.ErrNoResponse
 	r.host.Script(txntest.Answer{Err: txn.ErrNoResponse})
+	var told []txn.Record
+	r.e.ReversalFailed = func(rec txn.Record) { told = append(told, rec) }
 	rec := r.sale(t, 500, panOK)
-	for i := 0; i < 3; i++ {
-		r.e.FlushReversals(context.Background())
+	for i, want := range []int{1, 1, 0} {
+		if left := r.e.FlushReversals(context.Background()); left != want {
+			t.Errorf("try %d: FlushReversals = %d; want %d still to send", i+1, left, want)
+		}
+	}
+	if len(told) != 1 || told[0].ID != rec.ID || told[0].Status != txn.ReversalFailed {
+		t.Errorf("ReversalFailed told %+v; want record %d once, reversal_failed", told, rec.ID)
 	}
 	got, _ := r.j.Get(context.Background(), rec.ID)
 	if got.Status != txn.ReversalFailed {
