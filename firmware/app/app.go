@@ -61,6 +61,7 @@ type App struct {
 	log     *slog.Logger
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	notices notices // reversal-failed slips owed, printed at idle
 
 	mu       sync.Mutex
 	operator string // signed-in operator id
@@ -104,8 +105,10 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if o.Host != nil {
 		c := o.Config
 		a.engine = &txn.Engine{
-			Store: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(), MaxReversalTries: 3,
+			Store: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
 			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
+			// A reversal given up queues its "call the acquirer" slip (notices.go).
+			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,
 		}
 		if n, err := j.Recover(ctx); err != nil {
 			j.Close()
@@ -155,8 +158,12 @@ func (a *App) Run(ctx context.Context) error {
 		err := a.ui.Home(ctx, ui.Status{
 			TerminalID: a.opts.Config.TerminalID,
 			Signal:     func() int { return a.modem.status().Bars },
-			Alert:      a.alert,
-			IdleLock:   a.opts.Config.UI.IdleLock.Duration,
+			// The idle screen is where owed reversal-failed slips print (see notices).
+			Alert: func() string {
+				a.printNotices(ctx)
+				return a.alert()
+			},
+			IdleLock: a.opts.Config.UI.IdleLock.Duration,
 		}, a.mainMenu())
 		switch {
 		case ctx.Err() != nil:
@@ -273,9 +280,11 @@ func (a *App) toggleLanguage(ctx context.Context) error {
 	return ui.ErrCancel // back to the Manage menu, now in the other language
 }
 
-var msgReversalFailed = ui.Text{EN: "Call acquirer: reversal", ZH: "冲正失败请联系收单行"}
+// Fits the narrowest board (20 columns): the reversal failed, the acquirer must be called.
+var msgReversalFailed = ui.Text{EN: "Call acquirer: rev.", ZH: "冲正失败请联系收单行"}
 
-// alert is the idle screen's warning: reversals that could not be sent.
+// alert is the idle screen's warning: reversals that could not be sent. It stays for as
+// long as the journal holds a failed reversal, whether or not its slip printed.
 func (a *App) alert() string {
 	n, err := a.journal.FailedReversals(context.Background())
 	if err != nil {

@@ -105,8 +105,8 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 		msg = a.ui.T(ui.Text{EN: c.EN, ZH: c.ZH})
 		lines = append(lines, a.ui.T(ui.WordDeclined), fmt.Sprintf("%s %s", rec.ResponseCode, msg))
 	case txn.ReversalPending:
-		msg = a.ui.T(msgNoResponse)
-		lines = append(lines, a.ui.T(ui.WordDeclined), msg)
+		// The slip says it in both languages itself; msg is for the host's words only.
+		lines = append(lines, a.ui.T(ui.WordDeclined), a.ui.T(msgNoResponse))
 	case txn.NotSent:
 		lines = append(lines, a.ui.T(ui.WordDeclined), a.ui.T(msgNotSent))
 	default:
@@ -116,7 +116,7 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 	if rec.RRN != "" {
 		lines = append(lines, a.ui.T(ui.WordRRN)+" "+rec.RRN)
 	}
-	if rec.Status == txn.Approved || rec.Status == txn.Recorded || rec.Status == txn.Declined {
+	if printedAtFinish[rec.Status] {
 		if note := a.printSlips(ctx, *rec, false, pinVerified, msg); note != "" {
 			lines = append(lines, note)
 		}
@@ -124,15 +124,30 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 	return a.ui.Result(ctx, resultWait, lines...)
 }
 
-// printSlips prints the merchant and customer copies; it returns a note for the screen
-// when the printer failed.
+// printedAtFinish are the outcomes a flow prints slips for: not sent means nothing
+// happened.
+//
+// A request the host never answered (reversal pending) prints both copies: the slip
+// says "failed, no answer, will be reversed automatically" with the trace, date and
+// masked card. The merchant keeps it for the "debited but the terminal showed failure"
+// dispute; the cardholder gets one too, because the debit, if there was one, shows on
+// the cardholder's statement and the cardholder is the one who calls the issuer.
+var printedAtFinish = map[txn.Status]bool{txn.Approved: true, txn.Recorded: true, txn.Declined: true, txn.ReversalPending: true}
+
+// merchantOnly are the statuses whose slips are the merchant's business only: a decline,
+// and a reversal given up (the merchant calls the acquirer; the cardholder is long gone).
+var merchantOnly = map[txn.Status]bool{txn.Declined: true, txn.ReversalFailed: true}
+
+// printSlips prints the merchant copy and, unless the status is merchantOnly, the
+// customer copy; it returns a note for the screen when the printer failed. It runs on
+// the UI goroutine, the printer's only user (see notices).
 func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerified bool, msg string) string {
 	if a.printer == nil {
 		return a.ui.T(msgPrinterFault)
 	}
 	a.ui.Show(a.title(TitleReprint), a.ui.T(ui.WordPrinting))
 	copies := []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy}
-	if rec.Status == txn.Declined {
+	if merchantOnly[rec.Status] {
 		copies = copies[:1]
 	}
 	for _, c := range copies {

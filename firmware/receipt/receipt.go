@@ -4,6 +4,12 @@
 // in GB18030 by the encoder. A slip carries what a dispute needs: masked PAN, entry
 // mode, amount, batch/trace/invoice, RRN, auth code, date and time, and a QR code of the
 // RRN; never more of the card than the masked PAN.
+//
+// A record in trouble (DESIGN §3, the reversal row) says so at the top of its slip, in
+// both languages: a request the host never answered is "failed, to be reversed
+// automatically" — the paper a merchant shows when a cardholder was debited while the
+// terminal showed a failure — and a reversal whose tries ran out says "reversal failed,
+// call the acquirer".
 package receipt
 
 import (
@@ -58,8 +64,11 @@ type Slip struct {
 	Reprint bool
 	// PINVerified: no signature line is needed.
 	PINVerified bool
-	// Message is the host's answer in words (declines, reversal failed).
+	// Message is the host's answer in words (declines).
 	Message string
+	// ReversalTries is how many times the reversal was sent; a reversal-failed slip
+	// prints it (0: not printed).
+	ReversalTries int
 	// Location for printed times.
 	Location *time.Location
 }
@@ -87,6 +96,13 @@ func (s Slip) Bytes() ([]byte, error) {
 	b.Line(bi(copyNames[s.Copy]))
 	if s.Reprint {
 		b.Bold(true).Line("*** REPRINT 重打印 ***").Bold(false)
+	}
+	if n := notices[r.Status]; n != nil {
+		b.Line(strings.Repeat("*", Cols)).Bold(true)
+		for _, t := range n {
+			b.Line(t.ZH).Line(t.EN)
+		}
+		b.Bold(false).Line(strings.Repeat("*", Cols))
 	}
 	b.Align(escpos.Left)
 	b.Line(kv("商户号 MID", s.Merchant.MerchantID))
@@ -123,6 +139,9 @@ func (s Slip) Bytes() ([]byte, error) {
 		b.Line("原因 Reason: " + r.Reason)
 	}
 	b.Line(kv("状态 Status", statusText(r)))
+	if r.Status == txn.ReversalFailed && s.ReversalTries > 0 {
+		b.Line(kv("冲正次数 Reversal tries", fmt.Sprint(s.ReversalTries)))
+	}
 	if r.ResponseCode != "" && r.ResponseCode != "00" {
 		b.Line(kv("应答码 Response", r.ResponseCode))
 	}
@@ -156,6 +175,22 @@ var statusNames = map[txn.Status]txn.Text{
 	txn.Recorded:          {EN: "RECORDED", ZH: "已登记"},
 	txn.NotSent:           {EN: "NOT SENT", ZH: "未发送"},
 	txn.Pending:           {EN: "PENDING", ZH: "处理中"},
+}
+
+// notices are what the slip of a record in trouble says first, centred and bold, one
+// line per language (32 columns do not hold both): what happened, what happens next,
+// and what the merchant must do.
+var notices = map[txn.Status][]txn.Text{
+	txn.ReversalPending: {
+		{EN: "FAILED: NO ANSWER FROM HOST", ZH: "交易失败 主机无应答"},
+		{EN: "WILL BE REVERSED AUTOMATICALLY", ZH: "将自动冲正"},
+		{EN: "KEEP THIS SLIP", ZH: "请保留此凭条"},
+	},
+	txn.ReversalFailed: {
+		{EN: "REVERSAL FAILED", ZH: "冲正失败"},
+		{EN: "CALL THE ACQUIRER", ZH: "请联系收单机构"},
+		{EN: "LISTED AT SETTLEMENT", ZH: "结算报告中单列"},
+	},
 }
 
 func statusText(r txn.Record) string { return bi(statusNames[r.Status]) }

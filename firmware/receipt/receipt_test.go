@@ -1,6 +1,9 @@
 package receipt
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +36,14 @@ func sale() txn.Record {
 	}
 }
 
+// troubled is the sale of sale() in a reversal state: the host never answered, so it
+// has no RRN, auth code or response code.
+func troubled(st txn.Status) txn.Record {
+	r := sale()
+	r.Status, r.RRN, r.AuthCode = st, "", ""
+	return r
+}
+
 func TestSlip(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -57,6 +68,27 @@ func TestSlip(t *testing.T) {
 			r.Status, r.ResponseCode, r.RRN, r.AuthCode = txn.Declined, "51", "", ""
 			return r
 		}(), Message: "余额不足 Insufficient funds"}, []string{"失败 DECLINED", "应答码 Response", "51", "余额不足"}, []string{"QR", "signature"}},
+		{"no answer, merchant copy", Slip{Merchant: merchant, Record: troubled(txn.ReversalPending)},
+			[]string{"商户存根 MERCHANT COPY", "交易失败 主机无应答", "FAILED: NO ANSWER FROM HOST", "将自动冲正", "WILL BE REVERSED AUTOMATICALLY",
+				"待冲正 REVERSAL PENDING", "622202*********0127", "000012", "CNY 1,234.56"},
+			[]string{"signature", "QR", "APPROVED", "成功", "CALL THE ACQUIRER"}},
+		{"no answer, customer copy", Slip{Merchant: merchant, Record: troubled(txn.ReversalPending), Copy: CustomerCopy},
+			[]string{"持卡人存根 CUSTOMER COPY", "交易失败 主机无应答", "FAILED: NO ANSWER FROM HOST", "请保留此凭条", "KEEP THIS SLIP"},
+			[]string{"signature"}},
+		{"no answer, void", Slip{Merchant: merchant, Record: func() txn.Record {
+			r := troubled(txn.ReversalPending)
+			r.Type, r.OrigSTAN, r.Supervisor = txn.Void, 11, "00"
+			return r
+		}()}, []string{"撤  销    V O I D", "FAILED: NO ANSWER FROM HOST", "CNY -1,234.56", "000011"}, nil},
+		{"reversal failed", Slip{Merchant: merchant, Record: troubled(txn.ReversalFailed), ReversalTries: 3},
+			[]string{"商户存根 MERCHANT COPY", "冲正失败", "REVERSAL FAILED", "请联系收单机构", "CALL THE ACQUIRER",
+				"消  费    S A L E", "622202*********0127", "批次号 Batch", "000001", "凭证号 Trace", "票据号 Invoice", "000012",
+				"CNY 1,234.56", "冲正次数 Reversal tries        3"},
+			[]string{"signature", "NO ANSWER", "REVERSAL PENDING"}},
+		{"reversal failed, tries unknown (reprint)", Slip{Merchant: merchant, Record: troubled(txn.ReversalFailed), Reprint: true},
+			[]string{"REPRINT", "CALL THE ACQUIRER"}, []string{"Reversal tries"}},
+		{"reversed: no notice", Slip{Merchant: merchant, Record: troubled(txn.Reversed), ReversalTries: 3},
+			[]string{"已冲正 REVERSED"}, []string{strings.Repeat("*", Cols), "FAILED", "Reversal tries", "CALL THE ACQUIRER"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := render(t, tc.slip)
@@ -87,5 +119,42 @@ func TestReport(t *testing.T) {
 		if !strings.Contains(text, w) {
 			t.Errorf("report lacks %q:\n%s", w, text)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.txt from the slips as rendered now")
+
+// TestSlipGolden compares whole slips, as the paper shows them, with testdata: the
+// layout of the notices a merchant keeps as evidence must not drift unnoticed.
+func TestSlipGolden(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		slip Slip
+	}{
+		{"no_answer_merchant.txt", Slip{Merchant: merchant, Record: troubled(txn.ReversalPending), Location: time.UTC}},
+		{"no_answer_customer.txt", Slip{Merchant: merchant, Record: troubled(txn.ReversalPending), Copy: CustomerCopy, Location: time.UTC}},
+		{"reversal_failed.txt", Slip{Merchant: merchant, Record: troubled(txn.ReversalFailed), ReversalTries: 3, Location: time.UTC}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got := render(t, tc.slip)
+			path := filepath.Join("testdata", tc.file)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("slip %s:\n%s\nwant (go test -update to accept):\n%s", tc.file, got, want)
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if w := escpos.Width(l); w > Cols {
+					t.Errorf("line %q is %d columns wide; the roll has %d", l, w, Cols)
+				}
+			}
+		})
 	}
 }
