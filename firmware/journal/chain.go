@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -95,8 +96,8 @@ func (t *wtx) readHead() error {
 // appendEvent adds a row to the hash chain inside the transaction. The chain's head is
 // kept in memory between transactions, and the insert is conditional on the chain still
 // ending there: if another writer (a provisioning tool on the same file) appended
-// meanwhile, or the file is not the one the head was read from, nothing is inserted, and
-// the head is read again before linking.
+// meanwhile, or the file is not the one the head was read from, nothing is inserted and
+// errHeadMoved makes the caller (run) build the whole transaction again from the file.
 func (t *wtx) appendEvent(now time.Time, kind string, recordID int64, operator string, body any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -112,25 +113,18 @@ func (t *wtx) appendEvent(now time.Time, kind string, recordID int64, operator s
 	if recordID != 0 {
 		rid = recordID
 	}
-	for retried := false; ; retried = true {
-		h := chainHash(t.head.hash, kind, recordID, at, string(b))
-		res, err := t.Exec(qInsertEvent, t.head.id+1, at, kind, rid, operator, string(b), t.head.hash, h, t.head.id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 1 {
-			t.head = chainHead{id: t.head.id + 1, hash: h}
-			return nil
-		}
-		if retried {
-			return fmt.Errorf("event chain: head moved while appending %s", kind)
-		}
-		if err := t.readHead(); err != nil {
-			return err
-		}
+	h := chainHash(t.head.hash, kind, recordID, at, string(b))
+	res, err := t.Exec(qInsertEvent, t.head.id+1, at, kind, rid, operator, string(b), t.head.hash, h, t.head.id)
+	if err != nil {
+		return err
 	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return errHeadMoved
+	}
+	t.head = chainHead{id: t.head.id + 1, hash: h}
+	return nil
 }
 
 // VerifyReport is what Verify found.
@@ -155,7 +149,7 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 		rep.Problem = err.Error()
 		return rep, nil
 	}
-	rows, err := j.db.QueryContext(ctx, "SELECT id, at, kind, COALESCE(record_id, 0), body, prev_hash, hash FROM events ORDER BY id")
+	rows, err := j.query(ctx, "SELECT id, at, kind, COALESCE(record_id, 0), body, prev_hash, hash FROM events ORDER BY id")
 	if err != nil {
 		return rep, err
 	}
@@ -179,7 +173,7 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			return rep, nil
 		}
 		prev = h
-		if rid != 0 && kind != "reversal.done" && kind != "reversal.pending" && kind != "reversal.failed" {
+		if rid != 0 && !strings.HasPrefix(kind, "reversal.") {
 			last[rid] = body
 		} else if rid != 0 {
 			var wrap struct {

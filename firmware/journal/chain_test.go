@@ -139,12 +139,20 @@ func TestArmedReversalSurvivesMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What schema 3's Begin wrote: the pending record, its event, its armed reversal.
 	r := newSale()
-	if err := old.Begin(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	// What schema 3's Begin also wrote.
-	if _, err := old.db.Exec("INSERT INTO reversals (record_id, state, updated_at) VALUES (?, 'armed', ?)", r.ID, fmtTime(r.CreatedAt)); err != nil {
+	err = old.tx(ctx, func(t *wtx) error {
+		now := old.now()
+		if err := insertRecord(t, r, now); err != nil {
+			return err
+		}
+		if err := t.appendEvent(now, evBegin, r.ID, r.Operator, r); err != nil {
+			return err
+		}
+		_, err := t.Exec("INSERT INTO reversals (record_id, state, updated_at) VALUES (?, 'armed', ?)", r.ID, fmtTime(now))
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	old.Close()

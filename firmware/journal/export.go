@@ -53,7 +53,7 @@ func (j *Journal) Export(ctx context.Context, w io.Writer, format string) error 
 	default:
 		return fmt.Errorf("export format %q: want json or csv", format)
 	}
-	rows, err := j.db.QueryContext(ctx, "SELECT "+recordColumns+" FROM records ORDER BY id")
+	rows, err := j.query(ctx, "SELECT "+recordColumns+" FROM records ORDER BY id")
 	if err != nil {
 		return err
 	}
@@ -102,11 +102,11 @@ func (j *Journal) Stats(ctx context.Context) (Stats, error) {
 		"SELECT count(*) FROM reversals WHERE state = 'pending'": &s.PendingReversals,
 		"SELECT count(*) FROM reversals WHERE state = 'failed'":  &s.FailedReversals,
 	} {
-		if err := j.db.QueryRowContext(ctx, q).Scan(dst); err != nil {
+		if err := j.queryRow(ctx, q).Scan(dst); err != nil {
 			return s, err
 		}
 	}
-	rows, err := j.db.QueryContext(ctx, "SELECT type || '/' || status, count(*) FROM records GROUP BY type, status")
+	rows, err := j.query(ctx, "SELECT type || '/' || status, count(*) FROM records GROUP BY type, status")
 	if err != nil {
 		return s, err
 	}

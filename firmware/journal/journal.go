@@ -23,9 +23,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"posfw/firmware/txn"
 )
 
 // MinSQLite is the oldest SQLite this journal accepts: earlier releases have a WAL-reset
@@ -78,10 +81,21 @@ type Journal struct {
 	cardKey []byte
 	clock   func() time.Time
 
-	// write serialises this process's write transactions; head is the hash chain's
-	// newest event as the last commit left it (nil hash: not read yet).
+	// write serialises this process's write transactions and the projection; head is
+	// the hash chain's newest event as the last commit left it (nil hash: not read yet).
 	write sync.Mutex
 	head  chainHead
+	// The fast path (project.go): next numbers and pending records kept between fast
+	// commits (under write); behind is set while the tables lag the chain.
+	next   numbers
+	open   map[int64]*txn.Record
+	behind atomic.Bool
+	// projected: the schema has the projection mark (0005); only migration tests open
+	// a journal without it.
+	projected bool
+	// The projector goroutine: wake (buffered) after a fast commit, quit to stop it.
+	wake, quit, projectorDone chan struct{}
+	closing                   sync.Once
 }
 
 // ErrCorrupt means the journal file failed SQLite's integrity check. The file is left
@@ -113,7 +127,7 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 	}
 	// One connection: a single writer, and every pragma applies to the one connection.
 	db.SetMaxOpenConns(1)
-	j := &Journal{db: db, path: path}
+	j := &Journal{db: db, path: path, open: map[int64]*txn.Record{}}
 	if err := j.pragmas(); err != nil {
 		db.Close()
 		return nil, err
@@ -126,6 +140,15 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 		db.Close()
 		return nil, err
 	}
+	var mark int64
+	j.projected = j.db.QueryRow(qProjected).Scan(&mark) == nil
+	// Events a power cut left beyond the projection are replayed now.
+	if err := j.tx(context.Background(), func(*wtx) error { return nil }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: replaying the events after the last projection: %w", path, err)
+	}
+	j.wake, j.quit, j.projectorDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go j.projector()
 	return j, nil
 }
 
@@ -262,13 +285,22 @@ func (j *Journal) Backup(dst string) (string, error) {
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.path }
 
-// Close closes the database; the WAL is checkpointed by SQLite.
-func (j *Journal) Close() error { return j.db.Close() }
+// Close commits what the projection still owes and closes the database; the WAL is
+// checkpointed by SQLite.
+func (j *Journal) Close() error {
+	var err error
+	j.closing.Do(func() {
+		close(j.quit)
+		<-j.projectorDone
+		err = errors.Join(j.settle(context.Background()), j.db.Close())
+	})
+	return err
+}
 
 // Counter returns the current value of a counter ("stan", "batch" or "invoice").
 func (j *Journal) Counter(ctx context.Context, name string) (int64, error) {
 	var v int64
-	err := j.db.QueryRowContext(ctx, qCounter, name).Scan(&v)
+	err := j.queryRow(ctx, qCounter, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("journal: no counter %q", name)
 	}

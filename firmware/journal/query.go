@@ -10,12 +10,12 @@ import (
 
 // Last is the newest record (for "reprint last").
 func (j *Journal) Last(ctx context.Context) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, qLast))
+	return scanRecord(j.queryRow(ctx, qLast))
 }
 
 // AnyByTrace is the newest record of any type with this STAN (reprint and query).
 func (j *Journal) AnyByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, qAnyByTrace, stan))
+	return scanRecord(j.queryRow(ctx, qAnyByTrace, stan))
 }
 
 // Query selects records for the query screen and for disputes. Zero fields do not
@@ -69,7 +69,7 @@ func (j *Journal) Find(ctx context.Context, q Query) ([]txn.Record, error) {
 // (a crash or a lost link mid-way), so that it can be resumed.
 func (j *Journal) SettlementInterrupted(ctx context.Context) (int64, bool, error) {
 	var b int64
-	err := j.db.QueryRowContext(ctx, "SELECT batch FROM settlements WHERE state = 'started' ORDER BY batch LIMIT 1").Scan(&b)
+	err := j.queryRow(ctx, "SELECT batch FROM settlements WHERE state = 'started' ORDER BY batch LIMIT 1").Scan(&b)
 	if err == sql.ErrNoRows {
 		return 0, false, nil
 	}
@@ -79,6 +79,6 @@ func (j *Journal) SettlementInterrupted(ctx context.Context) (int64, bool, error
 // FailedReversals counts the reversals that ran out of tries (the acquirer must be called).
 func (j *Journal) FailedReversals(ctx context.Context) (int64, error) {
 	var n int64
-	err := j.db.QueryRowContext(ctx, qFailedReversals).Scan(&n)
+	err := j.queryRow(ctx, qFailedReversals).Scan(&n)
 	return n, err
 }

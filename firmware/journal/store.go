@@ -64,11 +64,8 @@ const (
 	qCounter     = "SELECT value FROM counters WHERE name = ?"
 	qAdvanceSTAN = `UPDATE counters SET value = CASE WHEN value >= 999999 THEN 1 ELSE value + 1 END
 		WHERE name = 'stan'`
-	qGetRecord    = "SELECT " + recordColumns + " FROM records WHERE id = ?"
-	qFinishRecord = `UPDATE records SET status = ?, rrn = ?, auth_code = ?, response_code = ?, updated_at = ?
-		WHERE id = ? AND status = 'pending' RETURNING ` + recordColumns
-	qUpdateEffect = "UPDATE records SET status = ?, refunded = ?, updated_at = ? WHERE id = ?"
-	qSetStatus    = "UPDATE records SET status = ?, updated_at = ? WHERE id = ?"
+	qGetRecord = "SELECT " + recordColumns + " FROM records WHERE id = ?"
+	qSetStatus = "UPDATE records SET status = ?, updated_at = ? WHERE id = ?"
 	// A record still pending is an armed reversal: if no outcome follows, it is reversed.
 	qPendingRecords  = "SELECT id FROM records WHERE status = 'pending' ORDER BY id"
 	qRecoverRecord   = "UPDATE records SET status = 'reversal_pending', updated_at = ? WHERE id = ? AND status = 'pending' RETURNING " + recordColumns
@@ -110,18 +107,59 @@ func getTx(t *wtx, id int64) (*txn.Record, error) {
 	return scanRecord(t.QueryRow(qGetRecord, id))
 }
 
-// Begin commits a pending record. The pending record is the armed reversal: until an
-// outcome replaces it, a restart (Recover) turns it into a reversal to send.
+// Event kinds of the money records. Begin, Finish and their effects are the fast path
+// (project.go): the event is the commit and the tables follow.
+const (
+	evBegin  = "record.begin"
+	evFinish = "record.finish"
+	evEffect = "record.effect"
+	evArmed  = "reversal.armed"
+	evAppend = "record.append"
+)
+
+// Begin commits a pending record: one event carrying the record, with its id, STAN,
+// batch and invoice. The pending record is the armed reversal: until an outcome
+// replaces it, a restart (Recover) turns it into a reversal to send.
 func (j *Journal) Begin(ctx context.Context, r *txn.Record) error {
 	if r.Status != txn.Pending {
 		return fmt.Errorf("journal: Begin of a %s record; want pending", r.Status)
 	}
-	return j.tx(ctx, func(t *wtx) error {
+	if !j.projected {
+		return fmt.Errorf("journal: schema before version 5 has no fast path")
+	}
+	return j.run(ctx, true, func(t *wtx) error {
+		if !j.next.ok || r.OrigID != 0 {
+			// Reading the tables (the numbers, the original): they must be up to the chain.
+			if err := t.catchUp(); err != nil {
+				return err
+			}
+		}
+		if !j.next.ok {
+			if err := t.loadNumbers(); err != nil {
+				return err
+			}
+		}
 		now := j.now()
-		if err := insertRecord(t, r, now); err != nil {
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		// As stored: UTC, microseconds; so the event snapshot equals the row read back.
+		r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Microsecond)
+		r.UpdatedAt = now
+		n := j.next
+		r.ID, r.STAN, r.Batch, r.Invoice = n.id, n.stan, n.batch, n.invoice
+		if err := t.projectable(r); err != nil {
 			return err
 		}
-		return t.appendEvent(now, "record.begin", r.ID, r.Operator, r)
+		if err := t.appendEvent(now, evBegin, r.ID, r.Operator, r); err != nil {
+			return err
+		}
+		kept := *r
+		t.onCommit(func() {
+			j.next.id, j.next.stan, j.next.invoice = n.id+1, after(n.stan), after(n.invoice)
+			j.open[kept.ID] = &kept
+		})
+		return nil
 	})
 }
 
@@ -132,70 +170,97 @@ func (j *Journal) Append(ctx context.Context, r *txn.Record, effects []txn.Effec
 		if err := insertRecord(t, r, now); err != nil {
 			return err
 		}
-		if err := t.appendEvent(now, "record.append", r.ID, r.Operator, r); err != nil {
+		if err := t.appendEvent(now, evAppend, r.ID, r.Operator, r); err != nil {
 			return err
 		}
-		return applyEffects(t, now, effects)
+		changed, err := applyEffects(t, now, effects)
+		if err != nil {
+			return err
+		}
+		for _, c := range changed {
+			if err := upsertRecord(t, c); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
-// Finish commits a pending record's outcome and returns the record as it now stands.
+// Finish commits a pending record's outcome and returns the record as it now stands:
+// one event for the record, one more when its reversal goes live, one per effect.
 func (j *Journal) Finish(ctx context.Context, o txn.Outcome) (*txn.Record, error) {
 	if !txn.CanMove(txn.Pending, o.Status) {
 		return nil, fmt.Errorf("journal: record %d cannot go from pending to %s", o.ID, o.Status)
 	}
-	var r *txn.Record
-	err := j.tx(ctx, func(t *wtx) error {
-		now := j.now()
-		var err error
-		r, err = scanRecord(t.QueryRow(qFinishRecord, o.Status, o.Response.RRN, o.Response.AuthCode, o.Response.Code, fmtTime(now), o.ID))
-		if errors.Is(err, txn.ErrNotFound) {
-			if cur, gerr := getTx(t, o.ID); gerr == nil {
-				return fmt.Errorf("journal: record %d cannot go from %s to %s", o.ID, cur.Status, o.Status)
-			}
-			return fmt.Errorf("journal: no record %d", o.ID)
-		}
-		if err != nil {
-			return err
-		}
-		if o.Status == txn.ReversalPending {
-			if _, err := t.Exec(qArmReversal, r.ID, o.ReversalReason, fmtTime(now)); err != nil {
+	var r txn.Record
+	err := j.run(ctx, true, func(t *wtx) error {
+		cur, kept := j.open[o.ID]
+		if !kept || len(o.Effects) > 0 {
+			// Reading the tables: they must be up to the chain.
+			if err := t.catchUp(); err != nil {
 				return err
 			}
 		}
-		if err := t.appendEvent(now, "record.finish", r.ID, r.Operator, r); err != nil {
+		if !kept {
+			var err error
+			if cur, err = getTx(t, o.ID); errors.Is(err, txn.ErrNotFound) {
+				return fmt.Errorf("journal: no record %d", o.ID)
+			} else if err != nil {
+				return err
+			}
+		}
+		if cur.Status != txn.Pending {
+			return fmt.Errorf("journal: record %d cannot go from %s to %s", o.ID, cur.Status, o.Status)
+		}
+		now := j.now()
+		r = *cur
+		r.Status, r.RRN, r.AuthCode, r.ResponseCode, r.UpdatedAt = o.Status, o.Response.RRN, o.Response.AuthCode, o.Response.Code, now
+		if err := t.appendEvent(now, evFinish, r.ID, r.Operator, &r); err != nil {
 			return err
 		}
-		return applyEffects(t, now, o.Effects)
+		if o.Status == txn.ReversalPending {
+			if err := t.appendEvent(now, evArmed, r.ID, "", armed{Record: r, Reason: o.ReversalReason}); err != nil {
+				return err
+			}
+		}
+		if _, err := applyEffects(t, now, o.Effects); err != nil {
+			return err
+		}
+		t.onCommit(func() { delete(j.open, r.ID) })
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return r, nil
+	return &r, nil
 }
 
-func applyEffects(t *wtx, now time.Time, effects []txn.Effect) error {
+// applyEffects appends an event for each record an outcome changes and returns the
+// changed records; the caller writes them or leaves them to the projection.
+func applyEffects(t *wtx, now time.Time, effects []txn.Effect) ([]*txn.Record, error) {
+	var changed []*txn.Record
 	for _, e := range effects {
 		r, err := getTx(t, e.ID)
 		if err != nil {
-			return fmt.Errorf("effect on record %d: %w", e.ID, err)
+			return nil, fmt.Errorf("effect on record %d: %w", e.ID, err)
 		}
 		if e.Status != "" && e.Status != r.Status && !txn.CanMove(r.Status, e.Status) {
-			return fmt.Errorf("journal: record %d cannot go from %s to %s", r.ID, r.Status, e.Status)
+			return nil, fmt.Errorf("journal: record %d cannot go from %s to %s", r.ID, r.Status, e.Status)
 		}
 		if e.Status != "" {
 			r.Status = e.Status
 		}
 		r.Refunded += e.RefundedDelta
 		r.UpdatedAt = now
-		if _, err := t.Exec(qUpdateEffect, r.Status, r.Refunded, fmtTime(now), r.ID); err != nil {
-			return err
+		if err := t.projectable(r); err != nil {
+			return nil, err
 		}
-		if err := t.appendEvent(now, "record.effect", r.ID, "", r); err != nil {
-			return err
+		if err := t.appendEvent(now, evEffect, r.ID, "", r); err != nil {
+			return nil, err
 		}
+		changed = append(changed, r)
 	}
-	return nil
+	return changed, nil
 }
 
 const (
@@ -211,12 +276,12 @@ const (
 
 // Get returns a record by id.
 func (j *Journal) Get(ctx context.Context, id int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, qGetRecord, id))
+	return scanRecord(j.queryRow(ctx, qGetRecord, id))
 }
 
 // ByTrace is the newest sale or refund with this STAN.
 func (j *Journal) ByTrace(ctx context.Context, stan int64) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, qByTrace, stan))
+	return scanRecord(j.queryRow(ctx, qByTrace, stan))
 }
 
 // ByRRN is the newest sale with this RRN.
@@ -224,12 +289,12 @@ func (j *Journal) ByRRN(ctx context.Context, rrn string) (*txn.Record, error) {
 	if rrn == "" {
 		return nil, txn.ErrNotFound
 	}
-	return scanRecord(j.db.QueryRowContext(ctx, qByRRN, rrn))
+	return scanRecord(j.queryRow(ctx, qByRRN, rrn))
 }
 
 // Duplicate is the newest approved sale on the card for the amount since a time.
 func (j *Journal) Duplicate(ctx context.Context, cardHash string, amount int64, since time.Time) (*txn.Record, error) {
-	return scanRecord(j.db.QueryRowContext(ctx, qDuplicate, cardHash, amount, fmtTime(since)))
+	return scanRecord(j.queryRow(ctx, qDuplicate, cardHash, amount, fmtTime(since)))
 }
 
 // Recover turns the records a crash left pending (their reversals armed) into pending
@@ -237,6 +302,7 @@ func (j *Journal) Duplicate(ctx context.Context, cardHash string, amount int64, 
 func (j *Journal) Recover(ctx context.Context) (int, error) {
 	n := 0
 	err := j.tx(ctx, func(t *wtx) error {
+		n = 0 // a second run (the chain moved) counts again
 		now := j.now()
 		rows, err := t.Query(qPendingRecords)
 		if err != nil {
@@ -275,7 +341,7 @@ func (j *Journal) Recover(ctx context.Context) (int, error) {
 
 // PendingReversals lists the reversals still to send, oldest first.
 func (j *Journal) PendingReversals(ctx context.Context) ([]txn.ReversalTask, error) {
-	rows, err := j.db.QueryContext(ctx, qPendingReversals)
+	rows, err := j.query(ctx, qPendingReversals)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +419,7 @@ func (j *Journal) NextSTAN(ctx context.Context) (int64, error) {
 // Totals adds up a batch per type.
 func (j *Journal) Totals(ctx context.Context, batch int64) (txn.Totals, error) {
 	t := txn.Totals{Batch: batch}
-	rows, err := j.db.QueryContext(ctx, `SELECT type, status, count(*), COALESCE(sum(amount), 0)
+	rows, err := j.query(ctx, `SELECT type, status, count(*), COALESCE(sum(amount), 0)
 		FROM records WHERE batch = ? GROUP BY type, status`, batch)
 	if err != nil {
 		return t, err
@@ -398,7 +464,7 @@ func (j *Journal) Approved(ctx context.Context, batch int64) ([]txn.Record, erro
 }
 
 func (j *Journal) list(ctx context.Context, where string, args ...any) ([]txn.Record, error) {
-	rows, err := j.db.QueryContext(ctx, "SELECT "+recordColumns+" FROM records "+where, args...)
+	rows, err := j.query(ctx, "SELECT "+recordColumns+" FROM records "+where, args...)
 	if err != nil {
 		return nil, err
 	}
