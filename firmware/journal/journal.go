@@ -3,7 +3,9 @@
 // audit trail, and survives power cuts.
 //
 // The database runs in WAL mode with synchronous=FULL, so a commit that returned is on the
-// disk; foreign keys and secure_delete are on; there is one writer. Schema changes are
+// disk; foreign keys and secure_delete are on; there is one writer. The append-only event
+// chain is the truth: a sale's two commits hold only its events, and the tables follow
+// (project.go). Schema changes are
 // numbered, forward-only migrations (migrations/NNNN_name.sql) applied in order inside one
 // transaction each, with a copy of the old file taken before the first one runs. A journal
 // that fails PRAGMA integrity_check is refused and left exactly as it was found.

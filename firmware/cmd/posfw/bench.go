@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -24,49 +25,61 @@ import (
 //
 // p50/p99 are whole sales; host_p50_ms is the host's part (request out to answer in,
 // the simulator's own work included); terminal_p50_ms is the rest — what the terminal
-// adds — and ratio is terminal_p50_ms / (2 × commit_ms), the target of DESIGN §10 (≤ 1.5).
-//
-// commit_ms is the median single-row durable commit taken between the sales, one after
-// each, so that it meets the conditions the sales' own commits meet (the CPU idle while
-// the host answers, the network stack, the disk queue). commit_idle_ms is the same commit
-// in a loop of its own after the sales. On the 2-core build VM the interleaved commit is
-// 15–55 % dearer than the idle one (six runs of --n 1000); the ratio uses the interleaved
-// figure, and both are printed.
+// adds. DESIGN §10 compares it with "the two durable SQLite commits it needs", and the
+// two meet different conditions: Begin follows the terminal's own work, Finish follows
+// the host's answer, when the CPU has waited on the network and the host's work has
+// been through its caches. On the 2-core build VM a single-row commit costs 0.07–0.09
+// ms in the first condition and 0.10–0.11 ms in the second. So the bench measures the
+// reference commit in each: commit_ms between two sales, commit_after_host_ms right
+// after the host has answered (in extra sales, run between the measured ones and not
+// counted, so that the probe does not warm a measured Finish). ratio is
+// terminal_p50_ms / (commit_ms + commit_after_host_ms), the target (≤ 1.5);
+// ratio_equal_commits is terminal_p50_ms / (2 × commit_ms), as if both commits met the
+// first condition. commit_idle_ms is the same commit in a loop of its own after the
+// sales.
 //
 // A sale's two commits hold only its journal events; the journal's tables follow on a
-// background goroutine (firmware/journal/project.go), during the host's answer for
-// Begin and after the sale for Finish, while a terminal prints the slip. The bench waits
-// for that work after each sale before it takes the reference commit, so that the two
-// do not share the disk, and prints the median wait as projection_wait_ms: work the
-// terminal does after the cashier has the answer, not part of the sale's time.
+// background goroutine (firmware/journal/project.go) after the sale, while a terminal
+// prints the slip. The bench waits for that work after each sale before it takes the
+// reference commit, so that the two do not share the disk, and prints the median wait
+// as projection_wait_ms: work done after the cashier has the answer, not part of the
+// sale's time.
 type benchResult struct {
-	Sales        int     `json:"sales"`
-	P50          float64 `json:"p50_ms"`
-	P99          float64 `json:"p99_ms"`
-	HostP50      float64 `json:"host_p50_ms"`
-	TerminalP50  float64 `json:"terminal_p50_ms"`
-	CommitMS     float64 `json:"commit_ms"`
-	CommitIdleMS float64 `json:"commit_idle_ms"`
-	Ratio        float64 `json:"ratio"`
-	ProjWaitMS   float64 `json:"projection_wait_ms"`
+	Sales             int     `json:"sales"`
+	P50               float64 `json:"p50_ms"`
+	P99               float64 `json:"p99_ms"`
+	HostP50           float64 `json:"host_p50_ms"`
+	TerminalP50       float64 `json:"terminal_p50_ms"`
+	CommitMS          float64 `json:"commit_ms"`
+	CommitAfterHostMS float64 `json:"commit_after_host_ms"`
+	CommitIdleMS      float64 `json:"commit_idle_ms"`
+	Ratio             float64 `json:"ratio"`
+	RatioEqual        float64 `json:"ratio_equal_commits"`
+	ProjWaitMS        float64 `json:"projection_wait_ms"`
 }
 
-// timedHost measures the host's part of each sale.
+// timedHost measures the host's part of each sale; when after is set it runs once the
+// answer is in (the reference commit in the Finish's conditions).
 type timedHost struct {
 	txn.Host
-	last time.Duration
+	last  time.Duration
+	after func()
 }
 
 func (h *timedHost) Send(ctx context.Context, r txn.Request) (txn.Response, error) {
 	start := time.Now()
 	resp, err := h.Host.Send(ctx, r)
 	h.last = time.Since(start)
+	if h.after != nil {
+		h.after()
+	}
 	return resp, err
 }
 
-// runBench runs N sales end to end without the UI — engine, journal, ISO 8583 client,
-// an in-process host simulator on loopback with its ledger in memory (a zero-delay
-// host) — and measures a single-row durable SQLite commit on the same disk.
+// runBench runs N measured sales end to end without the UI — engine, journal, ISO 8583
+// client, an in-process host simulator on loopback with its ledger in memory (a
+// zero-delay host) — and N more that carry the after-host reference commit, and
+// measures a single-row durable SQLite commit on the same disk.
 func runBench(e *env, args []string) error {
 	fs := e.flags("bench")
 	n := fs.Int("n", 200, "number of sales")
@@ -132,19 +145,29 @@ func runBench(e *env, args []string) error {
 	}
 	card, _ := testcards.Lookup("ok")
 	commits := make([]float64, 0, *n)
+	afterHost := make([]float64, 0, *n)
 	lat := make([]float64, 0, *n)
 	hostLat := make([]float64, 0, *n)
 	termLat := make([]float64, 0, *n)
 	waits := make([]float64, 0, *n)
-	for i := 0; i < *n; i++ {
+	var probeErr error
+	// Even rounds are the measured sales, odd rounds the sales that carry the reference
+	// commit after the host's answer.
+	for i := 0; i < 2**n; i++ {
+		measured := i%2 == 0
+		th.after = nil
+		if !measured {
+			th.after = func() {
+				cm, err := ref.commit()
+				probeErr = errors.Join(probeErr, err)
+				afterHost = append(afterHost, cm)
+			}
+		}
 		c := &txn.Card{PAN: append([]byte(nil), card.PAN...), Track2: card.Track2Equivalent(), Expiry: card.Expiry, EntryMode: txn.Swiped}
 		start := time.Now()
 		// Whole-yuan amounts stay clear of the simulator's rules by cents (.51, .96, .98).
 		rec, err := eng.Sale(ctx, txn.SaleRequest{Amount: int64(100 * (1 + i)), Card: c, Operator: "01", ConfirmDuplicate: true})
 		total := time.Since(start)
-		lat = append(lat, ms(total))
-		hostLat = append(hostLat, ms(th.last))
-		termLat = append(termLat, ms(total-th.last))
 		c.Wipe()
 		if err != nil {
 			return err
@@ -152,18 +175,30 @@ func runBench(e *env, args []string) error {
 		if rec.Status != txn.Approved {
 			return fmt.Errorf("sale %d: %s %s", i, rec.Status, rec.ResponseCode)
 		}
+		if probeErr != nil {
+			return probeErr
+		}
+		if measured {
+			lat = append(lat, ms(total))
+			hostLat = append(hostLat, ms(th.last))
+			termLat = append(termLat, ms(total-th.last))
+		}
 		// The reference commit between this sale and the next, once the journal's
 		// background work for this sale is done.
 		waitStart := time.Now()
 		if err := j.Flush(ctx); err != nil {
 			return err
 		}
-		waits = append(waits, ms(time.Since(waitStart)))
+		if measured {
+			waits = append(waits, ms(time.Since(waitStart)))
+		}
 		cm, err := ref.commit()
 		if err != nil {
 			return err
 		}
-		commits = append(commits, cm)
+		if measured {
+			commits = append(commits, cm)
+		}
 	}
 	var idle []float64
 	for range max(*n, 50) {
@@ -174,9 +209,9 @@ func runBench(e *env, args []string) error {
 		idle = append(idle, cm)
 	}
 	r := benchResult{Sales: *n, P50: pct(lat, 50), P99: pct(lat, 99), HostP50: pct(hostLat, 50), TerminalP50: pct(termLat, 50),
-		CommitMS: pct(commits, 50), CommitIdleMS: pct(idle, 50), ProjWaitMS: pct(waits, 50)}
-	commit := r.CommitMS
-	r.Ratio = round(r.TerminalP50 / (2 * commit))
+		CommitMS: pct(commits, 50), CommitAfterHostMS: pct(afterHost, 50), CommitIdleMS: pct(idle, 50), ProjWaitMS: pct(waits, 50)}
+	r.Ratio = round(r.TerminalP50 / (r.CommitMS + r.CommitAfterHostMS))
+	r.RatioEqual = round(r.TerminalP50 / (2 * r.CommitMS))
 	b, _ := json.Marshal(r)
 	fmt.Fprintln(e.stdout, string(b))
 	return nil

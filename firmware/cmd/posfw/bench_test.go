@@ -27,7 +27,8 @@ func TestBenchPrintsOneLine(t *testing.T) {
 		t.Errorf("sales = %d; want 20", r.Sales)
 	}
 	for name, v := range map[string]float64{"p50_ms": r.P50, "host_p50_ms": r.HostP50, "terminal_p50_ms": r.TerminalP50,
-		"commit_ms": r.CommitMS, "commit_idle_ms": r.CommitIdleMS, "ratio": r.Ratio} {
+		"commit_ms": r.CommitMS, "commit_after_host_ms": r.CommitAfterHostMS, "commit_idle_ms": r.CommitIdleMS,
+		"ratio": r.Ratio, "ratio_equal_commits": r.RatioEqual} {
 		if v <= 0 {
 			t.Errorf("%s = %v; want > 0", name, v)
 		}
@@ -35,8 +36,14 @@ func TestBenchPrintsOneLine(t *testing.T) {
 	if r.P99 < r.P50 {
 		t.Errorf("p99 %v < p50 %v", r.P99, r.P50)
 	}
-	if want := round(r.TerminalP50 / (2 * r.CommitMS)); r.Ratio != want {
-		t.Errorf("ratio = %v; want terminal_p50_ms / (2 × commit_ms) = %v", r.Ratio, want)
+	if want := round(r.TerminalP50 / (r.CommitMS + r.CommitAfterHostMS)); r.Ratio != want {
+		t.Errorf("ratio = %v; want terminal_p50_ms / (commit_ms + commit_after_host_ms) = %v", r.Ratio, want)
+	}
+	if want := round(r.TerminalP50 / (2 * r.CommitMS)); r.RatioEqual != want {
+		t.Errorf("ratio_equal_commits = %v; want terminal_p50_ms / (2 × commit_ms) = %v", r.RatioEqual, want)
+	}
+	if r.ProjWaitMS < 0 || r.TerminalP50 >= r.P50 {
+		t.Errorf("projection_wait_ms %v, terminal_p50_ms %v of p50_ms %v; want a wait ≥ 0 and the host's part taken out", r.ProjWaitMS, r.TerminalP50, r.P50)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("bench left %d entries in --data", len(left))
