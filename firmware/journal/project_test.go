@@ -199,3 +199,33 @@ func TestFastPathRefusesWhatTheTablesWould(t *testing.T) {
 		t.Errorf("refund after the refused outcome = %+v; want still pending (its reversal armed)", got)
 	}
 }
+
+// FuzzProject: whatever an event row holds (a damaged file, a tool that wrote to it),
+// replaying it is an error or a row, never a panic, and never leaves a transaction open.
+func FuzzProject(f *testing.F) {
+	f.Add(evBegin, `{"ID":1,"Type":"sale","Status":"pending","Amount":1000,"Currency":"CNY","STAN":7,"Batch":1,"Invoice":7,"Operator":"01"}`)
+	f.Add(evFinish, `{"ID":1,"Type":"sale","Status":"approved","Amount":1000,"STAN":7}`)
+	f.Add(evArmed, `{"record":{"ID":1,"Status":"reversal_pending"},"reason":"98"}`)
+	f.Add(evEffect, `{"ID":1,"Refunded":-5}`)
+	f.Add("audit.login", `{}`)
+	f.Add(evBegin, `not json`)
+	j, err := Open(filepath.Join(f.TempDir(), "journal.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { j.Close() })
+	f.Fuzz(func(t *testing.T, kind, body string) {
+		ctx := context.Background()
+		tx, err := j.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		w := &wtx{ctx: ctx, tx: tx, j: j}
+		err = w.project(1, kind, []byte(body))
+		known := kind == evBegin || kind == evFinish || kind == evEffect || kind == evArmed
+		if !known && err == nil {
+			t.Errorf("project(%q) = nil; want an error for a kind the fast path never writes", kind)
+		}
+	})
+}
