@@ -97,7 +97,10 @@ type Journal struct {
 	projected bool
 	// The projector goroutine: wake (buffered) after a fast commit, quit to stop it.
 	wake, quit, projectorDone chan struct{}
-	closing                   sync.Once
+	// owes counts commits that may leave a reversal to send; owesNone is the count at
+	// which PendingReversals last found none (PendingReversals, store.go).
+	owes, owesNone atomic.Uint64
+	closing        sync.Once
 }
 
 // ErrCorrupt means the journal file failed SQLite's integrity check. The file is left
@@ -130,6 +133,7 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 	// One connection: a single writer, and every pragma applies to the one connection.
 	db.SetMaxOpenConns(1)
 	j := &Journal{db: db, path: path, open: map[int64]*txn.Record{}}
+	j.owes.Store(1) // nothing known yet: ask
 	if err := j.pragmas(); err != nil {
 		db.Close()
 		return nil, err

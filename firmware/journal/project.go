@@ -73,6 +73,7 @@ func after(v int64) int64 {
 func (j *Journal) forget() {
 	j.head = chainHead{}
 	j.forgetNumbers()
+	j.mayOwe()
 }
 
 // forgetNumbers drops the next numbers and the pending records kept in memory; the next

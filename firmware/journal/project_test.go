@@ -229,3 +229,40 @@ func FuzzProject(f *testing.F) {
 		}
 	})
 }
+
+// TestPendingReversalsSeesEveryNewOne: once a query has found no reversal to send, the
+// answer is kept without SQL; every commit that can leave one must make it ask again.
+func TestPendingReversalsSeesEveryNewOne(t *testing.T) {
+	ctx := context.Background()
+	j := openTemp(t)
+	count := func(step string, want int) {
+		t.Helper()
+		tasks, err := j.PendingReversals(ctx)
+		if err != nil || len(tasks) != want {
+			t.Errorf("%s: PendingReversals = %d, %v; want %d", step, len(tasks), err, want)
+		}
+	}
+	count("fresh journal", 0)
+	a := newSale()
+	if err := j.Begin(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	count("request out (its reversal armed, not live)", 0)
+	if _, err := j.Finish(ctx, txn.Outcome{ID: a.ID, Status: txn.ReversalPending, ReversalReason: "98"}); err != nil {
+		t.Fatal(err)
+	}
+	count("no answer", 1)
+	if err := j.ReversalSent(ctx, a.ID, true, 3); err != nil {
+		t.Fatal(err)
+	}
+	count("0410 in", 0)
+	b := newSale()
+	if err := j.Begin(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	count("second request out", 0)
+	if n, err := j.Recover(ctx); err != nil || n != 1 {
+		t.Fatalf("Recover = %d, %v; want 1", n, err)
+	}
+	count("recovered after a crash", 1)
+}

@@ -226,7 +226,12 @@ func (j *Journal) Finish(ctx context.Context, o txn.Outcome) (*txn.Record, error
 		if _, err := applyEffects(t, now, o.Effects); err != nil {
 			return err
 		}
-		t.onCommit(func() { delete(j.open, r.ID) })
+		t.onCommit(func() {
+			delete(j.open, r.ID)
+			if r.Status == txn.ReversalPending {
+				j.mayOwe()
+			}
+		})
 		return nil
 	})
 	if err != nil {
@@ -340,7 +345,15 @@ func (j *Journal) Recover(ctx context.Context) (int, error) {
 }
 
 // PendingReversals lists the reversals still to send, oldest first.
+//
+// The engine asks before every request, and nearly always there is none: once a query
+// has found none, the answer stands without SQL until a commit that may leave one (see
+// mayOwe), which DESIGN §5's single writer makes this process's own.
 func (j *Journal) PendingReversals(ctx context.Context) ([]txn.ReversalTask, error) {
+	gen := j.owes.Load()
+	if gen == j.owesNone.Load() {
+		return nil, nil
+	}
 	rows, err := j.query(ctx, qPendingReversals)
 	if err != nil {
 		return nil, err
@@ -356,8 +369,19 @@ func (j *Journal) PendingReversals(ctx context.Context) ([]txn.ReversalTask, err
 		t.Record = *r
 		tasks = append(tasks, t)
 	}
-	return tasks, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(tasks) == 0 {
+		// A commit since gen moved owes on: the answer is then asked again.
+		j.owesNone.Store(gen)
+	}
+	return tasks, nil
 }
+
+// mayOwe notes a commit that may leave a reversal to send: every write except the fast
+// path's (tx.go), a Finish that got no answer, a chain moved by another writer.
+func (j *Journal) mayOwe() { j.owes.Add(1) }
 
 // extra scans a record followed by more columns.
 type extra struct {

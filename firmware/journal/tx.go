@@ -95,6 +95,7 @@ func (j *Journal) once(ctx context.Context, fast, retried bool, f func(t *wtx) e
 	if !fast {
 		j.behind.Store(false)
 		j.forgetNumbers()
+		j.mayOwe()
 	}
 	for _, f := range t.committed {
 		f()
