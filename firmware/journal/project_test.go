@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"posfw/firmware/txn"
@@ -265,4 +266,29 @@ func TestPendingReversalsSeesEveryNewOne(t *testing.T) {
 		t.Fatalf("Recover = %d, %v; want 1", n, err)
 	}
 	count("recovered after a crash", 1)
+}
+
+// TestOpenRefusesAnEventItCannotReplay: an event past the projection mark that cannot
+// be applied (a damaged file) stops Open with one clear line naming the event.
+func TestOpenRefusesAnEventItCannotReplay(t *testing.T) {
+	ctx := context.Background()
+	j := openTemp(t)
+	fill(t, j)
+	stopProjector(j)
+	r := newSale()
+	if err := j.Begin(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.db.Exec("UPDATE events SET body = 'garbage' WHERE id = (SELECT max(id) FROM events)"); err == nil {
+		t.Fatal("the append-only trigger let an event be changed")
+	}
+	if _, err := j.db.Exec("DROP TRIGGER events_append_only_update; UPDATE events SET body = 'garbage' WHERE id = (SELECT max(id) FROM events)"); err != nil {
+		t.Fatal(err)
+	}
+	image := powerCut(t, j)
+	_, err := Open(image)
+	if err == nil || !strings.Contains(err.Error(), "replaying") || !strings.Contains(err.Error(), "record.begin") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Open of a journal with an unreplayable event = %v; want one line naming the event", err)
+	}
+	t.Log(err)
 }
