@@ -96,8 +96,11 @@ func (a *App) queryFlow(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			hash := a.journal.CardHash(pres.Card.PAN)
+			hash, err := a.journal.CardHash(ctx, pres.Card.PAN)
 			pres.Wipe()
+			if err != nil {
+				return a.refused(ctx, TitleQuery, err)
+			}
 			amount, err := a.ui.Amount(ctx, TitleQuery)
 			if err != nil {
 				return err

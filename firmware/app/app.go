@@ -105,7 +105,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if o.Host != nil {
 		c := o.Config
 		a.engine = &txn.Engine{
-			Store: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
+			Store: j, Cards: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
 			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
 			// A reversal given up queues its "call the acquirer" slip (notices.go).
 			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,

@@ -53,10 +53,10 @@ func loadCardKey(path string) ([]byte, error) {
 
 // CardHash is HMAC-SHA256 of the PAN under the device's secret, hex: equal for the same
 // card on this terminal, useless for recovering the PAN.
-func (j *Journal) CardHash(pan []byte) string {
+func (j *Journal) CardHash(_ context.Context, pan []byte) (string, error) {
 	m := hmac.New(sha256.New, j.cardKey)
 	m.Write(pan)
-	return hex.EncodeToString(m.Sum(nil))
+	return hex.EncodeToString(m.Sum(nil)), nil
 }
 
 // chainHash is SHA-256(prev || kind || 0 || record_id || 0 || at || 0 || body).

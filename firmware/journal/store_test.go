@@ -22,7 +22,7 @@ func fill(t *testing.T, j *Journal) []*txn.Record {
 	var recs []*txn.Record
 	for i, st := range []txn.Status{txn.Approved, txn.Declined, ""} {
 		r := &txn.Record{Type: txn.Sale, Status: txn.Pending, Amount: int64(1000 * (i + 1)), Currency: "CNY",
-			MaskedPAN: "622202*********0127", CardHash: j.CardHash([]byte("6222021234567890127")), EntryMode: txn.Swiped, Operator: "01"}
+			MaskedPAN: "622202*********0127", CardHash: cardHash(t, j, "6222021234567890127"), EntryMode: txn.Swiped, Operator: "01"}
 		if err := j.Begin(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func TestDuplicateWindowQuery(t *testing.T) {
 	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	j.SetClock(func() time.Time { return now })
 	fill(t, j)
-	h := j.CardHash([]byte("6222021234567890127"))
+	h := cardHash(t, j, "6222021234567890127")
 	if r, err := j.Duplicate(ctx, h, 1000, now.Add(-time.Minute)); err != nil || r.Amount != 1000 {
 		t.Errorf("Duplicate = %v, %v; want the approved 10.00 sale", r, err)
 	}
@@ -208,7 +208,7 @@ func TestFullOrReadOnlyRefusedBeforeSend(t *testing.T) {
 				t.Fatal(err)
 			}
 			host := &txntest.Host{}
-			e := &txn.Engine{Store: j, Host: host, Currency: "CNY", Numeric: "156", Limits: txn.Limits{MaxAmount: 1 << 40}}
+			e := &txn.Engine{Store: j, Cards: j, Host: host, Currency: "CNY", Numeric: "156", Limits: txn.Limits{MaxAmount: 1 << 40}}
 			// Big enough records to need new pages.
 			var err error
 			sent := 0
@@ -233,4 +233,13 @@ func TestFullOrReadOnlyRefusedBeforeSend(t *testing.T) {
 			}
 		})
 	}
+}
+
+func cardHash(t *testing.T, j *Journal, pan string) string {
+	t.Helper()
+	h, err := j.CardHash(context.Background(), []byte(pan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

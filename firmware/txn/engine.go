@@ -19,6 +19,7 @@ type Limits struct {
 type Engine struct {
 	Store    Store
 	Host     Host
+	Cards    CardHasher
 	Limits   Limits
 	Currency string // ISO 4217 alpha, stored on records
 	Numeric  string // ISO 4217 numeric, sent in field 49
@@ -55,7 +56,10 @@ func (e *Engine) Sale(ctx context.Context, req SaleRequest) (*Record, error) {
 	c := SaleCheck{Amount: req.Amount, MaxAmount: e.Limits.MaxAmount, HasCard: req.Card != nil && len(req.Card.PAN) > 0, Confirmed: req.ConfirmDuplicate}
 	var hash string
 	if c.HasCard {
-		hash = e.Store.CardHash(req.Card.PAN)
+		var err error
+		if hash, err = e.Cards.CardHash(ctx, req.Card.PAN); err != nil {
+			return nil, fmt.Errorf("%w: card hash: %v", ErrJournal, err)
+		}
 		if e.Limits.DuplicateWindow > 0 {
 			dup, err := e.Store.Duplicate(ctx, hash, req.Amount, e.now().Add(-e.Limits.DuplicateWindow))
 			if err != nil && !errors.Is(err, ErrNotFound) {
@@ -112,7 +116,9 @@ func (e *Engine) voidCheck(ctx context.Context, req VoidRequest) (*VoidCheck, er
 		c.Orig = orig
 	}
 	if req.Card != nil && len(req.Card.PAN) > 0 {
-		c.CardHash = e.Store.CardHash(req.Card.PAN)
+		if c.CardHash, err = e.Cards.CardHash(ctx, req.Card.PAN); err != nil {
+			return nil, fmt.Errorf("%w: card hash: %v", ErrJournal, err)
+		}
 	}
 	return c, nil
 }
@@ -183,7 +189,9 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error)
 	}
 	c := RefundCheck{Amount: req.Amount, Ceiling: e.Limits.RefundCeiling, Supervisor: req.SupervisorOK, Orig: orig}
 	if req.Card != nil && len(req.Card.PAN) > 0 {
-		c.CardHash = e.Store.CardHash(req.Card.PAN)
+		if c.CardHash, err = e.Cards.CardHash(ctx, req.Card.PAN); err != nil {
+			return nil, fmt.Errorf("%w: card hash: %v", ErrJournal, err)
+		}
 	}
 	if req.Card == nil || len(req.Card.PAN) == 0 {
 		return nil, &Refusal{Rule: "card presented", EN: "No card", ZH: "无卡"}

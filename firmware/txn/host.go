@@ -45,6 +45,14 @@ func MaskPAN(pan []byte) string {
 	return string(m)
 }
 
+// CardHasher computes the keyed hash of a PAN that records keep for same-card rules
+// (void and refund to the original card, duplicate warnings). Its key must not sit beside
+// the journal: with the key, a masked PAN (first 6, last 4) and its hash give the full PAN
+// back by brute force in seconds.
+type CardHasher interface {
+	CardHash(ctx context.Context, pan []byte) (string, error)
+}
+
 // Request is one message the engine asks the host to carry.
 type Request struct {
 	Type   Type // Sale, Void or Refund

@@ -58,8 +58,6 @@ type Store interface {
 	ByRRN(ctx context.Context, rrn string) (*Record, error)
 	// Duplicate is the newest approved sale on the card for the amount since a time.
 	Duplicate(ctx context.Context, cardHash string, amount int64, since time.Time) (*Record, error)
-	// CardHash is the keyed hash of a PAN, for same-card rules.
-	CardHash(pan []byte) string
 
 	// Recover turns the records left pending by a crash into pending reversals
 	// (reason 98): the request may have reached the host.

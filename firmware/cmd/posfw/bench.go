@@ -130,7 +130,7 @@ func runBench(e *env, args []string) error {
 	}
 	defer j.Close()
 	th := &timedHost{Host: client}
-	eng := &txn.Engine{Store: j, Host: th, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
+	eng := &txn.Engine{Store: j, Cards: j, Host: th, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
 		Limits: txn.Limits{MaxAmount: 1 << 40, RefundCeiling: 1 << 40}}
 	if err := eng.SignOn(ctx, "bench"); err != nil {
 		return err
