@@ -26,6 +26,9 @@ type Engine struct {
 	// MaxReversalTries before a reversal is given up (and the acquirer must be called).
 	MaxReversalTries int
 	Now              func() time.Time
+	// Location is the terminal's time zone: the local date printed on slips and keyed
+	// back for refunds (MMDD) is in it. Stored instants stay UTC. Default time.Local.
+	Location *time.Location
 	// ReversalFailed, when set, is called once for each reversal whose last try has just
 	// failed (the record is now ReversalFailed): the merchant must call the acquirer.
 	ReversalFailed func(Record)
@@ -33,6 +36,15 @@ type Engine struct {
 	// flushing serialises reversal sending between the flows and the background worker,
 	// so that one reversal is never in flight twice.
 	flushing sync.Mutex
+}
+
+// localDate is t's MMDD in the terminal's time zone, as the slip prints it.
+func (e *Engine) localDate(t time.Time) string {
+	loc := e.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return t.In(loc).Format("0102")
 }
 
 func (e *Engine) now() time.Time {
@@ -136,7 +148,7 @@ func (e *Engine) Void(ctx context.Context, req VoidRequest) (*Record, error) {
 	r := &Record{
 		Type: Void, Amount: o.Amount, Currency: o.Currency,
 		MaskedPAN: o.MaskedPAN, CardHash: o.CardHash, EntryMode: o.EntryMode,
-		OrigID: o.ID, OrigSTAN: o.STAN, OrigRRN: o.RRN, OrigDate: o.CreatedAt.Format("0102"),
+		OrigID: o.ID, OrigSTAN: o.STAN, OrigRRN: o.RRN, OrigDate: e.localDate(o.CreatedAt),
 		Operator: req.Operator, Supervisor: req.Supervisor,
 	}
 	if req.Card != nil {
@@ -175,7 +187,7 @@ func (e *Engine) FindForRefund(ctx context.Context, rrn, date string) (*Record, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	if date != "" && o.CreatedAt.Format("0102") != date {
+	if date != "" && e.localDate(o.CreatedAt) != date {
 		return nil, &Refusal{Rule: "original date matches", EN: "Date does not match the original", ZH: "原交易日期不符"}
 	}
 	return o, nil

@@ -93,6 +93,11 @@ type Totals struct {
 	Voids           Total
 	ManualRefunds   Total
 	ReversalsFailed Total
+	// Head is the journal's chain head when the totals were taken, sealed by a key the
+	// data directory does not hold, in the journal's text form; it travels with the
+	// settlement and prints on its report so that a rewritten journal can be proven
+	// rewritten. "" when the store has none.
+	Head string
 }
 
 // Total is a count and an amount.
