@@ -32,6 +32,10 @@ type Config struct {
 	Language string `toml:"language"`
 	// Board names a built-in board definition or a board TOML file.
 	Board string `toml:"board"`
+	// TimeZone is the IANA name of the terminal's time zone ("Asia/Shanghai"): the
+	// local date and time of slips, screens, fields 12/13 and the refund date are in
+	// it. Empty: the currency's zone (Location). Stored instants stay UTC.
+	TimeZone string `toml:"timezone"`
 
 	Host   Host   `toml:"host"`
 	Modem  Modem  `toml:"modem"`
@@ -93,17 +97,19 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // currencies maps the ISO 4217 codes this firmware prints to their numeric codes
-// (ISO 8583 field 49) and minor-unit digits.
+// (ISO 8583 field 49), minor-unit digits and the time zone a terminal taking them is in
+// when the configuration names none ("": the currency spans zones, timezone is required).
 var currencies = map[string]struct {
 	Numeric string
 	Digits  int
+	Zone    string
 }{
-	"CNY": {"156", 2},
-	"HKD": {"344", 2},
-	"MOP": {"446", 2},
-	"USD": {"840", 2},
-	"EUR": {"978", 2},
-	"JPY": {"392", 0},
+	"CNY": {"156", 2, "Asia/Shanghai"},
+	"HKD": {"344", 2, "Asia/Hong_Kong"},
+	"MOP": {"446", 2, "Asia/Macau"},
+	"USD": {"840", 2, ""},
+	"EUR": {"978", 2, ""},
+	"JPY": {"392", 0, "Asia/Tokyo"},
 }
 
 // CurrencyCode is the ISO 4217 numeric code of the configured currency.
@@ -111,6 +117,36 @@ func (c *Config) CurrencyCode() string { return currencies[c.Currency].Numeric }
 
 // CurrencyDigits is how many minor-unit digits the configured currency has.
 func (c *Config) CurrencyDigits() int { return currencies[c.Currency].Digits }
+
+// Location is the terminal's time zone: the configured timezone, else the currency's
+// (CNY: Asia/Shanghai). Parse has checked it loads; a Config built by hand with a bad
+// name gets UTC. The binary embeds the zone data (time/tzdata in cmd/posfw), since
+// terminal images often have no /usr/share/zoneinfo.
+func (c *Config) Location() *time.Location {
+	loc, err := c.zone()
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (c *Config) zone() (*time.Location, error) {
+	name := c.TimeZone
+	if name == "" {
+		if name = currencies[c.Currency].Zone; name == "" {
+			return nil, fmt.Errorf("must be set for currency %s, which spans time zones (e.g. \"Europe/Berlin\")", c.Currency)
+		}
+	}
+	if name == "Local" {
+		// The system's zone is whatever the image happens to hold (often UTC).
+		return nil, errors.New(`"Local" is not allowed: name the zone, e.g. "Asia/Shanghai"`)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a time zone name like \"Asia/Shanghai\"", name)
+	}
+	return loc, nil
+}
 
 //go:embed sim.toml
 var simTOML []byte
@@ -219,6 +255,12 @@ var rules = []rule{
 	{"currency", func(c *Config) string {
 		if _, ok := currencies[c.Currency]; !ok {
 			return fmt.Sprintf("%q is not one of %s", c.Currency, strings.Join(currencyNames(), ", "))
+		}
+		return ""
+	}},
+	{"timezone", func(c *Config) string {
+		if _, err := c.zone(); err != nil {
+			return err.Error()
 		}
 		return ""
 	}},

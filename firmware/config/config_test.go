@@ -91,6 +91,10 @@ func TestRefused(t *testing.T) {
 		{"missing tid", map[string]string{"terminal_id": ""}, "terminal_id", "exactly 8"},
 		{"tls ca", map[string]string{"host.tls_ca": `"/nonexistent.pem"`}, "host.tls_ca", "cannot be read"},
 		{"master key", map[string]string{"host.master_key_file": `"/nonexistent.key"`}, "host.master_key_file", "cannot be read"},
+		{"time zone", map[string]string{"timezone": `"Mars/Olympus_Mons"`}, "timezone", "not a time zone name"},
+		{"time zone path", map[string]string{"timezone": `"../../etc/passwd"`}, "timezone", "not a time zone name"},
+		{"system zone", map[string]string{"timezone": `"Local"`}, "timezone", "not allowed"},
+		{"no zone for USD", map[string]string{"currency": `"USD"`}, "timezone", "must be set for currency USD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := file(tc.set)
@@ -162,5 +166,36 @@ func TestMasterKey(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), tc.content[:8]) {
 			t.Errorf("error %q quotes the key", err)
 		}
+	}
+}
+
+// TestLocation: the terminal's zone is the configured one, else its currency's; a CNY
+// terminal is on Beijing time whatever the machine's TZ says.
+func TestLocation(t *testing.T) {
+	for _, tc := range []struct {
+		set  map[string]string
+		want string
+	}{
+		{nil, "Asia/Shanghai"},
+		{map[string]string{"currency": `"HKD"`}, "Asia/Hong_Kong"},
+		{map[string]string{"currency": `"USD"`, "timezone": `"America/New_York"`}, "America/New_York"},
+		{map[string]string{"timezone": `"UTC"`}, "UTC"},
+		{map[string]string{"timezone": `"Asia/Urumqi"`}, "Asia/Urumqi"},
+	} {
+		c, err := Parse("t.toml", file(tc.set))
+		if err != nil {
+			t.Errorf("Parse(%v) = %v", tc.set, err)
+			continue
+		}
+		if got := c.Location().String(); got != tc.want {
+			t.Errorf("Parse(%v).Location() = %s; want %s", tc.set, got, tc.want)
+		}
+	}
+	at := time.Date(2026, 12, 5, 16, 40, 0, 0, time.UTC) // 00:40 the next day in Beijing
+	if got := Sim().Location(); at.In(got).Format("0102 15:04") != "1206 00:40" {
+		t.Errorf("Sim().Location() = %v puts %v at %s; want 1206 00:40", got, at, at.In(got).Format("0102 15:04"))
+	}
+	if got := (&Config{Currency: "EUR"}).Location(); got != time.UTC {
+		t.Errorf("Location of an unchecked EUR config = %v; want UTC", got)
 	}
 }
