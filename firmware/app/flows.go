@@ -21,11 +21,16 @@ var (
 	msgPaperOut     = ui.Text{EN: "Paper out, reprint later", ZH: "缺纸，请装纸后重打印"}
 	msgPrinterFault = ui.Text{EN: "Printer fault, reprint", ZH: "打印机故障，请稍后重打印"}
 	msgJournal      = ui.Text{EN: "Journal failed, not sent", ZH: "流水写入失败，交易未发送"}
-	msgDuplicate    = ui.Text{EN: "Same card, same amount", ZH: "同卡同金额刚刚交易过"}
-	msgManualOffer  = ui.Text{EN: "Record a manual refund?", ZH: "是否登记手工退款?"}
-	msgRefundable   = ui.Text{EN: "Refundable", ZH: "可退金额"}
-	msgNoHost       = ui.Text{EN: "No host configured", ZH: "未配置主机"}
-	msgReason       = ui.Text{EN: "Reason", ZH: "原因"}
+	// The request left (or may have) and its outcome could not be written: the record
+	// stays an armed reversal. Worded as the no-answer slip is.
+	msgUnrecorded  = ui.Text{EN: "Not completed", ZH: "交易未完成"}
+	msgWillRevert  = ui.Text{EN: "Will be reversed", ZH: "将自动冲正"}
+	msgCallTech    = ui.Text{EN: "Journal full: call tech", ZH: "流水故障，请联系维护"}
+	msgDuplicate   = ui.Text{EN: "Same card, same amount", ZH: "同卡同金额刚刚交易过"}
+	msgManualOffer = ui.Text{EN: "Record a manual refund?", ZH: "是否登记手工退款?"}
+	msgRefundable  = ui.Text{EN: "Refundable", ZH: "可退金额"}
+	msgNoHost      = ui.Text{EN: "No host configured", ZH: "未配置主机"}
+	msgReason      = ui.Text{EN: "Reason", ZH: "原因"}
 )
 
 func (a *App) cols() int { return a.opts.Board.Display.Cols }
@@ -75,6 +80,11 @@ func (a *App) saleFlow(ctx context.Context) error {
 func (a *App) refused(ctx context.Context, title ui.Text, err error) error {
 	if errors.Is(err, ui.ErrCancel) || errors.Is(err, context.Canceled) {
 		return err
+	}
+	if errors.Is(err, txn.ErrUnrecorded) {
+		a.log.Error("outcome not recorded; the record stays pending and is reversed at the next start", "title", title.EN, "error", err)
+		a.ind.outcome(ctx, txn.ReversalPending)
+		return a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(msgUnrecorded), a.ui.T(msgWillRevert), a.ui.T(msgCallTech))
 	}
 	reason := err.Error()
 	var ref *txn.Refusal

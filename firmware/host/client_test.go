@@ -78,7 +78,12 @@ func serveFake(t *testing.T, ln net.Listener, answer answerer) (string, <-chan [
 func reply(req *iso8583.Message, code string, key []byte, extra Fields) []byte {
 	mti, _ := req.GetMTI()
 	m, _ := LookupMessage(mti)
-	f := Fields{11: str(req, 11), 41: str(req, 41), 39: code}
+	f := Fields{39: code}
+	for _, e := range Echoes {
+		if v := str(req, e.Field); v != "" {
+			f[e.Field] = v
+		}
+	}
 	for id, v := range extra {
 		f[id] = v
 		if v == "" {
@@ -412,7 +417,17 @@ func TestErrorClasses(t *testing.T) {
 		{"MAC under another key", answerWith("00", otherKey, nil), txn.ErrBadMAC, ""},
 		{"approval without MAC", answerWith("00", nil, nil), txn.ErrBadMAC, ""},
 		{"decline without MAC", answerWith("51", nil, nil), txn.ErrBadMAC, ""},
-		{"A0 without MAC", answerWith("A0", nil, nil), nil, "A0"},
+		{"A0 without MAC", answerWith("A0", nil, nil), txn.ErrBadMAC, ""},
+		{"97 without MAC", answerWith("97", nil, nil), txn.ErrBadMAC, ""},
+		{"30 without MAC", answerWith("30", nil, nil), txn.ErrBadMAC, ""},
+		{"approval for another processing code", answerWith("00", key, Fields{3: "200000"}), txn.ErrBadAnswer, ""},
+		{"approval for another amount", answerWith("00", key, Fields{4: "1"}), txn.ErrBadAnswer, ""},
+		{"approval without the amount", answerWith("00", key, Fields{4: ""}), txn.ErrBadAnswer, ""},
+		{"approval for another merchant", answerWith("00", key, Fields{42: "898000000000002"}), txn.ErrBadAnswer, ""},
+		{"approval in another currency", answerWith("00", key, Fields{49: "840"}), txn.ErrBadAnswer, ""},
+		{"approval without the currency", answerWith("00", key, Fields{49: ""}), nil, "00"},
+		{"approval for another batch", answerWith("00", key, Fields{60: "000002"}), txn.ErrBadAnswer, ""},
+		{"decline for another amount", answerWith("51", key, Fields{4: "1"}), txn.ErrBadAnswer, ""},
 		{"A0 with a bad MAC", answerWith("A0", otherKey, nil), txn.ErrBadMAC, ""},
 		{"decline", answerWith("51", key, nil), nil, "51"},
 		{"answer for another STAN, then none", answerWith("00", key, Fields{11: "999999"}), txn.ErrNoResponse, ""},
@@ -450,7 +465,7 @@ func TestErrorClasses(t *testing.T) {
 // classes counts the txn errors err wraps: a Host must return exactly one.
 func classes(err error) int {
 	n := 0
-	for _, e := range []error{txn.ErrNotSent, txn.ErrNoResponse, txn.ErrBadMAC} {
+	for _, e := range []error{txn.ErrNotSent, txn.ErrNoResponse, txn.ErrBadMAC, txn.ErrBadAnswer} {
 		if errors.Is(err, e) {
 			n++
 		}

@@ -23,6 +23,7 @@ type match struct {
 	stan string // field 11
 	tid  string // field 41
 	mac  bool   // the answer must carry a valid MAC
+	echo Fields // the request's fields that the answer repeats (Echoes)
 }
 
 // errMismatch marks a well-formed answer to some other request.
@@ -30,8 +31,9 @@ var errMismatch = errors.New("answer does not match the request")
 
 // exchange sends one request on a connection of its own and returns its
 // answer. Its errors wrap exactly one of txn.ErrNotSent (nothing left the
-// terminal), txn.ErrNoResponse (the request may have left; no valid answer)
-// and txn.ErrBadMAC (an answer whose MAC does not verify).
+// terminal), txn.ErrNoResponse (the request may have left; no valid answer),
+// txn.ErrBadMAC (an answer without a MAC that verifies, whatever its response
+// code) and txn.ErrBadAnswer (a signed answer that does not repeat the request).
 func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.Message, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, c.err)
@@ -59,7 +61,7 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.M
 		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
 	}
 	defer clear(b) // it holds the PAN, track 2 and PIN block
-	want := match{mti: m.Response, stan: f[11], tid: c.cfg.TerminalID, mac: m.MAC}
+	want := match{mti: m.Response, stan: f[11], tid: c.cfg.TerminalID, mac: m.MAC, echo: echoOf(f)}
 
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -140,10 +142,25 @@ func ioProblem(ctx context.Context, err error) error {
 	return err
 }
 
+// echoOf is the part of a request's fields an answer must repeat. It holds no
+// card data: none of Echoes is a card field.
+func echoOf(f Fields) Fields {
+	e := Fields{}
+	for _, row := range Echoes {
+		if v, ok := f[row.Field]; ok {
+			e[row.Field] = v
+		}
+	}
+	return e
+}
+
 // parseResponse decodes a frame read in answer to a request and checks that
-// it is the answer wanted. A well-formed answer to another request comes back
-// with errMismatch (and the message, for the log); other errors wrap
-// txn.ErrNoResponse or txn.ErrBadMAC.
+// it is the answer wanted: the MTI, trace and terminal pick it out among
+// strays; then its MAC must verify (when the request carried one, whatever
+// the response code: an unsigned A0 or 97 is no answer either) and every
+// echoed field must repeat the request. A well-formed answer to another
+// request comes back with errMismatch (and the message, for the log); other
+// errors wrap txn.ErrNoResponse, txn.ErrBadMAC or txn.ErrBadAnswer.
 func parseResponse(frame []byte, want match, key []byte) (*iso8583.Message, error) {
 	msg, err := iso87.Unpack(frame)
 	if err != nil {
@@ -153,21 +170,28 @@ func parseResponse(frame []byte, want match, key []byte) (*iso8583.Message, erro
 		return msg, errMismatch
 	}
 	code := str(msg, 39)
+	if want.mac {
+		switch err := CheckMAC(frame, msg, key); {
+		case err == nil:
+		case errors.Is(err, ErrNoMAC):
+			return nil, fmt.Errorf("%w: answer %q has no MAC", txn.ErrBadMAC, code)
+		case errors.Is(err, mac.ErrMismatch):
+			return nil, fmt.Errorf("%w: answer %q", txn.ErrBadMAC, code)
+		default:
+			return nil, fmt.Errorf("%w: %v", txn.ErrBadMAC, err)
+		}
+	}
 	if len(code) != 2 {
 		return nil, fmt.Errorf("%w: answer without a response code", txn.ErrNoResponse)
 	}
-	if !want.mac {
-		return msg, nil
+	got := Fields{}
+	for id := range want.echo {
+		if _, ok := msg.GetFields()[id]; ok {
+			got[id] = str(msg, id)
+		}
 	}
-	switch err := CheckMAC(frame, msg, key); {
-	case err == nil:
-	case errors.Is(err, ErrNoMAC) && MayOmitMAC(code):
-	case errors.Is(err, ErrNoMAC):
-		return nil, fmt.Errorf("%w: answer %s has no MAC", txn.ErrBadMAC, code)
-	case errors.Is(err, mac.ErrMismatch):
-		return nil, fmt.Errorf("%w: answer %s", txn.ErrBadMAC, code)
-	default:
-		return nil, fmt.Errorf("%w: %v", txn.ErrBadMAC, err)
+	if err := CheckEcho(want.echo, got); err != nil {
+		return nil, fmt.Errorf("%w: %v", txn.ErrBadAnswer, err)
 	}
 	return msg, nil
 }

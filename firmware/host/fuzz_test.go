@@ -10,16 +10,18 @@ import (
 
 // FuzzParseResponse feeds arbitrary frames to the client's answer parsing.
 // It must never panic; an answer it accepts must be the one wanted, with a
-// response code and a valid MAC (or a code that may come without one); a
-// refusal must be a mismatch or exactly one txn error.
+// response code, a valid MAC and the request's echoed fields; a refusal must
+// be a mismatch or exactly one txn error.
 func FuzzParseResponse(f *testing.F) {
 	key := unhex(f, testMAK)
-	want := match{mti: "0210", stan: "000123", tid: "TERM0001", mac: true}
-	req, _ := Build("0200", Fields{11: "000123", 41: "TERM0001"})
+	want := match{mti: "0210", stan: "000123", tid: "TERM0001", mac: true,
+		echo: Fields{4: "5000", 11: "000123", 41: "TERM0001"}}
+	req, _ := Build("0200", Fields{4: "5000", 11: "000123", 41: "TERM0001"})
 	f.Add(reply(req, "00", key, Fields{37: "041215300123", 38: "AB12"}))
 	f.Add(reply(req, "00", unhex(f, testTMK), nil))
 	f.Add(reply(req, "A0", nil, nil))
 	f.Add(reply(req, "00", key, Fields{11: "000124"}))
+	f.Add(reply(req, "00", key, Fields{4: "5001"}))
 	f.Add(reply(req, "00", key, Fields{90: OriginalData{MTI: "0200", STAN: 123}.String()}))
 	f.Add([]byte("0210\x00"))
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -34,15 +36,18 @@ func FuzzParseResponse(f *testing.F) {
 			if len(code) != 2 {
 				t.Fatalf("parseResponse(%q) accepted an answer without a response code", frame)
 			}
-			if err := CheckMAC(frame, msg, key); err != nil && !(errors.Is(err, ErrNoMAC) && MayOmitMAC(code)) {
+			if err := CheckMAC(frame, msg, key); err != nil {
 				t.Fatalf("parseResponse(%q) accepted an answer whose MAC fails: %v", frame, err)
+			}
+			if str(msg, 4) != "5000" {
+				t.Fatalf("parseResponse(%q) accepted an answer for amount %q", frame, str(msg, 4))
 			}
 		case errors.Is(err, errMismatch):
 			if msg == nil {
 				t.Fatalf("parseResponse(%q) = mismatch without the message to log", frame)
 			}
 		case classes(err) != 1 || errors.Is(err, txn.ErrNotSent):
-			t.Fatalf("parseResponse(%q) = %v; want ErrNoResponse or ErrBadMAC", frame, err)
+			t.Fatalf("parseResponse(%q) = %v; want ErrNoResponse, ErrBadMAC or ErrBadAnswer", frame, err)
 		}
 	})
 }
@@ -107,7 +112,7 @@ func FuzzParseTotals(f *testing.F) {
 // TestGoldenAnswersParse runs the seeds through the real unpacker once, so
 // that a seed that stopped being a valid message is noticed.
 func TestGoldenAnswersParse(t *testing.T) {
-	req, _ := Build("0200", Fields{11: "000123", 41: "TERM0001"})
+	req, _ := Build("0200", Fields{4: "5000", 11: "000123", 41: "TERM0001"})
 	if _, err := iso87.Unpack(reply(req, "00", unhex(t, testMAK), nil)); err != nil {
 		t.Errorf("the fuzz seed answer does not unpack: %v", err)
 	}

@@ -94,21 +94,48 @@ const (
 	CodeMACError   = "A0"     // field 39: the request's MAC did not verify
 )
 
-// unMACedCodes are the response codes with which a host may answer without
-// a MAC: it could not read the request (30), has no key for the terminal
-// (97) or could not verify the terminal's MAC (A0). A forged one of these can
-// only make the terminal reverse and sign on again.
-var unMACedCodes = []string{"30", "97", CodeMACError}
+// Echo is one row of the table of request fields an answer must repeat. An answer
+// that differs in any of them answers some other request, or was altered on the way:
+// it is not this request's answer, whatever its MAC and response code say.
+type Echo struct {
+	Field int
+	// Required: the answer must carry the field when the request did. Otherwise a
+	// host may leave it out, but must not change it.
+	Required bool
+	What     string
+}
 
-// MayOmitMAC reports whether an answer with this response code may come
-// without a MAC.
-func MayOmitMAC(code string) bool {
-	for _, c := range unMACedCodes {
-		if c == code {
-			return true
+// Echoes are the fields an iso87 answer repeats (ISO 8583:1987 "mandatory echo"):
+// a signed 0210 for another amount or merchant must never show Approved for this one.
+var Echoes = []Echo{
+	{3, true, "processing code"},
+	{4, true, "amount"},
+	{11, true, "trace number"},
+	{41, true, "terminal id"},
+	{42, true, "merchant id"},
+	{49, false, "currency"},
+	{60, true, "batch number"},
+	{70, true, "network management code"},
+	{90, true, "original data"},
+}
+
+// CheckEcho reports the first field of Echoes in which answer differs from request
+// (both as field number → value).
+func CheckEcho(request, answer Fields) error {
+	for _, e := range Echoes {
+		want, sent := request[e.Field]
+		if !sent {
+			continue
+		}
+		got, ok := answer[e.Field]
+		switch {
+		case !ok && e.Required:
+			return fmt.Errorf("the answer leaves out field %d (%s)", e.Field, e.What)
+		case ok && got != want:
+			return fmt.Errorf("the answer changes field %d (%s)", e.Field, e.What)
 		}
 	}
-	return false
+	return nil
 }
 
 // entryModes is the PAN entry mode, the first two digits of field 22. The

@@ -11,6 +11,13 @@ const (
 	ActCallIssuer  Action = "call_issuer"  // the cardholder must call the bank
 	ActReverse     Action = "reverse"      // reverse the request and sign on again
 	ActManualRoute Action = "manual_route" // refund: the original route is unavailable, offer a manual refund
+	// ActTraceUsed: the host has seen this trace number before (94): the journal's
+	// counters are behind the host's. The request is declined; the STAN moves forward
+	// and the cashier is told to call support.
+	ActTraceUsed Action = "trace_used"
+	// ActUnknown: a code the terminal does not know. It cannot tell whether the money
+	// moved, so the request counts as unanswered and is reversed.
+	ActUnknown Action = "unknown"
 )
 
 // Code is one row of the response code table.
@@ -21,7 +28,8 @@ type Code struct {
 }
 
 // Codes is the response code table: ISO 8583:1987 field 39 values as China UnionPay and
-// most acquirers use them. Unknown codes are declines with the code shown.
+// most acquirers use them. A code not in the table is ActUnknown: reversed, never taken
+// for a final decline.
 var Codes = []Code{
 	{"00", ActApproved, "Approved", "交易成功"},
 	{"01", ActCallIssuer, "Refer to card issuer", "请持卡人与发卡行联系"},
@@ -47,18 +55,19 @@ var Codes = []Code{
 	{"65", ActDeclined, "Exceeds frequency limit", "超出取款次数限制"},
 	{"75", ActCallIssuer, "PIN tries exceeded", "密码错误次数超限"},
 	{"91", ActRetry, "Issuer unavailable", "发卡行不能操作"},
-	{"94", ActDeclined, "Duplicate transmission", "重复交易"},
+	{"94", ActTraceUsed, "Trace used: call support", "流水号重复，请联系维护"},
 	{"96", ActRetry, "System malfunction", "系统故障"},
 	{"97", ActReverse, "Terminal not signed on", "终端未签到"},
 	{"A0", ActReverse, "MAC error, sign on again", "MAC校验错，请重新签到"},
 }
 
-// LookupCode returns the row for a response code; an unknown code is a decline.
+// LookupCode returns the row for a response code; a code not in the table is
+// ActUnknown.
 func LookupCode(code string) Code {
 	for _, c := range Codes {
 		if c.Code == code {
 			return c
 		}
 	}
-	return Code{code, ActDeclined, "Declined (" + code + ")", "交易失败(" + code + ")"}
+	return Code{code, ActUnknown, "Unknown answer, reversing", "未知应答，将冲正"}
 }

@@ -289,31 +289,68 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 		Card: card, OrigSTAN: r.OrigSTAN, OrigRRN: r.OrigRRN, OrigAuthCode: origAuth, OrigDate: r.OrigDate, At: r.CreatedAt,
 	}
 	resp, err := e.Host.Send(ctx, req)
-	o := Outcome{ID: r.ID, Response: resp}
-	switch {
-	case errors.Is(err, ErrNotSent):
-		o.Status = NotSent
-	case err != nil:
-		o.Status, o.ReversalReason = ReversalPending, ReversalReason(err)
-	case resp.Code == "00":
-		o.Status, o.Effects = Approved, effects
-	default:
-		o.Status = Declined
-	}
+	o, signOn := outcomeOf(r.ID, resp, err, effects)
 	// The outcome must be committed even if the caller's context ended meanwhile: the
 	// host has answered (or not), and the journal must say which.
 	done, ferr := e.Store.Finish(context.WithoutCancel(ctx), o)
 	if ferr != nil {
 		// The record stays pending (its reversal armed) and Recover turns it into a pending
 		// reversal at the next start, so an unrecorded approval is undone, never lost.
-		return nil, fmt.Errorf("%w: outcome not recorded: %v", ErrJournal, ferr)
+		if o.Status == NotSent {
+			return nil, fmt.Errorf("%w: outcome not recorded: %v", ErrJournal, ferr)
+		}
+		// The request may have reached the host: "not sent" would be a lie.
+		return nil, fmt.Errorf("%w: %v", ErrUnrecorded, ferr)
 	}
-	if errors.Is(err, ErrBadMAC) {
+	if o.Response.Code != "" && LookupCode(o.Response.Code).Action == ActTraceUsed {
+		// The host holds this trace number already: the journal's counters are behind the
+		// host's. Move past them, so that no later request reuses a trace the host knows.
+		if err := e.Store.SkipSTAN(context.WithoutCancel(ctx), r.STAN+TraceSkip); err != nil {
+			return nil, fmt.Errorf("%w: moving the trace number forward: %v", ErrJournal, err)
+		}
+	}
+	if signOn {
 		// The working keys no longer match the host's: sign on again, after the outcome
 		// is safe, so that the reversal and the next request go out under new keys.
 		e.SignOn(context.WithoutCancel(ctx), "system")
 	}
 	return done, nil
+}
+
+// TraceSkip is how far the STAN jumps when the host answers 94 (trace already used): the
+// journal lost requests the host holds, and there is no telling how many.
+const TraceSkip = 1000
+
+// outcomeOf decides what becomes of a record from the host's answer. Only an approval
+// or a known decline is final; anything that leaves the terminal unsure whether money
+// moved — no answer, a MAC that does not verify, an answer that does not repeat the
+// request, a code the terminal does not know or one that asks for a reversal — is a
+// reversal. signOn is true when the working keys must be renewed.
+func outcomeOf(id int64, resp Response, err error, effects []Effect) (o Outcome, signOn bool) {
+	o = Outcome{ID: id, Response: resp}
+	switch {
+	case errors.Is(err, ErrNotSent):
+		o.Status = NotSent
+		return o, false
+	case err != nil:
+		o.Status, o.ReversalReason = ReversalPending, ReversalReason(err)
+		return o, errors.Is(err, ErrBadMAC)
+	}
+	switch LookupCode(resp.Code).Action {
+	case ActApproved:
+		o.Status, o.Effects = Approved, effects
+	case ActReverse:
+		o.Status, o.ReversalReason = ReversalPending, "06"
+		if resp.Code == "A0" {
+			o.ReversalReason = "A0"
+		}
+		return o, true
+	case ActUnknown:
+		o.Status, o.ReversalReason = ReversalPending, "06"
+	default:
+		o.Status = Declined
+	}
+	return o, false
 }
 
 // FlushReversals sends every pending reversal once; it returns how many are still to

@@ -74,6 +74,11 @@ func TestSaleOutcomes(t *testing.T) {
 		{"no response", txntest.Answer{Err: txn.ErrNoResponse}, txn.ReversalPending, true},
 		{"bad MAC", txntest.Answer{Err: txn.ErrBadMAC}, txn.ReversalPending, true},
 		{"not sent", txntest.Answer{Err: txn.ErrNotSent}, txn.NotSent, false},
+		{"answer for another request", txntest.Answer{Err: txn.ErrBadAnswer}, txn.ReversalPending, true},
+		{"unknown code", txntest.Answer{Code: "Z9"}, txn.ReversalPending, true},
+		{"signed A0", txntest.Answer{Code: "A0"}, txn.ReversalPending, true},
+		{"signed 97", txntest.Answer{Code: "97"}, txn.ReversalPending, true},
+		{"duplicate transmission 94", txntest.Answer{Code: "94"}, txn.Declined, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)
@@ -90,8 +95,12 @@ func TestSaleOutcomes(t *testing.T) {
 			if (len(tasks) == 1) != tc.rev {
 				t.Errorf("pending reversals = %d; want reversal %v", len(tasks), tc.rev)
 			}
-			if tc.rev && tasks[0].Reason != txn.ReversalReason(tc.answer.Err) {
-				t.Errorf("reversal reason = %s; want %s", tasks[0].Reason, txn.ReversalReason(tc.answer.Err))
+			want := txn.ReversalReason(tc.answer.Err)
+			if tc.answer.Code == "A0" {
+				want = "A0"
+			}
+			if tc.rev && tasks[0].Reason != want {
+				t.Errorf("reversal reason = %s; want %s", tasks[0].Reason, want)
 			}
 		})
 	}
@@ -116,6 +125,56 @@ func TestReversalBeforeNextSale(t *testing.T) {
 	}
 	if n := r.e.FlushReversals(context.Background()); n != 0 || len(r.host.Reversals) != 1 {
 		t.Errorf("second flush left %d and sent %d reversals; want 0 and still 1", n, len(r.host.Reversals))
+	}
+}
+
+// TestTraceUsedMovesForward: a 94 answer (the host holds this trace number) declines the
+// sale and the next request's trace number jumps past it, never reusing one.
+func TestTraceUsedMovesForward(t *testing.T) {
+	r := newRig(t)
+	r.host.Script(txntest.Answer{Code: "94"})
+	first := r.sale(t, 500, panOK)
+	second := r.sale(t, 600, panOK2)
+	if first.Status != txn.Declined {
+		t.Errorf("answered 94: %s; want declined", first.Status)
+	}
+	if want := first.STAN + txn.TraceSkip + 1; second.STAN != want {
+		t.Errorf("next trace after 94 = %d; want %d", second.STAN, want)
+	}
+}
+
+// finishFails is a journal whose Finish fails, as on a disk that filled up between the
+// record and the host's answer.
+type finishFails struct{ *journal.Journal }
+
+func (finishFails) Finish(context.Context, txn.Outcome) (*txn.Record, error) {
+	return nil, errors.New("database or disk is full")
+}
+
+// TestUnrecordedIsNotNotSent: when the outcome cannot be written after the request went
+// out, the error never says "not sent", and the record stays armed for reversal.
+func TestUnrecordedIsNotNotSent(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer txntest.Answer
+		want   error
+	}{
+		{"approved", txntest.Answer{Code: "00"}, txn.ErrUnrecorded},
+		{"no answer", txntest.Answer{Err: txn.ErrNoResponse}, txn.ErrUnrecorded},
+		{"not sent", txntest.Answer{Err: txn.ErrNotSent}, txn.ErrJournal},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.e.Store = finishFails{r.j}
+			r.host.Script(tc.answer)
+			_, err := r.e.Sale(context.Background(), txn.SaleRequest{Amount: 500, Card: card(panOK), Operator: "01"})
+			if !errors.Is(err, tc.want) || (tc.want == txn.ErrUnrecorded && errors.Is(err, txn.ErrJournal)) {
+				t.Fatalf("Sale with a failing Finish = %v; want %v only", err, tc.want)
+			}
+			if n, err := r.j.Recover(context.Background()); n != 1 || err != nil {
+				t.Errorf("Recover = %d, %v; want the pending record armed for reversal", n, err)
+			}
+		})
 	}
 }
 

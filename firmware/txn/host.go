@@ -133,9 +133,14 @@ var (
 	// ErrBadMAC: an answer came with a MAC that does not verify. Reversal reason A0, then
 	// sign on again.
 	ErrBadMAC = errors.New("host response failed MAC check")
+	// ErrBadAnswer: a signed answer that does not repeat the request (another amount,
+	// merchant, terminal, processing code or original): it answers some other request,
+	// so this one is unanswered. Reversal reason 06.
+	ErrBadAnswer = errors.New("host answer does not match the request")
 )
 
-// ReversalReason is the reason code of the 0400 for a Host error.
+// ReversalReason is the reason code of the 0400 for a Host error (06 for an answer that
+// does not match, and any other error that may have left a request unanswered).
 func ReversalReason(err error) string {
 	switch {
 	case errors.Is(err, ErrNoResponse):

@@ -178,7 +178,7 @@ func TestCodes(t *testing.T) {
 		}
 		seen[c.Code] = true
 	}
-	for code, want := range map[string]Action{"00": ActApproved, "51": ActDeclined, "96": ActRetry, "A0": ActReverse, "40": ActManualRoute, "Z9": ActDeclined} {
+	for code, want := range map[string]Action{"00": ActApproved, "51": ActDeclined, "96": ActRetry, "A0": ActReverse, "40": ActManualRoute, "Z9": ActUnknown, "94": ActTraceUsed, "97": ActReverse} {
 		if got := LookupCode(code).Action; got != want {
 			t.Errorf("LookupCode(%s).Action = %s; want %s", code, got, want)
 		}

@@ -69,6 +69,9 @@ type Store interface {
 
 	CurrentBatch(ctx context.Context) (int64, error)
 	NextSTAN(ctx context.Context) (int64, error)
+	// SkipSTAN moves the STAN counter forward so that the next one is above past (never
+	// back), in one durable transaction.
+	SkipSTAN(ctx context.Context, past int64) error
 	Totals(ctx context.Context, batch int64) (Totals, error)
 	Approved(ctx context.Context, batch int64) ([]Record, error)
 	// StartSettlement records that batch's settlement began (idempotent).
@@ -85,3 +88,8 @@ var ErrNotFound = errors.New("not found")
 // ErrJournal wraps a failed journal write: the transaction was refused before anything
 // was sent.
 var ErrJournal = errors.New("journal write failed, transaction not sent")
+
+// ErrUnrecorded: the request went to the host (or may have), but its outcome could not
+// be written. The record stays pending, its reversal armed: at the next start it is
+// reversed. The cashier must not be told "not sent".
+var ErrUnrecorded = errors.New("outcome not recorded, will be reversed")
