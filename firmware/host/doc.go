@@ -56,9 +56,19 @@
 // MAC field is always the last one. The MAC is computed over the message as
 // packed with the MAC bit set, from the MTI up to the last byte before the
 // MAC field's 16 hex digits; the frame header is not included (PackMAC,
-// CheckMAC). A host that cannot check the terminal's MAC answers A0 without a
-// MAC; answers carrying codes listed in unMACedCodes may come without one, any
-// other answer without a valid MAC is txn.ErrBadMAC.
+// CheckMAC). An answer to a MACed request counts only with a MAC that
+// verifies, whatever its response code: a host that could not check the
+// terminal's MAC answers A0 unsigned, and the terminal treats that as no
+// answer (txn.ErrBadMAC: reversal, reason A0, and a new sign-on), because an
+// unsigned A0 or 97 is exactly what an attacker on the line would forge to
+// turn an approval into a "decline" without a reversal.
+//
+// # Echoed fields
+//
+// A signed answer must also repeat the request: the table Echoes lists the
+// fields (3, 4, 11, 41, 42, 60, 70, 90 when the request carried them; 49 may
+// be left out but not changed). An answer that differs answers some other
+// request and counts as none (txn.ErrBadAnswer: reversal, reason 06).
 //
 // # Connections
 //
