@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"posfw/firmware/txn"
 )
@@ -19,12 +20,34 @@ var ExportFields = []string{
 	"operator", "supervisor", "reason", "created_at", "updated_at", "response_code",
 }
 
-func exportRow(r txn.Record) []string {
+// SettingTimeZone is the setting that names the terminal's time zone (IANA name). The
+// app keeps it up to date at start, so an export read anywhere — a technician's laptop,
+// a court — gives local times with the offset the terminal used.
+const SettingTimeZone = "terminal.timezone"
+
+// exportTime is ISO 8601 with the terminal's offset (2026-12-06T01:04:00.000000+08:00):
+// the same instant as the stored UTC, and the local date the slip printed.
+const exportTime = "2006-01-02T15:04:05.000000Z07:00"
+
+// exportZone is the zone of the terminal that wrote the journal; UTC when it never said.
+func (j *Journal) exportZone(ctx context.Context) (*time.Location, error) {
+	name, ok, err := j.Setting(ctx, SettingTimeZone)
+	if err != nil || !ok {
+		return time.UTC, err
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("export: the journal's time zone %q: %v", name, err)
+	}
+	return loc, nil
+}
+
+func exportRow(r txn.Record, loc *time.Location) []string {
 	return []string{
 		strconv.FormatInt(r.ID, 10), string(r.Type), string(r.Status), strconv.FormatInt(r.Amount, 10), r.Currency,
 		fmt.Sprintf("%06d", r.STAN), r.RRN, r.AuthCode, fmt.Sprintf("%06d", r.Batch), fmt.Sprintf("%06d", r.Invoice),
 		r.MaskedPAN, string(r.EntryMode), fmt.Sprintf("%06d", r.OrigSTAN), r.OrigRRN, r.OrigDate, strconv.FormatInt(r.Refunded, 10),
-		r.Operator, r.Supervisor, r.Reason, fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt), r.ResponseCode,
+		r.Operator, r.Supervisor, r.Reason, r.CreatedAt.In(loc).Format(exportTime), r.UpdatedAt.In(loc).Format(exportTime), r.ResponseCode,
 	}
 }
 
@@ -53,6 +76,10 @@ func (j *Journal) Export(ctx context.Context, w io.Writer, format string) error 
 	default:
 		return fmt.Errorf("export format %q: want json or csv", format)
 	}
+	loc, err := j.exportZone(ctx)
+	if err != nil {
+		return err
+	}
 	rows, err := j.query(ctx, "SELECT "+recordColumns+" FROM records ORDER BY id")
 	if err != nil {
 		return err
@@ -63,7 +90,7 @@ func (j *Journal) Export(ctx context.Context, w io.Writer, format string) error 
 		if err != nil {
 			return err
 		}
-		if err := write(exportRow(*r)); err != nil {
+		if err := write(exportRow(*r, loc)); err != nil {
 			return err
 		}
 	}
