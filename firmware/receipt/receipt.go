@@ -69,8 +69,16 @@ type Slip struct {
 	// ReversalTries is how many times the reversal was sent; a reversal-failed slip
 	// prints it (0: not printed).
 	ReversalTries int
-	// Location for printed times.
+	// Location is the terminal's time zone, in which times are printed (nil: UTC).
 	Location *time.Location
+}
+
+// zone is loc, or UTC: a slip's date never depends on the zone of the machine.
+func zone(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // kv is a label: value line fitted to the roll, label left, value right.
@@ -87,10 +95,7 @@ func bi(t txn.Text) string { return t.ZH + " " + t.EN }
 // Bytes renders the slip as ESC/POS.
 func (s Slip) Bytes() ([]byte, error) {
 	r := s.Record
-	loc := s.Location
-	if loc == nil {
-		loc = time.Local
-	}
+	loc := zone(s.Location)
 	var b escpos.Builder
 	b.Init().Align(escpos.Center).Bold(true).Line(s.Merchant.Name).Bold(false)
 	b.Line(bi(copyNames[s.Copy]))
@@ -203,6 +208,8 @@ type Report struct {
 	At       time.Time
 	Balanced bool
 	Uploaded int
+	// Location is the terminal's time zone, in which At is printed (nil: UTC).
+	Location *time.Location
 }
 
 // Bytes renders the report as ESC/POS.
@@ -213,7 +220,7 @@ func (rp Report) Bytes() ([]byte, error) {
 	b.Line(kv("商户号 MID", rp.Merchant.MerchantID))
 	b.Line(kv("终端号 TID", rp.Merchant.TerminalID))
 	b.Line(kv("批次号 Batch", fmt.Sprintf("%06d", t.Batch)))
-	b.Line(kv("时间 Time", rp.At.Format("2006-01-02 15:04:05")))
+	b.Line(kv("时间 Time", rp.At.In(zone(rp.Location)).Format("2006-01-02 15:04:05")))
 	b.Line(strings.Repeat("-", Cols))
 	for _, row := range []struct {
 		name  txn.Text

@@ -158,3 +158,30 @@ func TestSlipGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalTime: slips and the settlement report print the terminal's local time, in
+// its zone, whatever the machine's: a sale at 00:40 in Beijing is 16:40 UTC the day
+// before, and the slip must say the day the cardholder will type back for a refund.
+func TestLocalTime(t *testing.T) {
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 5, 16, 40, 0, 0, time.UTC)
+	r := sale()
+	r.CreatedAt = at
+	for _, tc := range []struct {
+		name string
+		doc  interface{ Bytes() ([]byte, error) }
+		want string
+	}{
+		{"slip in Beijing", Slip{Merchant: merchant, Record: r, Location: shanghai}, "2026-12-06 00:40:00"},
+		{"slip, no zone: UTC", Slip{Merchant: merchant, Record: r}, "2026-12-05 16:40:00"},
+		{"report in Beijing", Report{Merchant: merchant, Currency: "CNY", At: at, Location: shanghai}, "2026-12-06 00:40:00"},
+		{"report, no zone: UTC", Report{Merchant: merchant, Currency: "CNY", At: at.In(shanghai)}, "2026-12-05 16:40:00"},
+	} {
+		if text := render(t, tc.doc); !strings.Contains(text, tc.want) {
+			t.Errorf("%s:\n%s\nwant the time %s", tc.name, text, tc.want)
+		}
+	}
+}
