@@ -91,7 +91,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		devs.Close()
 		return nil, err
 	}
-	t.control, err = control.Listen(o.Control, t.handle)
+	t.control, err = control.Listen(o.Control, t.handle, control.WithLogger(o.Log))
 	if err != nil {
 		t.App.Close()
 		devs.Close()

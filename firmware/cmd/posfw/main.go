@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"posfw/firmware/harden"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
@@ -25,6 +27,9 @@ type command struct {
 	args    string // the usage line after the name
 	summary string
 	run     func(env *env, args []string) error
+	// hardened commands handle card data, keys or the journal: the process is made
+	// non-dumpable, without core dumps and with umask 077 before they start.
+	hardened bool
 }
 
 // commands in the order `posfw --help` lists them (set in init: their run functions
@@ -33,16 +38,16 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"version", "", "print version, commit, build date, platform and SQLite version", runVersion},
-		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun},
-		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim},
-		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl},
-		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE]", "run the acquirer simulator", runHostsim},
-		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal},
-		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos},
-		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision},
-		{"bench", "[--n N] [--data DIR]", "end-to-end sale latency against a zero-delay host, and the cost of a durable SQLite commit", runBench},
-		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest},
+		{"version", "", "print version, commit, build date, platform and SQLite version", runVersion, false},
+		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun, true},
+		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim, true},
+		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl, false},
+		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE]", "run the acquirer simulator", runHostsim, true},
+		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal, true},
+		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos, false},
+		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision, true},
+		{"bench", "[--n N] [--data DIR]", "end-to-end sale latency against a zero-delay host, and the cost of a durable SQLite commit", runBench, true},
+		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest, false},
 	}
 }
 
@@ -51,6 +56,9 @@ type env struct {
 	stdout, stderr io.Writer
 	stdin          *os.File
 	getenv         func(string) string
+	// harden hardens the process before a hardened command (harden.Process); nil in
+	// tests that run commands inside the test process.
+	harden func() error
 }
 
 // usageError is bad command-line input: exit code 2.
@@ -67,7 +75,7 @@ type exitError struct {
 func (e exitError) Error() string { return e.msg }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, harden: harden.Process}
 	os.Exit(e.main(os.Args[1:]))
 }
 
@@ -82,6 +90,11 @@ func (e *env) main(args []string) int {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
+			if c.hardened && e.harden != nil {
+				if err := e.harden(); err != nil {
+					return e.exit(c.name, err)
+				}
+			}
 			return e.exit(c.name, c.run(e, args[1:]))
 		}
 	}
