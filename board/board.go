@@ -189,6 +189,15 @@ func (b *Board) check() (key, reason string) {
 			return "serial." + name, err.Error()
 		}
 	}
+	// Two devices cannot share a serial port (every "pty" is a simulator's own).
+	ports := map[string]string{}
+	for _, name := range SerialDevices {
+		port := b.Serial[name].Port
+		if other, ok := ports[port]; ok && port != PTY {
+			return "serial." + name + ".port", fmt.Sprintf("%s is also serial.%s's port: serial.%s and serial.%s cannot share one port", port, other, other, name)
+		}
+		ports[port] = name
+	}
 	for _, name := range sortedKeys(b.GPIO) {
 		if !contains(GPIOLines, name) {
 			return "gpio." + name, fmt.Sprintf("unknown line function (want %s)", strings.Join(GPIOLines, ", "))
@@ -201,6 +210,17 @@ func (b *Board) check() (key, reason string) {
 		if _, ok := b.GPIO[name]; !ok {
 			return "gpio." + name, "missing"
 		}
+	}
+	// One line, one function: a buzzer wired to the modem's reset line would reset the
+	// modem at every beep. Line names are compared without case, as pin registries
+	// match them.
+	used := map[string]string{}
+	for _, name := range GPIOLines {
+		line := strings.ToUpper(b.GPIO[name])
+		if other, ok := used[line]; ok {
+			return "gpio." + name, fmt.Sprintf("line %q is also gpio.%s: gpio.%s and gpio.%s cannot share one line", b.GPIO[name], other, other, name)
+		}
+		used[line] = name
 	}
 	return "", ""
 }

@@ -53,6 +53,9 @@ func TestRefused(t *testing.T) {
 		{"gpio missing", `buzzer       = "GPIO18"`, "", "gpio.buzzer", "missing"},
 		{"gpio bad", `buzzer       = "GPIO18"`, `buzzer = "18 pin"`, "gpio.buzzer", "not a GPIO line"},
 		{"syntax", `[keypad]`, `[keypad`, "", "line"},
+		{"two functions on one line", `modem_reset  = "GPIO6"`, `modem_reset = "GPIO18"`, "gpio.modem_reset", `line "GPIO18" is also gpio.buzzer: gpio.buzzer and gpio.modem_reset cannot share one line`},
+		{"same line in another case", `led_red      = "GPIO24"`, `led_red = "gpio23"`, "gpio.led_red", "gpio.led_green and gpio.led_red cannot share"},
+		{"two devices on one port", `port = "/dev/ttyUSB1"     # PIN pad, FTDI USB-serial`, `port = "/dev/ttyUSB0"`, "serial.pinpad.port", "serial.cardreader and serial.pinpad cannot share"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(string(base), tc.old, tc.new, 1)

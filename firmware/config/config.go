@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -271,13 +270,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{"host.address", func(c *Config) string {
-		host, port, err := net.SplitHostPort(c.Host.Address)
-		if err != nil || host == "" || port == "" {
-			return fmt.Sprintf("%q is not host:port", c.Host.Address)
-		}
-		return ""
-	}},
+	{"host.address", func(c *Config) string { return CheckAddress(c.Host.Address) }},
 	{"host.dialect", func(c *Config) string { return oneOf(c.Host.Dialect, "iso87", "cup") }},
 	{"host.connect_timeout", func(c *Config) string { return within(c.Host.ConnectTimeout, time.Second, time.Minute) }},
 	{"host.response_timeout", func(c *Config) string { return within(c.Host.ResponseTimeout, time.Second, 2*time.Minute) }},
@@ -357,8 +350,12 @@ func currencyNames() []string {
 }
 
 // MasterKey reads a terminal master key file: 32 hex digits (a double-length TDES key),
-// surrounding white space ignored.
+// surrounding white space ignored. A file that is not a regular file or that its group
+// or others may read or write is refused (see CheckKeyFile).
 func MasterKey(path string) ([]byte, error) {
+	if err := CheckKeyFile("master key file", path); err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("master key file %s cannot be read", path)
