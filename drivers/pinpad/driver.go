@@ -1,7 +1,9 @@
 package pinpad
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -168,6 +170,8 @@ var statusErrors = map[frame.Status]error{
 	frame.StatusBusy:         ErrBusy,
 	frame.StatusNoKey:        ErrNoKey,
 	frame.StatusNotPermitted: ErrNotPermitted,
+	frame.StatusBadSeal:      ErrBadSeal,
+	frame.StatusSealConflict: ErrSealConflict,
 }
 
 func statusError(cmd frame.Command, s frame.Status) error {
@@ -265,6 +269,65 @@ func (d *Driver) LoadInitialKey(ctx context.Context, ipek dukpt.Key, ksn dukpt.K
 	var now dukpt.KSN
 	copy(now[:], m.Get(frame.TagKSN))
 	return now, nil
+}
+
+// CardHash asks the PIN pad for the keyed hash of pan (12 to 19 digits), in hex. The
+// PAN crosses the serial line to the pad, as the PAN digits of a PIN block do; the
+// caller's slice is left as it was, the driver's copy is wiped. Errors never repeat
+// the PAN.
+func (d *Driver) CardHash(ctx context.Context, pan []byte) (string, error) {
+	if len(pan) < 12 || len(pan) > 19 || !allDigits(string(pan)) {
+		return "", errors.New("pinpad: card hash: PAN must be 12 to 19 digits")
+	}
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdCardHash, Fields: []frame.Field{
+		frame.Bytes(frame.TagPAN, bytes.Clone(pan)), // call wipes the request
+	}}, d.answer)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(m.Get(frame.TagCardHash)), nil
+}
+
+// Seal has the PIN pad seal a journal head and returns the seal's MAC.
+func (d *Driver) Seal(ctx context.Context, id int64, hash []byte) ([]byte, error) {
+	if id < 0 || len(hash) != 32 {
+		return nil, errors.New("pinpad: seal: want an event id >= 0 and a 32-byte hash")
+	}
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdSeal, Fields: []frame.Field{
+		frame.Uint64(frame.TagEventID, uint64(id)),
+		frame.Bytes(frame.TagChainHash, bytes.Clone(hash)),
+	}}, d.answer)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(m.Get(frame.TagSealMAC)), nil
+}
+
+// Anchor asks the PIN pad for the newest head it sealed.
+func (d *Driver) Anchor(ctx context.Context) (int64, []byte, []byte, error) {
+	m, err := d.call(ctx, frame.Message{Command: frame.CmdAnchor}, d.answer)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	id := m.Uint64(frame.TagEventID)
+	if id > 1<<62 {
+		return 0, nil, nil, fmt.Errorf("%w: anchor: event id out of range", ErrDeviceGone)
+	}
+	return int64(id), bytes.Clone(m.Get(frame.TagChainHash)), bytes.Clone(m.Get(frame.TagSealMAC)), nil
+}
+
+// CheckSeal asks the PIN pad whether mac is its seal of (id, hash): nil if so,
+// ErrBadSeal if not.
+func (d *Driver) CheckSeal(ctx context.Context, id int64, hash, mac []byte) error {
+	if id < 0 || len(hash) != 32 || len(mac) != 32 {
+		return ErrBadSeal // not the shape of any seal
+	}
+	_, err := d.call(ctx, frame.Message{Command: frame.CmdCheckSeal, Fields: []frame.Field{
+		frame.Uint64(frame.TagEventID, uint64(id)),
+		frame.Bytes(frame.TagChainHash, bytes.Clone(hash)),
+		frame.Bytes(frame.TagSealMAC, bytes.Clone(mac)),
+	}}, d.answer)
+	return err
 }
 
 // Close closes the serial line; calls in progress return ErrClosed.

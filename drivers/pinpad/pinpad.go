@@ -38,6 +38,17 @@ type Pad interface {
 	// Cancel ends a PIN entry in progress; GetPIN then returns ErrCancelled.
 	// Without one it does nothing.
 	Cancel(ctx context.Context) error
+	// CardHash is the keyed hash of a PAN under the pad's card key, in hex: equal for
+	// the same card on this pad, and no help in finding the PAN without the pad.
+	CardHash(ctx context.Context, pan []byte) (string, error)
+	// Seal has the pad MAC a journal head (event id, chain hash) under its journal key
+	// and keep it as its anchor when id is not older than the anchor held.
+	Seal(ctx context.Context, id int64, hash []byte) (mac []byte, err error)
+	// Anchor is the newest head the pad sealed (id 0 before the first) and its MAC.
+	Anchor(ctx context.Context) (id int64, hash, mac []byte, err error)
+	// CheckSeal returns nil when mac is the pad's seal of (id, hash), ErrBadSeal when
+	// it is not.
+	CheckSeal(ctx context.Context, id int64, hash, mac []byte) error
 	// Close releases the serial line.
 	Close() error
 }
@@ -120,6 +131,11 @@ var (
 	ErrDeviceGone = errors.New("pinpad: PIN pad not answering or gone")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("pinpad: driver closed")
+	// ErrBadSeal: the PIN pad did not make this seal of a journal head.
+	ErrBadSeal = errors.New("pinpad: the seal is not the PIN pad's")
+	// ErrSealConflict: the PIN pad already sealed another hash for this event id: the
+	// journal was rewritten from that event on.
+	ErrSealConflict = errors.New("pinpad: the PIN pad sealed another hash for this event")
 )
 
 // panFieldDigits is how many PAN digits a format 0 block carries.

@@ -58,8 +58,9 @@
 // A sender numbers its requests 0-255 and wraps; the response to a request carries its
 // SEQ, which is how answers find their request when two are in flight (a cancel during
 // a PIN entry). The receiver of a request sent again because its ACK was lost must not
-// do it twice: info, display, cancel and load key give the same result when repeated,
-// and a get PIN request identical, SEQ included, to the one in progress is ignored.
+// do it twice: info, display, cancel, load key, card hash, seal, anchor and check seal
+// give the same result when repeated, and a get PIN request identical, SEQ included, to
+// the one in progress is ignored.
 //
 //	command         code  request fields                         response fields (OK)
 //	info            10    -                                      model serial firmware KSN
@@ -68,6 +69,11 @@
 //	                      length, timeout, flags
 //	cancel          13    -                                      -
 //	load key        14    IPEK, KSN                              KSN
+//	card hash       15    PAN                                    card hash
+//	seal            16    event id, chain hash                   seal MAC
+//	anchor          17    -                                      event id, chain hash,
+//	                                                             seal MAC
+//	check seal      18    event id, chain hash, seal MAC         -
 //
 //	tag  field         value
 //	01   model         text, 1-32 bytes
@@ -84,7 +90,14 @@
 //	24   timeout       2 bytes big-endian, tenths of a second, 1-65535
 //	25   flags         1 byte; bit 0: ENTER with no digits bypasses the PIN
 //	30   PIN block     8 bytes, ISO 9564 format 0 under the DUKPT PIN key of KSN
+//	26   PAN           12-19 ASCII digits, the full PAN (card hash only)
 //	31   IPEK          16 bytes, initial PIN encryption key, in clear
+//	32   card hash     32 bytes: HMAC-SHA256 of the PAN under the pad's card key
+//	40   event id      8 bytes big-endian: an event of the terminal's journal chain
+//	41   chain hash    32 bytes: that event's chain hash (SHA-256)
+//	42   seal MAC      32 bytes: HMAC-SHA256 under the pad's journal key over the
+//	                   ASCII "posfw journal seal v1", a zero byte, the event id (8
+//	                   bytes big-endian) and the chain hash
 //
 //	status  meaning
 //	00      done
@@ -96,9 +109,32 @@
 //	06      unknown command
 //	07      no key: no initial key loaded, or its counter is exhausted
 //	08      not permitted: a production PIN pad refuses load key
+//	09      bad seal: the seal MAC of a check seal request is not the pad's
+//	0A      seal conflict: a seal of the event id the anchor holds, with another hash
+//
+// # The pad's own keys: card hashes and the journal's anchor
+//
+// The PIN pad generates two 32-byte keys inside itself the first time it needs them and
+// never sends them: the card key and the journal key. Card hash answers HMAC-SHA256 of
+// the PAN under the card key (the ASCII "posfw card hash v1", a zero byte, then the PAN
+// digits), so that the terminal can tell the same card again while its data directory
+// holds nothing that gives the PAN back from a masked PAN and its hash.
+//
+// Seal answers the seal MAC of an event id and chain hash (the journal's newest event)
+// and keeps them as the pad's anchor when the id is at least the one it holds: the
+// anchor never goes back. A seal of the anchor's own id with another hash is refused
+// (seal conflict): a chain rewritten from that event on. Anchor answers the anchor and
+// its MAC (event id 0 and a zero hash before the first seal); check seal answers done
+// when the MAC is the pad's for that id and hash, bad seal otherwise, and never
+// computes a MAC for the terminal to read. A terminal that starts with a journal not
+// holding the anchor's event, with the anchor's hash, has lost events: a copy restored,
+// a write-ahead log deleted.
+//
+// A seal sent again after a lost ACK gives the same MAC and leaves the same anchor.
 //
 // A get PIN request is acknowledged at once and answered when the entry ends. While it
-// is in progress the PIN pad answers info and cancel, and busy to anything else. A
+// is in progress the PIN pad answers info, cancel, card hash, seal, anchor and check
+// seal, and busy to anything else. A
 // cancel during the entry ends it: the PIN pad answers the get PIN request
 // (cancelled) and then the cancel request (done).
 //

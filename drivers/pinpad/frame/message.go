@@ -17,6 +17,12 @@ const (
 	CmdGetPIN  Command = 0x12
 	CmdCancel  Command = 0x13
 	CmdLoadKey Command = 0x14
+	// The PIN pad's own keys (generated inside it, never sent): card hashes and the
+	// journal's sealed head.
+	CmdCardHash  Command = 0x15
+	CmdSeal      Command = 0x16
+	CmdAnchor    Command = 0x17
+	CmdCheckSeal Command = 0x18
 )
 
 // ResponseBit is set in the command byte of a response.
@@ -41,6 +47,11 @@ const (
 	TagFlags     Tag = 0x25
 	TagPINBlock  Tag = 0x30
 	TagIPEK      Tag = 0x31
+	TagPAN       Tag = 0x26
+	TagCardHash  Tag = 0x32
+	TagEventID   Tag = 0x40
+	TagChainHash Tag = 0x41
+	TagSealMAC   Tag = 0x42
 )
 
 // FlagBypass in the flags field allows PIN bypass: ENTER with no digits.
@@ -60,6 +71,8 @@ const (
 	StatusUnknownCommand Status = 0x06
 	StatusNoKey          Status = 0x07
 	StatusNotPermitted   Status = 0x08
+	StatusBadSeal        Status = 0x09
+	StatusSealConflict   Status = 0x0A
 )
 
 var statusNames = map[Status]string{
@@ -72,6 +85,8 @@ var statusNames = map[Status]string{
 	StatusUnknownCommand: "unknown command",
 	StatusNoKey:          "no usable key",
 	StatusNotPermitted:   "not permitted",
+	StatusBadSeal:        "seal does not verify",
+	StatusSealConflict:   "seal conflicts with the anchor",
 }
 
 func (s Status) String() string {
@@ -115,6 +130,11 @@ var tags = map[Tag]tagSpec{
 	TagFlags:     {"flags", 1, 1, binary, false},
 	TagPINBlock:  {"PIN block", 8, 8, binary, true},
 	TagIPEK:      {"IPEK", 16, 16, binary, true},
+	TagPAN:       {"PAN", 12, 19, digits, true},
+	TagCardHash:  {"card hash", 32, 32, binary, false},
+	TagEventID:   {"event id", 8, 8, binary, false},
+	TagChainHash: {"chain hash", 32, 32, binary, false},
+	TagSealMAC:   {"seal MAC", 32, 32, binary, false},
 }
 
 func (t Tag) String() string {
@@ -137,8 +157,12 @@ var commands = map[Command]commandSpec{
 	CmdGetPIN: {"get PIN",
 		[]Tag{TagPANDigits, TagAmount, TagMinLen, TagMaxLen, TagTimeout, TagFlags},
 		[]Tag{TagPINBlock, TagKSN}},
-	CmdCancel:  {"cancel", nil, nil},
-	CmdLoadKey: {"load key", []Tag{TagIPEK, TagKSN}, []Tag{TagKSN}},
+	CmdCancel:    {"cancel", nil, nil},
+	CmdLoadKey:   {"load key", []Tag{TagIPEK, TagKSN}, []Tag{TagKSN}},
+	CmdCardHash:  {"card hash", []Tag{TagPAN}, []Tag{TagCardHash}},
+	CmdSeal:      {"seal", []Tag{TagEventID, TagChainHash}, []Tag{TagSealMAC}},
+	CmdAnchor:    {"anchor", nil, []Tag{TagEventID, TagChainHash, TagSealMAC}},
+	CmdCheckSeal: {"check seal", []Tag{TagEventID, TagChainHash, TagSealMAC}, nil},
 }
 
 func (c Command) String() string {
@@ -190,6 +214,15 @@ func (m *Message) Uint(t Tag) int {
 	return n
 }
 
+// Uint64 is Uint for fields up to eight bytes on any word size (event ids).
+func (m *Message) Uint64(t Tag) uint64 {
+	var n uint64
+	for _, c := range m.Get(t) {
+		n = n<<8 | uint64(c)
+	}
+	return n
+}
+
 // Text returns field t as a string ("" when absent).
 func (m *Message) Text(t Tag) string { return string(m.Get(t)) }
 
@@ -201,6 +234,15 @@ func Text(t Tag, s string) Field { return Field{Tag: t, Value: []byte(s)} }
 
 // Uint8 returns a one-byte field.
 func Uint8(t Tag, v uint8) Field { return Field{Tag: t, Value: []byte{v}} }
+
+// Uint64 returns an eight-byte big-endian field.
+func Uint64(t Tag, v uint64) Field {
+	b := make([]byte, 8)
+	for i := range b {
+		b[i] = byte(v >> (56 - 8*i))
+	}
+	return Field{Tag: t, Value: b}
+}
 
 // Uint16 returns a two-byte big-endian field.
 func Uint16(t Tag, v uint16) Field { return Field{Tag: t, Value: []byte{byte(v >> 8), byte(v)}} }

@@ -28,6 +28,11 @@ func TestParseMessageRefused(t *testing.T) {
 			"21 0c 30 30 30 30 30 30 30 30 31 32 33 34 22 01 04 23 01 0c 24 02 01 2c 25 01 00", ErrField},
 		{"KSN 9 bytes", "94 01 00 04 09 ff ff 98 76 54 32 10 e0 00", ErrField},
 		{"info answer without KSN", "90 01 00 01 01 41 02 01 42 03 01 43", ErrField},
+		{"card hash PAN 11 digits", "15 01 26 0b 34 30 31 32 33 34 35 36 37 38 39", ErrField},
+		{"card hash PAN not digits", "15 01 26 0c 34 30 31 32 33 34 35 36 37 38 39 41", ErrField},
+		{"seal without hash", "16 01 40 08 00 00 00 00 00 00 00 05", ErrField},
+		{"seal id 4 bytes", "16 01 40 04 00 00 00 05 41 20" + strings.Repeat(" aa", 32), ErrField},
+		{"anchor answer without MAC", "97 01 00 40 08 00 00 00 00 00 00 00 05 41 20" + strings.Repeat(" aa", 32), ErrField},
 	} {
 		_, err := ParseMessage(unhex(t, tc.payload))
 		if !errors.Is(err, tc.want) {
@@ -95,9 +100,10 @@ func TestStringRedacts(t *testing.T) {
 		Text(TagPANDigits, "401234567890"),
 		Bytes(TagPINBlock, unhex(t, "1B9C1845EB993A7A")),
 		Bytes(TagIPEK, unhex(t, "6AC292FAA1315B4D858AB3A3D7D5933A")),
+		Text(TagPAN, "6222021234567893214"),
 	}}
 	s := m.String()
-	for _, secret := range []string{"401234567890", "1B9C1845", "1b9c1845", "6AC292FA", "6ac292fa"} {
+	for _, secret := range []string{"401234567890", "1B9C1845", "1b9c1845", "6AC292FA", "6ac292fa", "62220212"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("Message.String() = %q; shows a secret value", s)
 		}
@@ -127,6 +133,10 @@ func FuzzParseMessage(f *testing.F) {
 		"12 07 20 0c 34 30 31 32 33 34 35 36 37 38 39 30 21 0c 30 30 30 30 30 30 30 30 31 32 33 34 22 01 04 23 01 0c 24 02 01 2c 25 01 00",
 		"92 07 00 30 08 1b 9c 18 45 eb 99 3a 7a 04 0a ff ff 98 76 54 32 10 e0 00 01",
 		"ff 04 06",
+		"15 01 26 0d 34 30 31 32 33 34 35 36 37 38 39 30 39",
+		"16 02 40 08 00 00 00 00 00 00 00 05 41 20" + strings.Repeat(" aa", 32),
+		"97 03 00 40 08 00 00 00 00 00 00 00 05 41 20" + strings.Repeat(" aa", 32) + " 42 20" + strings.Repeat(" bb", 32),
+		"98 04 09",
 	} {
 		f.Add(unhex(f, s))
 	}

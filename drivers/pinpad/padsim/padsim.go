@@ -66,6 +66,10 @@ type Sim struct {
 	Link frame.LinkConfig
 	// Logf, if set, receives a line for each message in and out, secrets redacted.
 	Logf func(format string, args ...any)
+	// NVRAM is the file that stands for the pad's own memory: its card and journal keys
+	// and the journal's anchor. It must not be in the terminal's data directory (a
+	// real pad keeps them inside itself). Empty: kept in memory, for tests.
+	NVRAM string
 
 	mu      sync.Mutex
 	dev     *dukpt.Device
@@ -73,6 +77,7 @@ type Sim struct {
 	entry   *entry
 	started chan struct{} // closed when an entry starts, then replaced
 	link    *frame.Link
+	sec     *secrets // loaded from NVRAM or generated at first use (keys.go)
 }
 
 // entry is a PIN entry in progress.
@@ -214,6 +219,8 @@ func (s *Sim) handle(link *frame.Link, p []byte) {
 		s.send(link, m, frame.StatusOK)
 	case frame.CmdLoadKey:
 		s.loadKey(link, m)
+	case frame.CmdCardHash, frame.CmdSeal, frame.CmdAnchor, frame.CmdCheckSeal:
+		s.keyed(link, m)
 	}
 }
 

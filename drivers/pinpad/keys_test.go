@@ -1,0 +1,178 @@
+package pinpad_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"posfw/drivers/pinpad"
+	"posfw/drivers/pinpad/padsim"
+)
+
+func chainHash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func TestCardHash(t *testing.T) {
+	ctx := context.Background()
+	d, _ := simPad(t, padsim.New())
+	other, _ := simPad(t, padsim.New())
+	pan := []byte("6222021234567893214")
+	h1, err := d.CardHash(ctx, pan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(pan) != "6222021234567893214" {
+		t.Errorf("CardHash changed the caller's PAN to %q", pan)
+	}
+	for _, tc := range []struct {
+		name  string
+		pad   *pinpad.Driver
+		pan   string
+		equal bool
+	}{
+		{"same card, same pad", d, "6222021234567893214", true},
+		{"other card, same pad", d, "6222021234567893222", false},
+		{"same card, other pad", other, "6222021234567893214", false},
+	} {
+		h2, err := tc.pad.CardHash(ctx, []byte(tc.pan))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := h1 == h2; got != tc.equal || len(h2) != 64 {
+			t.Errorf("%s: hash %s against %s: equal = %v; want %v (64 hex digits)", tc.name, h2, h1, got, tc.equal)
+		}
+	}
+	for _, bad := range []string{"12345678901", "12345678901234567890", "6222021234567893a14"} {
+		_, err := d.CardHash(ctx, []byte(bad))
+		if err == nil || strings.Contains(err.Error(), bad) {
+			t.Errorf("CardHash(%q) = %v; want an error that does not quote the PAN", bad, err)
+		}
+	}
+}
+
+func TestSealAndAnchor(t *testing.T) {
+	ctx := context.Background()
+	nvram := filepath.Join(t.TempDir(), "pad.nvram")
+	sim := padsim.New()
+	sim.NVRAM = nvram
+	d, _ := simPad(t, sim)
+
+	if id, hash, _, err := d.Anchor(ctx); err != nil || id != 0 || !bytes.Equal(hash, make([]byte, 32)) {
+		t.Fatalf("Anchor() of a new pad = %d, %x, %v; want 0 and a zero hash", id, hash, err)
+	}
+	steps := []struct {
+		name       string
+		id         int64
+		hash       string
+		wantErr    error
+		wantAnchor int64
+	}{
+		{"first seal", 5, "e5", nil, 5},
+		{"same seal again (a resend)", 5, "e5", nil, 5},
+		{"newer head", 9, "e9", nil, 9},
+		{"older head: MAC given, anchor stays", 7, "e7", nil, 9},
+		{"the anchor's id with another hash", 9, "e9 rewritten", pinpad.ErrSealConflict, 9},
+	}
+	macs := map[int64][]byte{}
+	for _, s := range steps {
+		mac, err := d.Seal(ctx, s.id, chainHash(s.hash))
+		if !errors.Is(err, s.wantErr) {
+			t.Fatalf("%s: Seal(%d) = %v; want %v", s.name, s.id, err, s.wantErr)
+		}
+		if err == nil {
+			if len(mac) != 32 {
+				t.Fatalf("%s: MAC of %d bytes; want 32", s.name, len(mac))
+			}
+			macs[s.id] = mac
+		}
+		id, hash, amac, err := d.Anchor(ctx)
+		if err != nil || id != s.wantAnchor {
+			t.Fatalf("%s: Anchor() = %d, %v; want %d", s.name, id, err, s.wantAnchor)
+		}
+		if !bytes.Equal(amac, macs[id]) || !bytes.Equal(hash, chainHash("e"+string(rune('0'+id)))) {
+			t.Errorf("%s: anchor hash/MAC %x/%x do not match the seal of %d", s.name, hash, amac, id)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		id   int64
+		hash string
+		mac  []byte
+		want error
+	}{
+		{"its seal", 9, "e9", macs[9], nil},
+		{"an older seal", 7, "e7", macs[7], nil},
+		{"another event's MAC", 9, "e9", macs[5], pinpad.ErrBadSeal},
+		{"another hash", 5, "e5 rewritten", macs[5], pinpad.ErrBadSeal},
+		{"a short MAC", 5, "e5", macs[5][:16], pinpad.ErrBadSeal},
+	} {
+		if err := d.CheckSeal(ctx, tc.id, chainHash(tc.hash), tc.mac); !errors.Is(err, tc.want) {
+			t.Errorf("CheckSeal, %s = %v; want %v", tc.name, err, tc.want)
+		}
+	}
+
+	// The pad's memory outlives its power: a new simulator on the same NVRAM holds the
+	// same keys and anchor. The file is the pad's alone (0600).
+	card, err := d.CardHash(ctx, []byte("6222021234567893214"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(nvram); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("NVRAM file: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	again := padsim.New()
+	again.NVRAM = nvram
+	d2, _ := simPad(t, again)
+	if id, _, _, err := d2.Anchor(ctx); err != nil || id != 9 {
+		t.Errorf("Anchor() after a power cycle = %d, %v; want 9", id, err)
+	}
+	if err := d2.CheckSeal(ctx, 9, chainHash("e9"), macs[9]); err != nil {
+		t.Errorf("CheckSeal after a power cycle = %v; want the same journal key", err)
+	}
+	if c2, err := d2.CardHash(ctx, []byte("6222021234567893214")); err != nil || c2 != card {
+		t.Errorf("CardHash after a power cycle = %s, %v; want %s (the same card key)", c2, err, card)
+	}
+
+	// A damaged NVRAM is a pad without keys: it refuses, it does not make new ones.
+	os.WriteFile(nvram, []byte("{garbage"), 0o600)
+	broken := padsim.New()
+	broken.NVRAM = nvram
+	d3, _ := simPad(t, broken)
+	if _, _, _, err := d3.Anchor(ctx); !errors.Is(err, pinpad.ErrNoKey) {
+		t.Errorf("Anchor() on a damaged NVRAM = %v; want ErrNoKey", err)
+	}
+}
+
+// The keyed commands are answered during a PIN entry: the journal seals in the
+// background while the next cardholder types.
+func TestKeyedDuringPINEntry(t *testing.T) {
+	ctx := context.Background()
+	sim := padsim.New()
+	d, _ := simPad(t, sim)
+	done := make(chan error, 1)
+	go func() {
+		r, err := d.GetPIN(ctx, pinpad.PINRequest{PANDigits: accountDigits(t, testPAN), Amount: 100})
+		r.Wipe()
+		done <- err
+	}()
+	waitScreen(t, sim, "ENTER PIN")
+	if _, err := d.Seal(ctx, 1, chainHash("e1")); err != nil {
+		t.Errorf("Seal during a PIN entry = %v; want it answered", err)
+	}
+	if _, err := d.CardHash(ctx, []byte(testPAN)); err != nil {
+		t.Errorf("CardHash during a PIN entry = %v; want it answered", err)
+	}
+	if err := sim.Type("1234"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("GetPIN = %v", err)
+	}
+}

@@ -1,0 +1,25 @@
+package padsim
+
+import (
+	"posfw/drivers/pinpad"
+	"posfw/drivers/serialport"
+)
+
+// Connect serves s on a fresh pseudo-terminal and returns a driver on the terminal's
+// end of it: the simulated PIN pad reached through the same bytes as a real one, for
+// tests and for tools that need the pad outside `posfw sim` (posfw journal verify on
+// a simulator's data). stop closes the driver and the PTY.
+func Connect(s *Sim) (d *pinpad.Driver, stop func(), err error) {
+	pty, err := serialport.OpenPTY()
+	if err != nil {
+		return nil, nil, err
+	}
+	go s.Serve(pty)
+	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
+	if err != nil {
+		pty.Close()
+		return nil, nil, err
+	}
+	d = pinpad.New(port, pinpad.Config{})
+	return d, func() { d.Close(); pty.Close() }, nil
+}
