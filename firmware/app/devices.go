@@ -113,6 +113,45 @@ func (l *padLink) Cancel(ctx context.Context) error {
 	return l.check(p.Cancel(ctx))
 }
 
+// CardHash, Seal, Anchor and CheckSeal: the pad's own keys (the card hash, the
+// journal's anchor), each tried once more on a freshly opened pad.
+func (l *padLink) CardHash(ctx context.Context, pan []byte) (string, error) {
+	var h string
+	err := l.retry(func(p pinpad.Pad) (err error) { h, err = p.CardHash(ctx, pan); return err })
+	return h, err
+}
+
+func (l *padLink) Seal(ctx context.Context, id int64, hash []byte) ([]byte, error) {
+	var mac []byte
+	err := l.retry(func(p pinpad.Pad) (err error) { mac, err = p.Seal(ctx, id, hash); return err })
+	return mac, err
+}
+
+func (l *padLink) Anchor(ctx context.Context) (int64, []byte, []byte, error) {
+	var id int64
+	var hash, mac []byte
+	err := l.retry(func(p pinpad.Pad) (err error) { id, hash, mac, err = p.Anchor(ctx); return err })
+	return id, hash, mac, err
+}
+
+func (l *padLink) CheckSeal(ctx context.Context, id int64, hash, mac []byte) error {
+	return l.retry(func(p pinpad.Pad) error { return p.CheckSeal(ctx, id, hash, mac) })
+}
+
+// retry runs f on the pad, and once more on a reopened pad when the first had gone.
+func (l *padLink) retry(f func(p pinpad.Pad) error) error {
+	for try := 0; ; try++ {
+		p, err := l.get()
+		if err != nil {
+			return err
+		}
+		err = f(p)
+		if l.check(err) == nil || !errors.Is(err, pinpad.ErrDeviceGone) || try == 1 {
+			return err
+		}
+	}
+}
+
 func (l *padLink) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
