@@ -77,6 +77,14 @@ type Config struct {
 	Rand io.Reader
 	// Fault is the fault in force from the start (default OK).
 	Fault Fault
+	// ReadTimeout bounds the reading of one request, counted from the first
+	// read after the connection opened or the last answer (default
+	// DefaultReadTimeout); a client that has not sent a whole frame by then
+	// is disconnected.
+	ReadTimeout time.Duration
+	// MaxConns is the most connections served at once (default
+	// DefaultMaxConns); a connection beyond it is closed as soon as accepted.
+	MaxConns int
 }
 
 // Server is the acquirer simulator.
@@ -123,6 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Fault.Mode == "" {
 		cfg.Fault.Mode = OK
 	}
+	cfg.setLimits()
 	if _, ok := behaviours[cfg.Fault.Mode]; !ok {
 		return nil, fmt.Errorf("hostsim: unknown fault mode %q", cfg.Fault.Mode)
 	}
@@ -247,10 +256,17 @@ func (s *Server) Serve(ln net.Listener) error {
 			conn.Close()
 			return ErrClosed
 		}
-		s.conns[conn] = struct{}{}
+		if len(s.conns) >= s.cfg.MaxConns {
+			s.mu.Unlock()
+			s.log.Warn("hostsim: connection closed: too many connections", "remote", conn.RemoteAddr().String(), "max", s.cfg.MaxConns)
+			conn.Close()
+			continue
+		}
+		dc := &deadlineConn{Conn: conn, timeout: s.cfg.ReadTimeout}
+		s.conns[dc] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.serveConn(conn)
+		go s.serveConn(dc)
 	}
 }
 

@@ -17,6 +17,8 @@ func runHostsim(e *env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8583", "address to listen on")
 	ledger := fs.String("ledger", "", "SQLite ledger file (default: in memory)")
 	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87")
+	readTimeout := fs.Duration("read-timeout", hostsim.DefaultReadTimeout, "drop a client that has not sent a whole request within this time")
+	maxConns := fs.Int("max-conns", hostsim.DefaultMaxConns, "most connections served at once; more are closed on accept")
 	fault := fs.String("fault", "ok", "start in a fault mode: down, timeout, garbage, slow:N, drop-after-request, duplicate-response, bad-mac, ok")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -31,10 +33,16 @@ func runHostsim(e *env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	if *readTimeout <= 0 {
+		return usageError{fmt.Sprintf("--read-timeout %v: want a positive duration", *readTimeout)}
+	}
+	if *maxConns < 1 {
+		return usageError{fmt.Sprintf("--max-conns %d: want at least 1", *maxConns)}
+	}
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return usageError{fmt.Sprintf("--listen %q is not host:port", *listen)}
 	}
-	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, ReadTimeout: *readTimeout, MaxConns: *maxConns, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func init() {
 		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun, true},
 		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim, true},
 		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl, false},
-		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE]", "run the acquirer simulator", runHostsim, true},
+		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE] [--read-timeout D] [--max-conns N]", "run the acquirer simulator", runHostsim, true},
 		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal, true},
 		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos, false},
 		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision, true},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -41,8 +40,8 @@ func runSim(e *env, args []string) error {
 		}
 	}
 	if *host != "" {
-		if h, p, err := net.SplitHostPort(*host); err != nil || h == "" || p == "" {
-			return usageError{fmt.Sprintf("--host %q is not host:port", *host)}
+		if reason := config.CheckAddress(*host); reason != "" {
+			return usageError{"--host " + reason}
 		}
 		cfg.Host.Address = *host
 	}
