@@ -19,7 +19,7 @@ func fuzzServer(tb testing.TB) (*Server, []byte) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Close() })
-	a := srv.handle(frame(tb, "0800", host.Fields{11: "000001", 41: testTID, 70: host.NetSignOn}, nil))
+	a := srv.handle(frame(tb, "0800", host.Fields{11: "000001", 41: testTID, 70: host.NetSignOn}, nil), Fault{Mode: OK})
 	resp, err := iso87.Unpack(a.frame)
 	if err != nil {
 		tb.Fatal(err)
@@ -149,7 +149,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add(frame(f, "0210", host.Fields{11: "000002", 41: testTID, 39: "00"}, nil))
 	f.Add([]byte("0200\xff\xff\xff\xff\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		checkAnswer(t, in, srv.handle(in))
+		checkAnswer(t, in, srv.handle(in, Fault{Mode: OK}))
 		checkLedger(t, srv.Ledger())
 	})
 }
@@ -208,7 +208,24 @@ func FuzzFinancial(f *testing.F) {
 		if err != nil {
 			return // a value the dialect cannot carry
 		}
-		checkAnswer(t, in, srv.handle(in))
+		checkAnswer(t, in, srv.handle(in, Fault{Mode: OK}))
 		checkLedger(t, srv.Ledger())
+	})
+}
+
+// FuzzParseFault: no panic, and a fault accepted reads back from its String.
+func FuzzParseFault(f *testing.F) {
+	for _, s := range []string{"ok", "slow:0.5", "echo:4@0200", "code:Z9@0220#2", "hold@0500#1", "cut", "down@0200", "slow:1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseFault(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseFault(got.String())
+		if err != nil || again != got {
+			t.Fatalf("ParseFault(%q) = %+v, but its String %q reads back as %+v, %v", s, got, got.String(), again, err)
+		}
 	})
 }

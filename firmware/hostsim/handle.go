@@ -1,6 +1,7 @@
 package hostsim
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -32,14 +33,18 @@ func (s *Server) serveConn(raw net.Conn) {
 		if err != nil {
 			return
 		}
-		f := s.Fault()
+		mti := ""
+		if len(frame) >= 4 {
+			mti = string(frame[:4])
+		}
+		f := s.faultFor(mti)
 		b := behaviours[f.Mode]
 		if !b.process {
 			s.log.Info("hostsim: request read and ignored", "fault", f.String())
 			hold(conn)
 			return
 		}
-		a := s.handle(frame)
+		a := s.handle(frame, f)
 		switch a.act {
 		case actClose:
 			return
@@ -53,10 +58,20 @@ func (s *Server) serveConn(raw net.Conn) {
 		if b.delay && !s.sleep(f.Delay) {
 			return
 		}
-		if b.garbage {
+		switch {
+		case b.garbage:
 			junk := make([]byte, 32)
 			io.ReadFull(s.cfg.Rand, junk)
 			conn.Write(junk)
+			return
+		case b.hold:
+			s.log.Info("hostsim: processed and not answering", "fault", f.String())
+			hold(conn)
+			return
+		case b.cut:
+			var whole bytes.Buffer
+			iso87.WriteFrame(&whole, a.frame)
+			conn.Write(whole.Bytes()[:whole.Len()/2])
 			return
 		}
 		for range b.answers {
@@ -68,6 +83,22 @@ func (s *Server) serveConn(raw net.Conn) {
 			return // drop-after-request: processed, and the line goes dead
 		}
 	}
+}
+
+// altered is another value of the same length: its last digit moved on by
+// one (an echo fault changes only fields the answer repeats).
+func altered(v string) string {
+	b := []byte(v)
+	last := b[len(b)-1]
+	switch {
+	case last >= '0' && last <= '8':
+		b[len(b)-1]++
+	case last == '9':
+		b[len(b)-1] = '0'
+	default:
+		b[len(b)-1] = '0'
+	}
+	return string(b)
 }
 
 // hold keeps a connection open without answering until the peer (or Close)
@@ -155,7 +186,7 @@ const (
 
 // handle decodes one request frame, applies it to the ledger and returns
 // the answer. It never panics: an unreadable frame closes the connection.
-func (s *Server) handle(frame []byte) answer {
+func (s *Server) handle(frame []byte, fault Fault) answer {
 	msg, err := iso87.Unpack(frame)
 	if err != nil {
 		s.log.Warn("hostsim: unreadable request; closing the connection", "bytes", len(frame), "error", err)
@@ -171,7 +202,7 @@ func (s *Server) handle(frame []byte) answer {
 	s.log.Debug("hostsim: request", "message", iso87.Describe(msg))
 	r := newRequest(mti, msg)
 	if r.terminal == "" || r.stan == 0 {
-		return s.reply(r, m, outcome{code: codeFormat}, nil)
+		return s.reply(r, m, outcome{code: codeFormat}, nil, fault)
 	}
 	var key []byte
 	if m.MAC {
@@ -179,7 +210,7 @@ func (s *Server) handle(frame []byte) answer {
 		defer clear(key)
 		if key == nil || host.CheckMAC(frame, msg, key) != nil {
 			s.log.Warn("hostsim: MAC check failed", "mti", mti, "terminal", r.terminal, "stan", r.stan)
-			return s.reply(r, m, outcome{code: host.CodeMACError}, nil)
+			return s.reply(r, m, outcome{code: host.CodeMACError}, nil, fault)
 		}
 	}
 	s.work.Lock()
@@ -193,7 +224,7 @@ func (s *Server) handle(frame []byte) answer {
 		s.log.Info("hostsim: not answering", "mti", mti, "terminal", r.terminal, "stan", r.stan)
 		return answer{act: actSilent}
 	}
-	return s.reply(r, m, out, key)
+	return s.reply(r, m, out, key, fault)
 }
 
 func newRequest(mti string, msg *iso8583.Message) *request {
@@ -209,8 +240,9 @@ func newRequest(mti string, msg *iso8583.Message) *request {
 }
 
 // reply builds the answer: the echoed fields, the host's local time in 12
-// and 13, the outcome's fields, and a MAC when key is given.
-func (s *Server) reply(r *request, m host.Message, out outcome, key []byte) answer {
+// and 13, the outcome's fields, and a MAC when key is given; then what the
+// fault changes in it (a field, the code, the MAC left out).
+func (s *Server) reply(r *request, m host.Message, out outcome, key []byte, fault Fault) answer {
 	f := host.Fields{39: out.code}
 	for _, id := range echoed {
 		if v, ok := r.f[id]; ok {
@@ -221,6 +253,14 @@ func (s *Server) reply(r *request, m host.Message, out outcome, key []byte) answ
 	f[12], f[13] = now.Format("150405"), now.Format("0102")
 	for id, v := range out.extra {
 		f[id] = v
+	}
+	switch b := behaviours[fault.Mode]; {
+	case fault.Mode == Echo && f[fault.Field] != "":
+		f[fault.Field] = altered(f[fault.Field])
+	case fault.Mode == Code:
+		f[39] = fault.Code
+	case b.unsigned:
+		key = nil
 	}
 	s.log.Info("hostsim: answer", "mti", m.Response, "terminal", r.terminal, "stan", r.stan, "code", out.code)
 	msg, err := host.Build(m.Response, f)

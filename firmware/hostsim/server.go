@@ -97,6 +97,7 @@ type Server struct {
 
 	mu      sync.Mutex // guards the fields below
 	fault   Fault
+	seen    map[string]int // requests read per MTI since the fault was set
 	ln      net.Listener
 	addr    string
 	changed chan struct{} // closed when SetFault replaces a closed listener
@@ -177,6 +178,21 @@ func (s *Server) Fault() Fault {
 	return s.fault
 }
 
+// faultFor counts a request of MTI mti and returns the fault that applies to
+// it: the fault in force, or ok when the fault is limited to other requests.
+func (s *Server) faultFor(mti string) Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]int{}
+	}
+	s.seen[mti]++
+	if !s.fault.applies(mti, s.seen[mti]) {
+		return Fault{Mode: OK}
+	}
+	return s.fault
+}
+
 // SetFault changes the fault at once. Going Down closes the listener, so
 // that connecting fails; leaving Down listens again on the same address,
 // before SetFault returns.
@@ -187,7 +203,7 @@ func (s *Server) SetFault(f Fault) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	was := s.fault
-	s.fault = f
+	s.fault, s.seen = f, nil
 	s.log.Info("hostsim: fault", "fault", f.String())
 	if s.ln == nil || s.closed {
 		return nil // Serve honours it when it starts
