@@ -72,8 +72,22 @@ func (u *UI) Amount(ctx context.Context, title Text, extra ...string) (int64, er
 // password). With mask the digits show as '*'. CLEAR deletes the last digit; CANCEL
 // on an empty entry leaves, on a non-empty one clears it.
 func (u *UI) Digits(ctx context.Context, title, label Text, minLen, maxLen int, mask bool, extra ...string) (string, error) {
-	var b []byte
+	b, err := u.digits(ctx, title, label, minLen, maxLen, mask, extra...)
 	defer clear(b)
+	return string(b), err
+}
+
+// DigitBytes is Digits for card data (a keyed card number): the digits come back in
+// a []byte of the caller's, which it must clear once done, never in a string that
+// could not be wiped.
+func (u *UI) DigitBytes(ctx context.Context, title, label Text, minLen, maxLen int, mask bool, extra ...string) ([]byte, error) {
+	return u.digits(ctx, title, label, minLen, maxLen, mask, extra...)
+}
+
+// digits reads the entry into one buffer, sized once so that appending never leaves
+// an unwiped copy behind, and wipes it on every way out but ENTER.
+func (u *UI) digits(ctx context.Context, title, label Text, minLen, maxLen int, mask bool, extra ...string) ([]byte, error) {
+	b := make([]byte, 0, maxLen)
 	for {
 		shown := string(b)
 		if mask {
@@ -85,12 +99,13 @@ func (u *UI) Digits(ctx context.Context, title, label Text, minLen, maxLen int, 
 		u.Show(lines...)
 		k, err := u.ReadKey(ctx, 0)
 		if err != nil {
-			return "", err
+			clear(b)
+			return nil, err
 		}
 		switch k {
 		case KeyCancel:
 			if len(b) == 0 {
-				return "", ErrCancel
+				return nil, ErrCancel
 			}
 			clear(b)
 			b = b[:0]
@@ -101,7 +116,7 @@ func (u *UI) Digits(ctx context.Context, title, label Text, minLen, maxLen int, 
 			}
 		case KeyEnter:
 			if len(b) >= minLen {
-				return string(b), nil
+				return b, nil
 			}
 		default:
 			if _, ok := k.Digit(); ok && len(b) < maxLen {

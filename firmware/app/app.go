@@ -81,6 +81,16 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The simulator marks its journal as a simulator's; production refuses one so marked,
+	// before anything else (sign-on, reversals) can happen on it (origin.go).
+	check := CheckProduction
+	if o.SeedSimDefaults {
+		check = markSim
+	}
+	if err := check(ctx, j); err != nil {
+		j.Close()
+		return nil, err
+	}
 	bctx, stop := context.WithCancel(context.Background())
 	a := &App{
 		opts:    o,

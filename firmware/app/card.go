@@ -7,6 +7,7 @@ import (
 
 	"posfw/drivers/cardreader"
 	"posfw/drivers/pinpad"
+	"posfw/drivers/pinpad/iso9564"
 	"posfw/firmware/txn"
 	"posfw/ui"
 )
@@ -119,15 +120,18 @@ func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool
 // keyCard takes a card number and expiry keyed on the terminal.
 func (a *App) keyCard(ctx context.Context, title ui.Text) (*cardreader.Presentation, error) {
 	for {
-		pan, err := a.ui.Digits(ctx, title, msgCardNo, 12, 19, false)
+		// The card number stays in bytes, wiped once Manual has its own copy.
+		pan, err := a.ui.DigitBytes(ctx, title, msgCardNo, 12, 19, false)
 		if err != nil {
 			return nil, err
 		}
 		exp, err := a.ui.Digits(ctx, title, msgExpiry, 4, 4, false)
 		if err != nil {
+			clear(pan)
 			return nil, err
 		}
 		p, err := cardreader.Manual(pan, exp)
+		clear(pan)
 		if err == nil {
 			return &p, nil
 		}
@@ -161,7 +165,7 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 	if a.pad == nil {
 		return errors.New(a.ui.T(msgNoPad))
 	}
-	digits, err := pinpad.AccountDigits(string(card.PAN))
+	digits, err := accountDigits(card.PAN)
 	if err != nil {
 		return err
 	}
@@ -194,4 +198,30 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 		return errors.New(a.ui.T(msgPINTimeout))
 	}
 	return err
+}
+
+// accountDigits is pinpad.AccountDigits (the 12 rightmost PAN digits without the check
+// digit, zero-padded on the left, of an ISO 9564 format 0 PIN block) read from the
+// PAN's bytes: converting the PAN to a string for it would leave the whole card number
+// in a string that cannot be wiped (AccountDigits' result is a slice of its argument,
+// which would keep that string alive through the PIN entry).
+func accountDigits(pan []byte) (string, error) {
+	ok := len(pan) >= iso9564.MinPANLength && len(pan) <= iso9564.MaxPANLength
+	for _, c := range pan {
+		ok = ok && '0' <= c && c <= '9'
+	}
+	if !ok {
+		return pinpad.AccountDigits("") // its error, which never repeats the PAN
+	}
+	var d [12]byte
+	body := pan[:len(pan)-1]
+	for i := range d {
+		d[i] = '0'
+		if j := len(body) - len(d) + i; j >= 0 {
+			d[i] = body[j]
+		}
+	}
+	digits := string(d[:])
+	clear(d[:])
+	return digits, nil
 }

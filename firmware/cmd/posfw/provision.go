@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/journal"
 	"posfw/firmware/operator"
@@ -100,11 +101,17 @@ func provisionPassword(e *env, data, id string) error {
 		return fmt.Errorf("no password on standard input")
 	}
 	pw := strings.TrimRight(line, "\r\n")
+	if pw != "" && pw == app.SimDefaultPasswords[id] {
+		return fmt.Errorf("operator %s: that is the simulator's default password, which everyone knows; choose another", id)
+	}
 	j, s, err := openOperators(data)
 	if err != nil {
 		return err
 	}
 	defer j.Close()
+	if err := app.CheckProduction(context.Background(), j); err != nil {
+		return err
+	}
 	if err := s.Provision(context.Background(), id, pw); err != nil {
 		return err
 	}
@@ -118,6 +125,9 @@ func provisionStatus(e *env, data string) error {
 		return err
 	}
 	defer j.Close()
+	if err := app.CheckProduction(context.Background(), j); err != nil {
+		return exitError{code: 1, msg: "not provisioned: " + err.Error()}
+	}
 	ok, err := s.Provisioned(context.Background())
 	if err != nil {
 		return err
