@@ -441,37 +441,87 @@ func TestSettlement(t *testing.T) {
 	if got, _ := e.srv.Ledger().Totals(testTID); got.Sales != want.Sales || got.Refunds != want.Refunds || got.Voids != want.Voids {
 		t.Errorf("ledger Totals() = %+v; want %+v", got, want)
 	}
-	// The terminal missed a sale: unbalanced.
-	short := want
-	short.Sales = txn.Total{Count: 1, Amount: 1000}
+	// Balanced: batch 1 is settled, and only batch 1; the same 0500 again (its answer
+	// lost) gets the same answer.
+	for i := 0; i < 2; i++ {
+		if balanced, err := e.c.Settle(context.Background(), want, e.next()); err != nil || !balanced {
+			t.Errorf("Settle(batch 1) #%d = %v, %v; want balanced", i+1, balanced, err)
+		}
+	}
+	settled(t, e, 1, ResultBalanced)
+
+	// Batch 2: the terminal's totals differ from the acquirer's (95); it uploads the
+	// whole batch and the acquirer settles from the upload.
+	b2 := []txn.Record{e.approvedIn(2, 700), e.approvedIn(2, 800)}
+	t2 := txn.Totals{Batch: 2, Sales: txn.Total{Count: 2, Amount: 1500}}
+	short := t2
+	short.Sales = txn.Total{Count: 1, Amount: 700}
 	if balanced, err := e.c.Settle(context.Background(), short, e.next()); err != nil || balanced {
-		t.Errorf("Settle(short totals) = %v, %v; want unbalanced", balanced, err)
+		t.Errorf("Settle(batch 2, short totals) = %v, %v; want unbalanced", balanced, err)
 	}
-	// It uploads its batch as it sees it and settles on that.
-	for _, r := range []txn.Record{s1, {Type: txn.Refund, STAN: 90, Amount: 400, Batch: 1}} {
-		if err := e.c.Upload(context.Background(), r, e.next()); err != nil {
-			t.Fatalf("Upload() = %v", err)
-		}
+	upload(t, e, b2...)
+	if balanced, err := e.c.Settle(context.Background(), t2, e.next()); err != nil || !balanced {
+		t.Errorf("Settle(batch 2 after upload) = %v, %v; want balanced", balanced, err)
 	}
-	upShort := short
-	upShort.Voids = txn.Total{}
-	if balanced, err := e.c.Settle(context.Background(), upShort, e.next()); err != nil || !balanced {
-		t.Errorf("Settle(after upload) = %v, %v; want balanced", balanced, err)
+	settled(t, e, 2, ResultBalancedAfterUpload)
+
+	// Batch 3: after an upload that does not add up to its totals the batch closes
+	// unbalanced (95), settled from the upload; the row not uploaded is taken out.
+	b3 := []txn.Record{e.approvedIn(3, 900), e.approvedIn(3, 1000)}
+	t3 := txn.Totals{Batch: 3, Sales: txn.Total{Count: 3, Amount: 2900}}
+	if balanced, err := e.c.Settle(context.Background(), t3, e.next()); err != nil || balanced {
+		t.Errorf("Settle(batch 3) = %v, %v; want unbalanced", balanced, err)
 	}
-	rows, _ := e.srv.Ledger().List(testTID)
-	for _, a := range rows {
-		if !a.Settled {
-			t.Errorf("after settlement STAN %d is unsettled", a.STAN)
-		}
+	upload(t, e, b3[0])
+	if balanced, err := e.c.Settle(context.Background(), t3, e.next()); err != nil || balanced {
+		t.Errorf("Settle(batch 3 after upload) = %v, %v; want unbalanced", balanced, err)
 	}
-	// A new batch: balanced at once when the totals agree.
-	e.approved(700, card(t, "ok"))
-	next := txn.Totals{Batch: 2, Sales: txn.Total{Count: 1, Amount: 700}}
-	if balanced, err := e.c.Settle(context.Background(), next, e.next()); err != nil || !balanced {
-		t.Errorf("Settle(batch 2) = %v, %v; want balanced", balanced, err)
+	settled(t, e, 3, ResultUnbalancedUploaded)
+	if a := e.belief(b3[1].STAN); a.Status != Reversed {
+		t.Errorf("batch 3's row left out of the upload is %s; want reversed (taken out)", a.Status)
 	}
 	if _, resp, _ := e.void(s1, nil); resp.Code != "12" {
 		t.Errorf("void of a settled sale = %s; want 12", resp.Code)
+	}
+}
+
+// approvedIn is an approved sale in a given batch.
+func (e *env) approvedIn(batch, amount int64) txn.Record {
+	e.t.Helper()
+	req := txn.Request{Type: txn.Sale, STAN: e.next(), Batch: batch, Amount: amount, Card: card(e.t, "ok"), At: e.now()}
+	resp, err := e.c.Send(context.Background(), req)
+	if err != nil || resp.Code != "00" {
+		e.t.Fatalf("sale of %d in batch %d = %+v, %v; want 00", amount, batch, resp, err)
+	}
+	r := record(req)
+	r.RRN, r.AuthCode, r.Status = resp.RRN, resp.AuthCode, txn.Approved
+	return r
+}
+
+func upload(t *testing.T, e *env, recs ...txn.Record) {
+	t.Helper()
+	for _, r := range recs {
+		if err := e.c.Upload(context.Background(), r, e.next()); err != nil {
+			t.Fatalf("Upload(%d) = %v", r.STAN, err)
+		}
+	}
+}
+
+// settled checks the acquirer's result for a batch, and that it holds no standing
+// record of that batch unsettled — and has settled no record of another batch.
+func settled(t *testing.T, e *env, batch int64, want string) {
+	t.Helper()
+	if got, err := e.srv.Ledger().Settlement(testTID, batch); err != nil || got != want {
+		t.Errorf("acquirer's settlement of batch %d = %q, %v; want %q", batch, got, err, want)
+	}
+	rows, _ := e.srv.Ledger().List(testTID)
+	for _, a := range rows {
+		switch {
+		case a.Batch == batch && a.Status == Authorised && !a.Settled:
+			t.Errorf("after settling batch %d, STAN %d of it is unsettled", batch, a.STAN)
+		case a.Batch > batch && a.Settled:
+			t.Errorf("settling batch %d settled STAN %d of batch %d", batch, a.STAN, a.Batch)
+		}
 	}
 }
 

@@ -89,6 +89,12 @@ CREATE TABLE IF NOT EXISTS auth (
 	created_at        TEXT    NOT NULL,
 	UNIQUE (terminal, stan, date)
 );
+CREATE TABLE IF NOT EXISTS settlement (
+	terminal TEXT    NOT NULL,
+	batch    INTEGER NOT NULL,
+	result   TEXT    NOT NULL,
+	PRIMARY KEY (terminal, batch)
+);
 CREATE TABLE IF NOT EXISTS upload (
 	terminal  TEXT    NOT NULL,
 	batch     INTEGER NOT NULL,
@@ -345,10 +351,6 @@ func (t *ledgerTx) save(a *Auth) error {
 	return nil
 }
 
-func (t *ledgerTx) totals(terminal string) (txn.Totals, error) {
-	return totals(t.ctx, t.tx, terminal)
-}
-
 // addUpload records one record of a batch upload; a repeat replaces it.
 func (t *ledgerTx) addUpload(terminal string, batch, origSTAN int64, typ txn.Type, amount int64, rrn string) error {
 	_, err := t.tx.ExecContext(t.ctx, `INSERT OR REPLACE INTO upload (terminal, batch, orig_stan, type,
@@ -377,16 +379,65 @@ func (t *ledgerTx) uploaded(terminal string, batch int64) (txn.Totals, bool, err
 	return tot, true, err
 }
 
-// settle closes a terminal's batch: its unsettled rows are marked settled
-// and the batch's uploads are dropped.
-func (t *ledgerTx) settle(terminal string, batch int64) error {
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE auth SET settled = 1 WHERE terminal = ? AND settled = 0`,
-		terminal); err != nil {
-		return fmt.Errorf("hostsim: ledger: %w", err)
+// Settlement results as the acquirer records them per terminal and batch.
+const (
+	ResultBalanced            = "balanced"
+	ResultBalancedAfterUpload = "balanced_after_upload"
+	ResultUnbalancedUploaded  = "unbalanced_uploaded"
+)
+
+// Settlement returns how a terminal's batch was settled ("" when it was not).
+func (l *Ledger) Settlement(terminal string, batch int64) (string, error) {
+	var res string
+	err := l.db.QueryRow(`SELECT result FROM settlement WHERE terminal = ? AND batch = ?`, terminal, batch).Scan(&res)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM upload WHERE terminal = ? AND batch = ?`,
-		terminal, batch); err != nil {
-		return fmt.Errorf("hostsim: ledger: %w", err)
+	if err != nil {
+		return "", fmt.Errorf("hostsim: ledger: %w", err)
+	}
+	return res, nil
+}
+
+// batchTotals are the standing rows of one batch, settled or not: what the
+// acquirer holds of the batch the terminal reports.
+func (t *ledgerTx) batchTotals(terminal string, batch int64) (txn.Totals, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT type, count(*), coalesce(sum(amount), 0) FROM auth
+		WHERE terminal = ? AND batch = ? AND status = ? GROUP BY type`, terminal, batch, Authorised)
+	if err != nil {
+		return txn.Totals{}, fmt.Errorf("hostsim: ledger: %w", err)
+	}
+	return sumRows(rows)
+}
+
+// settle closes one batch of a terminal: its rows are marked settled and
+// the result recorded.
+func (t *ledgerTx) settle(terminal string, batch int64, result string) error {
+	return t.exec([]string{
+		`UPDATE auth SET settled = 1 WHERE terminal = ?1 AND batch = ?2 AND settled = 0`,
+		`INSERT OR REPLACE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
+	}, terminal, batch, result)
+}
+
+// settleUpload closes a batch from its upload: the uploaded rows are settled;
+// standing rows of the batch the terminal did not upload are not its own and
+// are taken out (reversed); the upload is dropped.
+func (t *ledgerTx) settleUpload(terminal string, batch int64, result string) error {
+	return t.exec([]string{
+		`UPDATE auth SET settled = 1 WHERE terminal = ?1 AND batch = ?2 AND settled = 0
+			AND stan IN (SELECT orig_stan FROM upload WHERE terminal = ?1 AND batch = ?2)`,
+		`UPDATE auth SET status = 'reversed' WHERE terminal = ?1 AND batch = ?2 AND settled = 0 AND status = 'authorised'`,
+		`INSERT OR REPLACE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
+		`DELETE FROM upload WHERE terminal = ?1 AND batch = ?2`,
+	}, terminal, batch, result)
+}
+
+// exec runs statements in order with the same arguments.
+func (t *ledgerTx) exec(stmts []string, args ...any) error {
+	for _, q := range stmts {
+		if _, err := t.tx.ExecContext(t.ctx, q, args...); err != nil {
+			return fmt.Errorf("hostsim: ledger: %w", err)
+		}
 	}
 	return nil
 }

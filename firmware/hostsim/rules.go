@@ -422,31 +422,49 @@ func (s *Server) reversal(r *request) (outcome, error) {
 	return out, err
 }
 
-// settle compares the terminal's totals (field 63) with the acquirer's:
-// those of the batch upload when there was one, else the ledger's. When
-// sales, refunds and voids agree the batch is settled (00), else 95.
+// settle compares the terminal's totals (field 63) with the acquirer's for
+// the batch named in field 60, and no other. Without an upload it compares
+// the ledger's rows of that batch, settled or not, so that a 0500 repeated
+// after its answer was lost gets the first answer again: 00, the batch
+// settled; 95, unbalanced, upload it. After an upload (0320) it compares the
+// upload and settles from it whatever the result (CUP convention): 00 when
+// the upload agrees with the totals, 95 when it does not ("closed unbalanced,
+// uploaded"). Rows of the batch the terminal did not upload are not its own
+// and are taken out of the settlement (reversed).
 func (s *Server) settle(r *request) (outcome, error) {
 	theirs, err := host.ParseTotals(r.get(63))
 	batch, berr := strconv.ParseInt(r.get(60), 10, 64)
 	if r.get(3) != host.ProcSettle || err != nil || berr != nil {
 		return outcome{code: codeFormat}, nil
 	}
+	agree := func(ours txn.Totals) bool {
+		return ours.Sales == theirs.Sales && ours.Refunds == theirs.Refunds && ours.Voids == theirs.Voids
+	}
 	out := outcome{code: host.CodeUnbalanced}
 	err = s.ledger.update(func(tx *ledgerTx) error {
-		ours, uploaded, err := tx.uploaded(r.terminal, batch)
-		if err == nil && !uploaded {
-			ours, err = tx.totals(r.terminal)
-		}
+		up, uploaded, err := tx.uploaded(r.terminal, batch)
 		if err != nil {
 			return err
 		}
-		if ours.Sales != theirs.Sales || ours.Refunds != theirs.Refunds || ours.Voids != theirs.Voids {
+		if uploaded {
+			result := ResultUnbalancedUploaded
+			if agree(up) {
+				out.code, result = host.CodeApproved, ResultBalancedAfterUpload
+			}
+			s.log.Info("hostsim: settlement from the upload", "terminal", r.terminal, "batch", batch, "result", result)
+			return tx.settleUpload(r.terminal, batch, result)
+		}
+		ours, err := tx.batchTotals(r.terminal, batch)
+		if err != nil {
+			return err
+		}
+		if !agree(ours) {
 			s.log.Info("hostsim: settlement unbalanced", "terminal", r.terminal, "batch", batch,
 				"ours", ours, "theirs", theirs)
 			return nil
 		}
 		out.code = host.CodeApproved
-		return tx.settle(r.terminal, batch)
+		return tx.settle(r.terminal, batch, ResultBalanced)
 	})
 	return out, err
 }

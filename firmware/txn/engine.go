@@ -54,6 +54,18 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
+// batchCheck applies BatchRules: nil when the current batch may take a new record.
+func (e *Engine) batchCheck(ctx context.Context) error {
+	_, settling, err := e.Store.SettlementInterrupted(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	if ref := apply(BatchRules, &BatchCheck{Settling: settling}); ref != nil {
+		return ref
+	}
+	return nil
+}
+
 // SaleRequest is a sale the cashier keyed.
 type SaleRequest struct {
 	Amount           int64
@@ -65,6 +77,9 @@ type SaleRequest struct {
 // Sale runs a sale. It returns the record in its final state, or a *Refusal (a local rule
 // said no), or an error wrapping ErrJournal (nothing was sent).
 func (e *Engine) Sale(ctx context.Context, req SaleRequest) (*Record, error) {
+	if err := e.batchCheck(ctx); err != nil {
+		return nil, err
+	}
 	c := SaleCheck{Amount: req.Amount, MaxAmount: e.Limits.MaxAmount, HasCard: req.Card != nil && len(req.Card.PAN) > 0, Confirmed: req.ConfirmDuplicate}
 	var hash string
 	if c.HasCard {
@@ -137,6 +152,9 @@ func (e *Engine) voidCheck(ctx context.Context, req VoidRequest) (*VoidCheck, er
 
 // Void cancels an approved sale or refund of the current batch.
 func (e *Engine) Void(ctx context.Context, req VoidRequest) (*Record, error) {
+	if err := e.batchCheck(ctx); err != nil {
+		return nil, err
+	}
 	c, err := e.voidCheck(ctx, req)
 	if err != nil {
 		return nil, err
@@ -195,6 +213,9 @@ func (e *Engine) FindForRefund(ctx context.Context, rrn, date string) (*Record, 
 
 // Refund returns money to the original card.
 func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error) {
+	if err := e.batchCheck(ctx); err != nil {
+		return nil, err
+	}
 	orig, err := e.FindForRefund(ctx, req.OrigRRN, req.OrigDate)
 	if err != nil {
 		return nil, err
@@ -251,6 +272,9 @@ type ManualRefundRequest struct {
 
 // ManualRefund writes a manual refund record; nothing is sent online.
 func (e *Engine) ManualRefund(ctx context.Context, req ManualRefundRequest) (*Record, error) {
+	if err := e.batchCheck(ctx); err != nil {
+		return nil, err
+	}
 	orig, err := e.FindForRefund(ctx, req.OrigRRN, req.OrigDate)
 	if err != nil {
 		return nil, err
@@ -399,15 +423,40 @@ func (e *Engine) SignOn(ctx context.Context, operator string) error {
 	return err
 }
 
+// SettleResult is how a batch closed; the screen and the report say the same words.
+type SettleResult string
+
+// How a batch closes (CUP convention for the last one).
+const (
+	// SettledBalanced: the acquirer agreed with the totals at the first 0500.
+	SettledBalanced SettleResult = "balanced"
+	// SettledAfterUpload: it disagreed, the whole batch was uploaded, and it agreed then.
+	SettledAfterUpload SettleResult = "balanced_after_upload"
+	// ClosedUnbalanced: it still disagreed after a complete upload. The batch closes;
+	// the acquirer settles from the uploaded detail and the merchant reconciles with it.
+	ClosedUnbalanced SettleResult = "unbalanced_uploaded"
+)
+
+// SettleResults are the words for each result, on the screen and on the report.
+var SettleResults = map[SettleResult]Text{
+	SettledBalanced:    {EN: "Settled, balanced", ZH: "结算成功，对账平"},
+	SettledAfterUpload: {EN: "Settled after upload", ZH: "上送后对账平"},
+	ClosedUnbalanced:   {EN: "Closed UNBALANCED", ZH: "对账不平，已上送"},
+}
+
 // Settlement is a closed batch's report.
 type Settlement struct {
 	Totals   Totals
+	Result   SettleResult
 	Balanced bool // the host agreed at the first 0500
 	Uploaded int  // records sent in the batch upload
 }
 
 // Settle settles the current batch: reversals first, then 0500, a batch upload when the
-// host disagrees, and the batch closed. Interrupted at any step, calling it again resumes.
+// host disagrees, and the batch closed. From the first 0500 until the batch closes, the
+// batch takes no new record (BatchRules): interrupted at any step — no answer, a power
+// cut —, calling Settle again resumes the same settlement with the same totals, and an
+// acquirer that had already settled answers the repeated 0500 as it did the first.
 func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, error) {
 	left := e.FlushReversals(ctx)
 	if left < 0 {
@@ -427,7 +476,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 	if err := e.Store.StartSettlement(ctx, batch, t); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	s := &Settlement{Totals: t}
+	s := &Settlement{Totals: t, Result: SettledBalanced}
 	stan, err := e.Store.NextSTAN(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
@@ -436,7 +485,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 		return nil, err
 	}
 	if !s.Balanced {
-		recs, err := e.Store.Approved(ctx, batch)
+		recs, err := e.Store.UploadRecords(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 		}
@@ -449,17 +498,23 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 			}
 			s.Uploaded++
 		}
-		// Batch end: the host now holds every record.
+		// Batch end: the acquirer holds every record the totals count and answers again.
 		if stan, err = e.Store.NextSTAN(ctx); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 		}
-		if _, err := e.Host.Settle(ctx, t, stan); err != nil {
+		again, err := e.Host.Settle(ctx, t, stan)
+		if err != nil {
 			return nil, err
+		}
+		s.Result = ClosedUnbalanced
+		if again {
+			s.Result = SettledAfterUpload
 		}
 	}
 	if err := e.Store.CloseBatch(context.WithoutCancel(ctx), batch); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	e.Store.Audit(ctx, Event{Kind: "settlement", Operator: operator, Detail: fmt.Sprintf("batch %06d sales %d/%s refunds %d/%s", batch, t.Sales.Count, Money(t.Sales.Amount), t.Refunds.Count, Money(t.Refunds.Amount))})
+	e.Store.Audit(ctx, Event{Kind: "settlement", Operator: operator, Detail: fmt.Sprintf("batch %06d %s, %d uploaded: sales %d/%s refunds %d/%s voids %d/%s",
+		batch, s.Result, s.Uploaded, t.Sales.Count, Money(t.Sales.Amount), t.Refunds.Count, Money(t.Refunds.Amount), t.Voids.Count, Money(t.Voids.Amount))})
 	return s, nil
 }

@@ -380,8 +380,12 @@ func TestSettlement(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := txn.Totals{Batch: 1, Sales: txn.Total{Count: 1, Amount: 2000}, Voids: txn.Total{Count: 1, Amount: 1000}}
-	if s.Totals != want || s.Balanced || s.Uploaded != 1 {
-		t.Errorf("settlement = %+v; want totals %+v, unbalanced, 1 uploaded", s, want)
+	// The upload carries every record the totals count: the sale and the void.
+	if s.Totals != want || s.Balanced || s.Uploaded != 2 || s.Result != txn.SettledAfterUpload {
+		t.Errorf("settlement = %+v; want totals %+v, unbalanced, 2 uploaded, balanced after upload", s, want)
+	}
+	if len(r.host.Uploads) != 2 || r.host.Uploads[1].Type != txn.Void {
+		t.Errorf("uploaded %+v; want the sale and the void", r.host.Uploads)
 	}
 	if b, _ := r.j.CurrentBatch(ctx); b != 2 {
 		t.Errorf("batch after settlement = %d; want 2", b)

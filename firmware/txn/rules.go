@@ -251,6 +251,25 @@ var ManualRefundRules = []Rule[ManualRefundCheck]{
 	}},
 }
 
+// BatchCheck is what the batch rules look at: they come before the rules of every
+// request that counts in the batch's totals.
+type BatchCheck struct {
+	// Settling is true while a settlement of the current batch has started and not
+	// closed: its 0500 may have reached the acquirer, which may have closed the batch.
+	Settling bool
+}
+
+// BatchRules keep the batch the acquirer may be settling exactly as it was reported: a
+// sale added to it after a settlement whose answer was lost would be in no settlement.
+var BatchRules = []Rule[BatchCheck]{
+	{"no settlement in progress", func(c *BatchCheck) *Refusal {
+		if c.Settling {
+			return &Refusal{EN: "Settlement unfinished", ZH: "结算未完成，请先结算"}
+		}
+		return nil
+	}},
+}
+
 // SettleCheck is what the settlement rules look at.
 type SettleCheck struct {
 	PendingReversals int

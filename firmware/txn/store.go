@@ -73,7 +73,12 @@ type Store interface {
 	// back), in one durable transaction.
 	SkipSTAN(ctx context.Context, past int64) error
 	Totals(ctx context.Context, batch int64) (Totals, error)
-	Approved(ctx context.Context, batch int64) ([]Record, error)
+	// UploadRecords lists every record of a batch its totals count (standing sales,
+	// approved refunds and voids): what a batch upload (0320) carries.
+	UploadRecords(ctx context.Context, batch int64) ([]Record, error)
+	// SettlementInterrupted returns the batch whose settlement started (its 0500 may
+	// have reached the acquirer) and did not close.
+	SettlementInterrupted(ctx context.Context) (batch int64, ok bool, err error)
 	// StartSettlement records that batch's settlement began (idempotent).
 	StartSettlement(ctx context.Context, batch int64, t Totals) error
 	// CloseBatch ends the settlement of batch and opens the next batch.
