@@ -88,7 +88,7 @@ func (a *App) queryFlow(ctx context.Context) error {
 			if err != nil {
 				return journal.Query{}, err
 			}
-			from, err := dayOf(d, time.Now())
+			from, err := dayOf(d, a.now().In(a.loc))
 			return journal.Query{From: from, To: from.AddDate(0, 0, 1)}, err
 		})},
 		{Label: titleByCard, Run: func(ctx context.Context) error {
@@ -114,7 +114,8 @@ func (a *App) queryFlow(ctx context.Context) error {
 	})
 }
 
-// dayOf is local midnight of MMDD in the year of now (last year when that is later).
+// dayOf is midnight of MMDD in now's zone (the terminal's), in the year of now (last
+// year when that is later).
 func dayOf(mmdd string, now time.Time) (time.Time, error) {
 	m, d := int(atoi(mmdd[:2])), int(atoi(mmdd[2:]))
 	if m < 1 || m > 12 || d < 1 || d > 31 {
@@ -142,7 +143,7 @@ func (a *App) showRecords(ctx context.Context, recs []txn.Record) error {
 			a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(r.Amount),
 			r.MaskedPAN,
 			a.ui.T(ui.WordRRN)+" "+r.RRN,
-			r.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+			r.CreatedAt.In(a.loc).Format("2006-01-02 15:04:05"),
 			a.ui.T(ui.Text{EN: "UP/DOWN  ENTER: reprint", ZH: "上下翻页 确认重打印"}),
 		)
 		k, err := a.ui.ReadKey(ctx, resultWait)
@@ -191,7 +192,7 @@ func (a *App) settleFlow(ctx context.Context) error {
 	lines := append([]string{a.title(TitleSettlement), a.ui.T(msgSettled)}, totalsLines(a.ui, s.Totals)...)
 	if a.printer != nil {
 		a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
-		b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: time.Now(),
+		b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,
 			Balanced: s.Balanced, Uploaded: s.Uploaded}.Bytes()
 		if err == nil {
 			err = a.printer.Print(ctx, b)

@@ -44,6 +44,9 @@ type Options struct {
 	// KeepLang: Lang was asked for explicitly (--lang) and wins over the language saved
 	// from the Manage menu.
 	KeepLang bool
+	// Now is the terminal's clock (time.Now when nil): records, slips, screens and the
+	// host link read it. The simulator sets it to run the terminal at another hour.
+	Now func() time.Time
 }
 
 // App is a running terminal.
@@ -65,6 +68,11 @@ type App struct {
 
 	mu       sync.Mutex
 	operator string // signed-in operator id
+
+	// now is the clock and loc the terminal's zone (config timezone): every local date
+	// and time the terminal shows, prints or keys back is now().In(loc).
+	now func() time.Time
+	loc *time.Location
 }
 
 // Start opens the journal and devices and starts the device supervisors. The screens
@@ -98,8 +106,18 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
+		now:     o.Now,
+		loc:     o.Config.Location(),
 	}
-	if a.ops, err = operator.New(j, time.Now, operator.DefaultPolicy); err != nil {
+	if a.now == nil {
+		a.now = time.Now
+	}
+	j.SetClock(a.now)
+	if err := a.recordZone(ctx); err != nil {
+		j.Close()
+		return nil, err
+	}
+	if a.ops, err = operator.New(j, a.now, operator.DefaultPolicy); err != nil {
 		j.Close()
 		return nil, err
 	}
@@ -119,6 +137,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
 			// A reversal given up queues its "call the acquirer" slip (notices.go).
 			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,
+			Now: a.now, Location: a.loc,
 		}
 		if n, err := j.Recover(ctx); err != nil {
 			j.Close()
@@ -147,6 +166,18 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
+// recordZone keeps the terminal's zone in the journal (journal.SettingTimeZone, audited
+// when it changes), so that an export read anywhere shows the local times the slips show.
+func (a *App) recordZone(ctx context.Context) error {
+	zone := a.loc.String()
+	if v, ok, err := a.journal.Setting(ctx, journal.SettingTimeZone); err != nil {
+		return err
+	} else if ok && v == zone {
+		return nil
+	}
+	return a.journal.SetSetting(ctx, journal.SettingTimeZone, zone, "system")
+}
+
 // UI is the terminal's screen and keypad.
 func (a *App) UI() *ui.UI { return a.ui }
 
@@ -167,6 +198,7 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		err := a.ui.Home(ctx, ui.Status{
 			TerminalID: a.opts.Config.TerminalID,
+			Now:        func() time.Time { return a.now().In(a.loc) },
 			Signal:     func() int { return a.modem.status().Bars },
 			// The idle screen is where owed reversal-failed slips print (see notices).
 			Alert: func() string {

@@ -161,7 +161,7 @@ func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerifi
 		copies = copies[:1]
 	}
 	for _, c := range copies {
-		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: c, Reprint: reprint, PINVerified: pinVerified, Message: msg}.Bytes()
+		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: c, Reprint: reprint, PINVerified: pinVerified, Message: msg, Location: a.loc}.Bytes()
 		if err == nil {
 			err = a.printer.Print(ctx, b)
 		}
@@ -200,7 +200,7 @@ func (a *App) voidFlow(ctx context.Context) error {
 		return a.refused(ctx, TitleVoid, err)
 	}
 	ok, err := a.ui.Confirm(ctx, TitleVoid, a.ui.T(typeName(orig.Type))+fmt.Sprintf(" %06d", orig.STAN), orig.MaskedPAN,
-		a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(orig.Amount), orig.CreatedAt.Local().Format("01-02 15:04:05"))
+		a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(orig.Amount), orig.CreatedAt.In(a.loc).Format("01-02 15:04:05"))
 	if err != nil || !ok {
 		return err
 	}

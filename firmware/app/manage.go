@@ -58,7 +58,7 @@ func (a *App) admin(f func(ctx context.Context, admin operator.Operator) error) 
 		}
 		adm, err := a.ops.Login(ctx, operator.AdministratorID, pw)
 		if err != nil {
-			return a.ui.Result(ctx, resultWait, a.title(TitleManage), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
+			return a.ui.Result(ctx, resultWait, a.title(TitleManage), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err, a.loc)))
 		}
 		return f(ctx, adm)
 	}
@@ -70,13 +70,13 @@ func (a *App) done(ctx context.Context, title ui.Text, err error) error {
 		return err
 	}
 	if err != nil {
-		return a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(operatorRefusal(err)))
+		return a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(operatorRefusal(err, a.loc)))
 	}
 	return a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(msgDone))
 }
 
 // operatorRefusal says on screen why an operator change was refused.
-func operatorRefusal(err error) ui.Text {
+func operatorRefusal(err error, loc *time.Location) ui.Text {
 	switch {
 	case errors.Is(err, operator.ErrPasswordFormat):
 		return ui.Text{EN: "Wrong password length", ZH: "密码位数不对"}
@@ -89,7 +89,7 @@ func operatorRefusal(err error) ui.Text {
 	case errors.Is(err, operator.ErrBadID):
 		return ui.Text{EN: "Not a cashier number", ZH: "收银员编号无效"}
 	}
-	return passwordRefusal(err)
+	return passwordRefusal(err, loc)
 }
 
 // newPassword asks for a new password twice.
@@ -220,7 +220,7 @@ func (a *App) exportJournal(ctx context.Context) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return a.refused(ctx, titleExport, err)
 	}
-	name := "journal-" + time.Now().Format("20060102-150405") + ".jsonl"
+	name := "journal-" + a.now().In(a.loc).Format("20060102-150405") + ".jsonl"
 	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return a.refused(ctx, titleExport, err)

@@ -88,7 +88,7 @@ func (a *App) printNotices(ctx context.Context) {
 			return
 		}
 		a.ui.Show(a.title(titleReversalFailed), a.ui.T(msgCallAcquirer), "", a.ui.T(ui.WordPrinting))
-		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: receipt.MerchantCopy, ReversalTries: reversalTries}.Bytes()
+		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: receipt.MerchantCopy, ReversalTries: reversalTries, Location: a.loc}.Bytes()
 		if err == nil {
 			err = a.printer.Print(ctx, b)
 		}

@@ -28,15 +28,22 @@ type terminal struct {
 	*sim.Terminal
 }
 
-func startTerminal(t *testing.T) *terminal {
+func startTerminal(t *testing.T) *terminal { return startTerminalWith(t, nil) }
+
+// startTerminalWith starts a terminal whose options set may change first.
+func startTerminalWith(t *testing.T, set func(*sim.Options)) *terminal {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Sim()
 	cfg.Language = string(ui.English)
 	cfg.Host.ResponseTimeout = config.Duration{Duration: time.Second} // each unanswered try costs this
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := sim.Start(ctx, sim.Options{DataDir: dir, Control: filepath.Join(dir, "sim.sock"),
-		Config: cfg, Lang: ui.English, KeepLang: true, Version: "test", Log: slog.New(slog.DiscardHandler)})
+	o := sim.Options{DataDir: dir, Control: filepath.Join(dir, "sim.sock"),
+		Config: cfg, Lang: ui.English, KeepLang: true, Version: "test", Log: slog.New(slog.DiscardHandler)}
+	if set != nil {
+		set(&o)
+	}
+	st, err := sim.Start(ctx, o)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

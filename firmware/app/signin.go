@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"posfw/firmware/operator"
 
@@ -15,15 +16,16 @@ var (
 	titleSignIn = ui.Text{EN: "Sign in", ZH: "操作员签到"}
 )
 
-// passwordRefusal says on screen why a password was not accepted.
-func passwordRefusal(err error) ui.Text {
+// passwordRefusal says on screen why a password was not accepted; a lockout ends at
+// a time of the terminal's zone loc.
+func passwordRefusal(err error, loc *time.Location) ui.Text {
 	var wrong *operator.WrongPasswordError
 	var locked *operator.LockedError
 	switch {
 	case errors.As(err, &wrong):
 		return ui.Text{EN: fmt.Sprintf("Wrong password (%d left)", wrong.Left), ZH: fmt.Sprintf("密码错误，还可尝试%d次", wrong.Left)}
 	case errors.As(err, &locked):
-		until := locked.Until.Local().Format("15:04")
+		until := locked.Until.In(loc).Format("15:04")
 		return ui.Text{EN: "Locked until " + until, ZH: "已锁定至 " + until}
 	case errors.Is(err, operator.ErrUnknown):
 		return ui.Text{EN: "Unknown operator", ZH: "无此操作员"}
@@ -76,7 +78,7 @@ func (a *App) signIn(ctx context.Context) error {
 		}
 		if _, err := a.ops.Login(ctx, id, pw); err != nil {
 			a.log.Info("sign-in refused", "operator", safeID(id), "err", err)
-			a.ui.Result(ctx, resultWait, a.title(titleSignIn), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
+			a.ui.Result(ctx, resultWait, a.title(titleSignIn), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err, a.loc)))
 			continue
 		}
 		a.log.Info("operator signed in", "operator", id)
@@ -97,7 +99,7 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 		err = a.ops.CheckSupervisor(ctx, pw)
 		releaseMemory()
 		if err != nil {
-			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err)))
+			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err, a.loc)))
 			return "", ui.ErrCancel
 		}
 		return SupervisorID, nil

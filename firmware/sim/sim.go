@@ -40,6 +40,9 @@ type Options struct {
 	Mirror  io.Writer
 	Version string
 	Log     *slog.Logger
+	// Now is the terminal's clock, and its host simulator's (time.Now when nil): a
+	// developer or a test runs the terminal at another hour (posfw sim --clock).
+	Now func() time.Time
 }
 
 // Terminal is a running simulated terminal.
@@ -81,10 +84,12 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	t.client = host.New(host.Config{
 		Address: addr, ConnectTimeout: c.Host.ConnectTimeout.Duration, ResponseTimeout: c.Host.ResponseTimeout.Duration,
 		TerminalID: c.TerminalID, MerchantID: c.MerchantID, Currency: c.CurrencyCode(), MasterKey: tmk, Logger: o.Log,
+		Now: o.Now, Location: c.Location(),
 	})
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
 		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client, KeepLang: o.KeepLang,
+		Now: o.Now,
 	})
 	if err != nil {
 		t.closeAcquirer()
@@ -119,7 +124,10 @@ func (t *Terminal) Close() {
 
 // startAcquirer runs the host simulator on 127.0.0.1 with its ledger in the data dir.
 func (t *Terminal) startAcquirer(o Options) error {
-	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(o.DataDir, "ledger.db"), Logger: o.Log})
+	// The acquirer keeps the terminal's zone: its RRN's date and the original's date it
+	// checks a refund against are the local date the slip printed.
+	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(o.DataDir, "ledger.db"), Logger: o.Log,
+		Now: o.Now, Location: o.Config.Location()})
 	if err != nil {
 		return err
 	}
