@@ -122,14 +122,15 @@ func (c *Config) CurrencyDigits() int { return currencies[c.Currency].Digits }
 // name gets UTC. The binary embeds the zone data (time/tzdata in cmd/posfw), since
 // terminal images often have no /usr/share/zoneinfo.
 func (c *Config) Location() *time.Location {
-	loc, err := c.zone()
+	loc, err := c.Zone()
 	if err != nil {
 		return time.UTC
 	}
 	return loc
 }
 
-func (c *Config) zone() (*time.Location, error) {
+// Zone is Location, or why the configured zone (or the currency's) cannot be used.
+func (c *Config) Zone() (*time.Location, error) {
 	name := c.TimeZone
 	if name == "" {
 		if name = currencies[c.Currency].Zone; name == "" {
@@ -258,7 +259,7 @@ var rules = []rule{
 		return ""
 	}},
 	{"timezone", func(c *Config) string {
-		if _, err := c.zone(); err != nil {
+		if _, err := c.Zone(); err != nil {
 			return err.Error()
 		}
 		return ""

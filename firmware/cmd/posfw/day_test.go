@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"posfw/drivers/cardreader/testcards"
+	"posfw/firmware/hostsim"
 	"posfw/ui"
 )
 
@@ -95,18 +97,34 @@ func (s *cashier) supervisor(title ui.Text) {
 	s.digits("123456")
 }
 
+// nightShift is the clock of the after-midnight day: 00:40 in Beijing is 16:40 UTC the
+// day before (issue 18 §2).
+const nightShift = "2026-12-06T00:40:00+08:00"
+
 // TestCashiersDay is the day of DESIGN §4 / issue 6, in English and in Chinese, on the
-// simulated devices and host, through simctl only.
+// simulated devices and host, through simctl only; and once more in Beijing at 00:40 on
+// a machine whose own zone is UTC, where the local and UTC dates differ.
 func TestCashiersDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a whole day takes a while")
 	}
-	for _, lang := range []ui.Lang{ui.English, ui.Chinese} {
-		t.Run(string(lang), func(t *testing.T) { cashiersDay(t, lang) })
+	for _, tc := range []struct {
+		name  string
+		lang  ui.Lang
+		clock string // posfw sim --clock; "" is the real time
+	}{
+		{string(ui.English), ui.English, ""},
+		{string(ui.Chinese), ui.Chinese, ""},
+		{"zh-after-midnight", ui.Chinese, nightShift},
+	} {
+		t.Run(tc.name, func(t *testing.T) { cashiersDay(t, tc.lang, tc.clock) })
 	}
 }
 
-func cashiersDay(t *testing.T, lang ui.Lang) {
+// slipTime finds the local date and time a slip prints.
+var slipTime = regexp.MustCompile(`Time +(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d)`)
+
+func cashiersDay(t *testing.T, lang ui.Lang, clock string) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "var")
 	cfg := filepath.Join(dir, "posfw.toml")
@@ -114,13 +132,20 @@ func cashiersDay(t *testing.T, lang ui.Lang) {
 merchant_id = "898000000000001"
 merchant_name = "POSFW DEMO"
 language = "`+string(lang)+`"
+timezone = "Asia/Shanghai"
 [host]
 address = "127.0.0.1:1"
 response_timeout = "2s"
 `), 0o600)
 	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: lang}
 	var stderr bytes.Buffer
-	sim := posfwCmd("sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg)
+	args := []string{"sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg}
+	if clock != "" {
+		args = append(args, "--clock", clock)
+	}
+	sim := posfwCmd(args...)
+	// The machine's zone is not the terminal's: nothing may fall back on it.
+	sim.Env = append(sim.Env, "TZ=UTC")
 	sim.Stderr = &stderr
 	if err := sim.Start(); err != nil {
 		t.Fatal(err)
@@ -146,8 +171,18 @@ response_timeout = "2s"
 	s.sale("5000", "pin", "1234")
 	s.wait(ui.WordApproved)
 	s.done()
-	if p := s.do("printer", "--clear"); !strings.Contains(p, "CUSTOMER COPY") || !strings.Contains(p, "622202******3214") || strings.Count(p, "signature") != 0 {
+	p := s.do("printer", "--clear")
+	if !strings.Contains(p, "CUSTOMER COPY") || !strings.Contains(p, "622202******3214") || strings.Count(p, "signature") != 0 {
 		t.Errorf("PIN sale slips:\n%s\nwant both copies, masked PAN, no signature line", p)
+	}
+	// The refund below types the date the slip printed, as the cashier reads it.
+	printed := slipTime.FindStringSubmatch(p)
+	if printed == nil {
+		t.Fatalf("PIN sale slip:\n%s\nhas no time line", p)
+	}
+	slipDate := printed[2] + printed[3]
+	if clock != "" && (printed[1]+"-"+slipDate != "2026-1206" || printed[4] != "00" || printed[5] > "50") {
+		t.Errorf("PIN sale slip at %s:\n%s\nwant the local time 2026-12-06 00:4x", clock, p)
 	}
 
 	if st := s.state(); st["led_green"] != true || st["led_red"] != false {
@@ -180,12 +215,15 @@ response_timeout = "2s"
 
 	// 4. Refunds against the PIN sale: wrong card refused, partial refund, then too much.
 	rrn := rrnOf(t, data, 5000)
+	if !strings.HasPrefix(rrn, slipDate) {
+		t.Errorf("RRN %s of a sale whose slip says %s; want the acquirer to date it the same local day", rrn, slipDate)
+	}
 	refund := func(amount, card string) {
 		s.supervisor(ui.Text{EN: "Refund", ZH: "退货"})
 		s.wait(ui.WordRRN)
 		s.digits(rrn)
 		s.wait(ui.WordDate)
-		s.digits(time.Now().Format("0102"))
+		s.digits(slipDate)
 		s.wait(ui.WordAmount)
 		s.digits(amount)
 		if card != "" {
@@ -265,6 +303,22 @@ response_timeout = "2s"
 	}
 	if code, out, errs := call("journal", "verify", "--data", data); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("journal verify = %d %q %q", code, out, errs)
+	}
+	// The acquirer agrees: it holds the PIN sale under the slip's date with 20.00 refunded.
+	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(data, "ledger.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := acq.Ledger().ByRRN(rrn); err != nil || a.Date != slipDate || a.Refunded != 2000 {
+		t.Errorf("acquirer's PIN sale = %+v, %v; want date %s, 2000 refunded", a, err, slipDate)
+	}
+	acq.Close()
+	// The export dates every record by the local time, with Beijing's offset.
+	for _, r := range exported(t, data) {
+		c, _ := r["created_at"].(string)
+		if !strings.HasSuffix(c, "+08:00") || (clock != "" && !strings.HasPrefix(c, "2026-12-06T00:")) {
+			t.Errorf("export created_at = %q; want local time with +08:00 (at %s)", c, clock)
+		}
 	}
 	var pans []string
 	for _, n := range testcards.Names() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"posfw/firmware/hostsim"
 )
@@ -17,6 +18,7 @@ func runHostsim(e *env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8583", "address to listen on")
 	ledger := fs.String("ledger", "", "SQLite ledger file (default: in memory)")
 	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87")
+	tz := fs.String("tz", "Asia/Shanghai", "the acquirer's time zone: local time in answers (fields 12, 13) and the date of its RRNs")
 	readTimeout := fs.Duration("read-timeout", hostsim.DefaultReadTimeout, "drop a client that has not sent a whole request within this time")
 	maxConns := fs.Int("max-conns", hostsim.DefaultMaxConns, "most connections served at once; more are closed on accept")
 	fault := fs.String("fault", "ok", "start in a fault mode: down, timeout, garbage, slow:N, drop-after-request, duplicate-response, bad-mac, ok")
@@ -42,7 +44,11 @@ func runHostsim(e *env, args []string) error {
 	if _, _, err := net.SplitHostPort(*listen); err != nil {
 		return usageError{fmt.Sprintf("--listen %q is not host:port", *listen)}
 	}
-	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, ReadTimeout: *readTimeout, MaxConns: *maxConns, Logger: slog.New(slog.NewTextHandler(e.stderr, nil))})
+	loc, err := time.LoadLocation(*tz)
+	if err != nil || *tz == "Local" || *tz == "" {
+		return usageError{fmt.Sprintf("--tz %q is not a time zone name like Asia/Shanghai", *tz)}
+	}
+	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, ReadTimeout: *readTimeout, MaxConns: *maxConns, Logger: slog.New(slog.NewTextHandler(e.stderr, nil)), Location: loc})
 	if err != nil {
 		return err
 	}

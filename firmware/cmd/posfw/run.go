@@ -122,6 +122,7 @@ func hostClient(cfg *config.Config, log *slog.Logger) (*host.Client, error) {
 	hc := host.Config{
 		Address: cfg.Host.Address, ConnectTimeout: cfg.Host.ConnectTimeout.Duration, ResponseTimeout: cfg.Host.ResponseTimeout.Duration,
 		TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Currency: cfg.CurrencyCode(), MasterKey: tmk, Logger: log,
+		Location: cfg.Location(), // fields 12 and 13: the terminal's local time
 	}
 	if cfg.Host.TLSCA != "" {
 		if hc.TLS, err = host.PinnedTLS(cfg.Host.TLSCA); err != nil {

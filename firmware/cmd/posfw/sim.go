@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -26,6 +27,8 @@ func runSim(e *env, args []string) error {
 	control := fs.String("control", "", "control socket path (default $POSFW_CONTROL or DATA/sim.sock)")
 	host := fs.String("host", "", "acquirer host:port instead of the configured one")
 	cfgFile := fs.String("config", "", "terminal configuration file (default: the embedded sim configuration)")
+	tz := fs.String("tz", "", "time zone of the terminal and its host simulator, e.g. Asia/Shanghai (default: the config's timezone)")
+	clock := fs.String("clock", "", "start the terminal's clock (and the host simulator's) at this RFC 3339 time, e.g. 2026-12-06T00:40:00+08:00; it runs on from there")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +47,16 @@ func runSim(e *env, args []string) error {
 			return usageError{"--host " + reason}
 		}
 		cfg.Host.Address = *host
+	}
+	if *tz != "" {
+		cfg.TimeZone = *tz
+		if _, err := cfg.Zone(); err != nil {
+			return usageError{fmt.Sprintf("--tz: %v", err)}
+		}
+	}
+	now, err := simClock(*clock)
+	if err != nil {
+		return err
 	}
 	l := ui.Lang(cfg.Language)
 	if *lang != "" {
@@ -68,7 +81,7 @@ func runSim(e *env, args []string) error {
 	defer stop()
 
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
-	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != ""}
+	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != "", Now: now}
 	t, err := sim.Start(ctx, o)
 	if err != nil {
 		return err
@@ -84,6 +97,20 @@ func runSim(e *env, args []string) error {
 	err = t.Run(ctx)
 	fmt.Fprintln(e.stderr, "posfw sim: stopped")
 	return err
+}
+
+// simClock is the clock of --clock: it reads start now and runs on at the real pace
+// (nil, the system clock, when start is ""). A developer runs the night shift at noon.
+func simClock(start string) (func() time.Time, error) {
+	if start == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, start)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--clock %q: want an RFC 3339 time like 2026-12-06T00:40:00+08:00", start)}
+	}
+	offset := time.Until(t)
+	return func() time.Time { return time.Now().Add(offset) }, nil
 }
 
 // runTUI runs the terminal with the TUI on the developer's terminal. Quitting the TUI

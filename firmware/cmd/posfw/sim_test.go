@@ -85,7 +85,12 @@ func TestSimEndToEnd(t *testing.T) {
 	mustSimctl(t, sock, "key", "0", "1", "ENTER", "0", "0", "0", "0", "ENTER")
 	mustSimctl(t, sock, "wait", "SIM00001", "--timeout", "5")
 	screen := mustSimctl(t, sock, "screen")
-	for _, want := range []string{"1 Sale", "2 Void", "3 Refund", "6 Settlement", "8 Manage", time.Now().Format("2006-01-02")} {
+	// The embedded configuration's terminal is in Beijing, whatever the machine's zone.
+	beijing, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 Sale", "2 Void", "3 Refund", "6 Settlement", "8 Manage", time.Now().In(beijing).Format("2006-01-02")} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("idle screen:\n%s\nwant %q", screen, want)
 		}
