@@ -22,7 +22,6 @@ var (
 	titleByCard       = ui.Text{EN: "By card + amount", ZH: "按卡号和金额"}
 	msgNotFound       = ui.Text{EN: "Not found", ZH: "无此交易"}
 	msgSignedOn       = ui.Text{EN: "Signed on, keys loaded", ZH: "签到成功"}
-	msgSettled        = ui.Text{EN: "Settled, new batch", ZH: "结算成功"}
 )
 
 // reprintFlow: the last slip or one by trace no., marked REPRINT.
@@ -189,11 +188,13 @@ func (a *App) settleFlow(ctx context.Context) error {
 	if err != nil {
 		return a.refused(ctx, TitleSettlement, err)
 	}
-	lines := append([]string{a.title(TitleSettlement), a.ui.T(msgSettled)}, totalsLines(a.ui, s.Totals)...)
+	// The screen says what the report says: balanced, balanced after the upload, or
+	// closed unbalanced.
+	lines := append([]string{a.title(TitleSettlement), a.ui.T(ui.Text(txn.SettleResults[s.Result]))}, totalsLines(a.ui, s.Totals)...)
 	if a.printer != nil {
 		a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
 		b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,
-			Balanced: s.Balanced, Uploaded: s.Uploaded}.Bytes()
+			Result: s.Result, Uploaded: s.Uploaded}.Bytes()
 		if err == nil {
 			err = a.printer.Print(ctx, b)
 		}

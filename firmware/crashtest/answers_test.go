@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/journal"
 	"posfw/firmware/txn"
@@ -45,6 +46,7 @@ var carries = map[string][]int{
 	"refund":     {3, 4, 11, 41, 42, 60, 90},
 	"reversal":   {3, 4, 11, 41, 42, 60, 90},
 	"settlement": {3, 11, 41, 42, 60},
+	"upload":     {3, 4, 11, 41, 42, 60, 90},
 	"sign-on":    {11, 41, 42, 70},
 }
 
@@ -55,10 +57,11 @@ func applies(op string, field int) bool {
 
 // answerRig is a terminal (journal + engine + host client) and its acquirer.
 type answerRig struct {
-	ctx context.Context
-	j   *journal.Journal
-	acq *hostsim.Server
-	e   *txn.Engine
+	ctx    context.Context
+	j      *journal.Journal
+	acq    *hostsim.Server
+	e      *txn.Engine
+	client *host.Client
 }
 
 func newAnswerRig(t *testing.T) *answerRig {
@@ -72,7 +75,7 @@ func newAnswerRig(t *testing.T) *answerRig {
 	t.Cleanup(func() { j.Close() })
 	client := newClient(addr)
 	t.Cleanup(func() { client.Close() })
-	r := &answerRig{ctx: context.Background(), j: j, acq: acq, e: engine(j, client)}
+	r := &answerRig{ctx: context.Background(), j: j, acq: acq, e: engine(j, client), client: client}
 	if err := r.e.SignOn(r.ctx, "01"); err != nil {
 		t.Fatal(err)
 	}

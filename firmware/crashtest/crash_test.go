@@ -86,8 +86,8 @@ func (k killHost) Send(ctx context.Context, r txn.Request) (txn.Response, error)
 	k.s.step()
 	return resp, err
 }
-func (k killHost) Settle(ctx context.Context, t txn.Totals, stan int64) (bool, error) {
-	ok, err := k.Host.Settle(ctx, t, stan)
+func (k killHost) Settle(ctx context.Context, t txn.Totals, stan int64, trailer bool) (bool, error) {
+	ok, err := k.Host.Settle(ctx, t, stan, trailer)
 	k.s.step()
 	return ok, err
 }

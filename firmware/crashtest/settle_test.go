@@ -3,6 +3,7 @@ package crashtest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"posfw/firmware/hostsim"
 	"posfw/firmware/txn"
@@ -78,4 +79,69 @@ func TestSettlementUploadCarriesVoids(t *testing.T) {
 	}
 	unsettled(t, r.acq.Ledger(), 2)
 	check(t, 0, r.j, r.acq.Ledger())
+}
+
+// TestSettlementFaultMatrix puts each wrong answer on each message of a settlement that
+// needs a batch upload (issue 18 §3): the first 0500, the first and second 0320, and the
+// trailer 0500. The acquirer holds one sale the terminal never recorded, so the first
+// 0500 is answered 95. Whatever fails, settling again until the batch closes ends with
+// terminal and acquirer agreeing on balanced or unbalanced, no standing record of the
+// closed batch left unsettled, and the stranger taken out.
+func TestSettlementFaultMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out response timeouts")
+	}
+	for _, place := range []struct{ name, op, sel string }{
+		{"first 0500", "settlement", "@0500#1"},
+		{"upload 1", "upload", "@0320#1"},
+		{"upload 2", "upload", "@0320#2"},
+		{"trailer 0500", "settlement", "@0500#2"},
+	} {
+		for _, f := range answerFaults {
+			if !applies(place.op, f.field) {
+				continue
+			}
+			t.Run(place.name+"/"+f.name, func(t *testing.T) {
+				t.Parallel()
+				r := newAnswerRig(t)
+				r.sale(t, 1000)
+				s2 := r.sale(t, 2000)
+				if _, err := r.e.Void(r.ctx, txn.VoidRequest{STAN: s2.STAN, Operator: "01", Supervisor: "00", SupervisorOK: true}); err != nil {
+					t.Fatal(err)
+				}
+				const stranger = 990001
+				if resp, err := r.client.Send(r.ctx, txn.Request{Type: txn.Sale, STAN: stranger, Batch: 1, Amount: 777,
+					Card: swipe("ok"), At: time.Now()}); err != nil || resp.Code != "00" {
+					t.Fatalf("the stranger's sale = %+v, %v", resp, err)
+				}
+				r.fault(t, f.fault+place.sel)
+				var s *txn.Settlement
+				var err error
+				for try := 1; ; try++ {
+					if s, err = r.e.Settle(r.ctx, "00"); err == nil {
+						break
+					}
+					if try == 3 {
+						t.Fatalf("settlement still failing after %d tries: %v", try, err)
+					}
+					r.recover(t)
+				}
+				if b, _ := r.j.CurrentBatch(r.ctx); b != 2 {
+					t.Fatalf("batch after settlement = %d; want 2", b)
+				}
+				acq, _ := r.acq.Ledger().Settlement(terminalID, 1)
+				if (s.Result == txn.ClosedUnbalanced) != (acq == hostsim.ResultUnbalancedUploaded) || acq == "" {
+					t.Errorf("terminal says %s, acquirer %q: they disagree", s.Result, acq)
+				}
+				unsettled(t, r.acq.Ledger(), 2)
+				if a, err := r.acq.Ledger().ByTrace(terminalID, stranger); err != nil || a.Status != hostsim.Reversed {
+					t.Errorf("the sale the terminal never had is %s at the acquirer (%v); want taken out", a.Status, err)
+				}
+				tot, _ := r.acq.Ledger().Totals(terminalID)
+				if tot.Sales.Count != 0 {
+					t.Errorf("the acquirer has %+v unsettled sales after the batch closed", tot.Sales)
+				}
+			})
+		}
+	}
 }

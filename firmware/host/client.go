@@ -357,17 +357,22 @@ func (c *Client) reversal(o txn.Record, reason string) (Fields, error) {
 	return f, nil
 }
 
-// Settle sends the batch totals (0500): balanced is true for 00, false for
-// 95; another code is a *RefusedError.
-func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64) (balanced bool, err error) {
+// Settle sends the batch totals (0500, processing code 920000; 960000 for the
+// trailer after a batch upload): balanced is true for 00, false for 95;
+// another code is a *RefusedError.
+func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64, trailer bool) (balanced bool, err error) {
 	s, err1 := FormatSTAN(stan)
 	batch, err2 := FormatBatch(t.Batch)
 	totals, err3 := EncodeTotals(t)
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return false, fmt.Errorf("settlement: %w: %v", txn.ErrNotSent, err)
 	}
+	proc := ProcSettle
+	if trailer {
+		proc = ProcSettleTrailer
+	}
 	resp, err := c.exchange(ctx, "0500", Fields{
-		3: ProcSettle, 7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID,
+		3: proc, 7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID,
 		42: c.cfg.MerchantID, 49: c.cfg.Currency, 60: batch, 63: totals,
 	})
 	if err != nil {

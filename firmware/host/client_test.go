@@ -294,7 +294,7 @@ var wireGoldens = []wireGolden{
 		call: func(c *Client) error {
 			_, err := c.Settle(context.Background(), txn.Totals{
 				Batch: 42, Sales: txn.Total{Count: 3, Amount: 12345}, Refunds: txn.Total{Count: 1, Amount: 500},
-			}, 126)
+			}, 126, false)
 			return err
 		},
 		wire: []segment{
@@ -637,7 +637,7 @@ func TestSettleAnswers(t *testing.T) {
 	}{{"00", true, false}, {"95", false, false}, {"96", false, true}} {
 		addr, _ := fakeHost(t, answerWith(tt.code, key, nil))
 		c := testClient(t, addr, day1)
-		balanced, err := c.Settle(context.Background(), txn.Totals{Batch: 1}, 9)
+		balanced, err := c.Settle(context.Background(), txn.Totals{Batch: 1}, 9, false)
 		var refused *RefusedError
 		if balanced != tt.balanced || errors.As(err, &refused) != tt.refused || (!tt.refused && err != nil) {
 			t.Errorf("Settle() answered %s = %v, %v; want %v, refused %v", tt.code, balanced, err, tt.balanced, tt.refused)

@@ -86,12 +86,15 @@ func FinancialByProc(proc string) (Financial, bool) {
 
 // Field values with a meaning of their own.
 const (
-	ProcSettle     = "920000" // field 3 of 0500
-	NetSignOn      = "001"    // field 70 of a sign-on
-	NetEcho        = "301"    // field 70 of an echo test
-	CodeApproved   = "00"     // field 39: approved; settlement balanced
-	CodeUnbalanced = "95"     // field 39 of 0510: totals do not agree, upload the batch
-	CodeMACError   = "A0"     // field 39: the request's MAC did not verify
+	ProcSettle = "920000" // field 3 of 0500
+	// ProcSettleTrailer is field 3 of the 0500 that ends a batch upload: the acquirer
+	// settles from the upload, and tells it from a first 0500 sent again.
+	ProcSettleTrailer = "960000"
+	NetSignOn         = "001" // field 70 of a sign-on
+	NetEcho           = "301" // field 70 of an echo test
+	CodeApproved      = "00"  // field 39: approved; settlement balanced
+	CodeUnbalanced    = "95"  // field 39 of 0510: totals do not agree, upload the batch
+	CodeMACError      = "A0"  // field 39: the request's MAC did not verify
 )
 
 // Echo is one row of the table of request fields an answer must repeat. An answer

@@ -444,7 +444,7 @@ func TestSettlement(t *testing.T) {
 	// Balanced: batch 1 is settled, and only batch 1; the same 0500 again (its answer
 	// lost) gets the same answer.
 	for i := 0; i < 2; i++ {
-		if balanced, err := e.c.Settle(context.Background(), want, e.next()); err != nil || !balanced {
+		if balanced, err := e.c.Settle(context.Background(), want, e.next(), false); err != nil || !balanced {
 			t.Errorf("Settle(batch 1) #%d = %v, %v; want balanced", i+1, balanced, err)
 		}
 	}
@@ -456,11 +456,11 @@ func TestSettlement(t *testing.T) {
 	t2 := txn.Totals{Batch: 2, Sales: txn.Total{Count: 2, Amount: 1500}}
 	short := t2
 	short.Sales = txn.Total{Count: 1, Amount: 700}
-	if balanced, err := e.c.Settle(context.Background(), short, e.next()); err != nil || balanced {
+	if balanced, err := e.c.Settle(context.Background(), short, e.next(), false); err != nil || balanced {
 		t.Errorf("Settle(batch 2, short totals) = %v, %v; want unbalanced", balanced, err)
 	}
 	upload(t, e, b2...)
-	if balanced, err := e.c.Settle(context.Background(), t2, e.next()); err != nil || !balanced {
+	if balanced, err := e.c.Settle(context.Background(), t2, e.next(), true); err != nil || !balanced {
 		t.Errorf("Settle(batch 2 after upload) = %v, %v; want balanced", balanced, err)
 	}
 	settled(t, e, 2, ResultBalancedAfterUpload)
@@ -469,11 +469,11 @@ func TestSettlement(t *testing.T) {
 	// unbalanced (95), settled from the upload; the row not uploaded is taken out.
 	b3 := []txn.Record{e.approvedIn(3, 900), e.approvedIn(3, 1000)}
 	t3 := txn.Totals{Batch: 3, Sales: txn.Total{Count: 3, Amount: 2900}}
-	if balanced, err := e.c.Settle(context.Background(), t3, e.next()); err != nil || balanced {
+	if balanced, err := e.c.Settle(context.Background(), t3, e.next(), false); err != nil || balanced {
 		t.Errorf("Settle(batch 3) = %v, %v; want unbalanced", balanced, err)
 	}
 	upload(t, e, b3[0])
-	if balanced, err := e.c.Settle(context.Background(), t3, e.next()); err != nil || balanced {
+	if balanced, err := e.c.Settle(context.Background(), t3, e.next(), true); err != nil || balanced {
 		t.Errorf("Settle(batch 3 after upload) = %v, %v; want unbalanced", balanced, err)
 	}
 	settled(t, e, 3, ResultUnbalancedUploaded)

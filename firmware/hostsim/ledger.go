@@ -411,12 +411,17 @@ func (t *ledgerTx) batchTotals(terminal string, batch int64) (txn.Totals, error)
 }
 
 // settle closes one batch of a terminal: its rows are marked settled and
-// the result recorded.
+// the result recorded (a repeat keeps the first result).
 func (t *ledgerTx) settle(terminal string, batch int64, result string) error {
 	return t.exec([]string{
 		`UPDATE auth SET settled = 1 WHERE terminal = ?1 AND batch = ?2 AND settled = 0`,
-		`INSERT OR REPLACE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
+		`INSERT OR IGNORE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
 	}, terminal, batch, result)
+}
+
+// dropUpload forgets what an upload of a batch left: a new settlement starts.
+func (t *ledgerTx) dropUpload(terminal string, batch int64) error {
+	return t.exec([]string{`DELETE FROM upload WHERE terminal = ?1 AND batch = ?2`}, terminal, batch)
 }
 
 // settleUpload closes a batch from its upload: the uploaded rows are settled;

@@ -422,19 +422,24 @@ func (s *Server) reversal(r *request) (outcome, error) {
 	return out, err
 }
 
-// settle compares the terminal's totals (field 63) with the acquirer's for
-// the batch named in field 60, and no other. Without an upload it compares
-// the ledger's rows of that batch, settled or not, so that a 0500 repeated
-// after its answer was lost gets the first answer again: 00, the batch
-// settled; 95, unbalanced, upload it. After an upload (0320) it compares the
-// upload and settles from it whatever the result (CUP convention): 00 when
-// the upload agrees with the totals, 95 when it does not ("closed unbalanced,
-// uploaded"). Rows of the batch the terminal did not upload are not its own
-// and are taken out of the settlement (reversed).
+// settle answers a 0500 for the batch named in field 60, and no other.
+//
+// A first 0500 (920000) compares the terminal's totals (field 63) with the
+// ledger's rows of that batch, settled or not, so that a 0500 repeated after
+// its answer was lost gets the first answer again: 00, the batch settled (its
+// first result kept); 95, unbalanced, upload it. It drops what a broken
+// earlier upload left.
+//
+// The trailer (960000) ends a batch upload (0320): the acquirer settles from
+// the upload whatever the result (CUP convention): 00 when the upload adds up
+// to the totals, 95 when it does not ("closed unbalanced, uploaded"). Rows of
+// the batch the terminal did not upload are not its own and are taken out of
+// the settlement (reversed).
 func (s *Server) settle(r *request) (outcome, error) {
 	theirs, err := host.ParseTotals(r.get(63))
 	batch, berr := strconv.ParseInt(r.get(60), 10, 64)
-	if r.get(3) != host.ProcSettle || err != nil || berr != nil {
+	proc := r.get(3)
+	if (proc != host.ProcSettle && proc != host.ProcSettleTrailer) || err != nil || berr != nil {
 		return outcome{code: codeFormat}, nil
 	}
 	agree := func(ours txn.Totals) bool {
@@ -442,17 +447,20 @@ func (s *Server) settle(r *request) (outcome, error) {
 	}
 	out := outcome{code: host.CodeUnbalanced}
 	err = s.ledger.update(func(tx *ledgerTx) error {
-		up, uploaded, err := tx.uploaded(r.terminal, batch)
-		if err != nil {
-			return err
-		}
-		if uploaded {
+		if proc == host.ProcSettleTrailer {
+			up, _, err := tx.uploaded(r.terminal, batch)
+			if err != nil {
+				return err
+			}
 			result := ResultUnbalancedUploaded
 			if agree(up) {
 				out.code, result = host.CodeApproved, ResultBalancedAfterUpload
 			}
 			s.log.Info("hostsim: settlement from the upload", "terminal", r.terminal, "batch", batch, "result", result)
 			return tx.settleUpload(r.terminal, batch, result)
+		}
+		if err := tx.dropUpload(r.terminal, batch); err != nil {
+			return err
 		}
 		ours, err := tx.batchTotals(r.terminal, batch)
 		if err != nil {

@@ -206,8 +206,10 @@ type Report struct {
 	Totals   txn.Totals
 	Currency string
 	At       time.Time
-	Balanced bool
-	Uploaded int
+	// Result is how the batch closed: the report prints the words the screen shows
+	// (txn.SettleResults).
+	Result   txn.SettleResult
+	Uploaded int // records sent in the batch upload
 	// Location is the terminal's time zone, in which At is printed (nil: UTC).
 	Location *time.Location
 }
@@ -238,10 +240,11 @@ func (rp Report) Bytes() ([]byte, error) {
 	b.Line(strings.Repeat("-", Cols))
 	net := t.Sales.Amount - t.Refunds.Amount
 	b.Bold(true).Line(kv("净额 NET (card)", rp.Currency+" "+txn.Money(net))).Bold(false)
-	if rp.Balanced {
-		b.Line("对账平 BALANCED")
-	} else {
-		b.Line(fmt.Sprintf("对账不平 UNBALANCED, %d uploaded", rp.Uploaded))
+	if res, ok := txn.SettleResults[rp.Result]; ok {
+		b.Bold(true).Line(res.ZH).Line(res.EN).Bold(false)
+	}
+	if rp.Uploaded > 0 {
+		b.Line(kv("上送笔数 Uploaded", fmt.Sprint(rp.Uploaded)))
 	}
 	b.Feed(3).Cut()
 	return b.Bytes(), b.Err()

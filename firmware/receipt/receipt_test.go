@@ -110,14 +110,27 @@ func TestSlip(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
-	rp := Report{Merchant: merchant, Currency: "CNY", At: time.Date(2026, 11, 21, 18, 0, 0, 0, time.UTC), Balanced: true,
+	rp := Report{Merchant: merchant, Currency: "CNY", At: time.Date(2026, 11, 21, 18, 0, 0, 0, time.UTC), Result: txn.SettledBalanced,
 		Totals: txn.Totals{Batch: 3, Sales: txn.Total{Count: 2, Amount: 3000}, Refunds: txn.Total{Count: 1, Amount: 500},
 			ManualRefunds: txn.Total{Count: 1, Amount: 200}}}
 	text := render(t, rp)
 	for _, w := range []string{"结算报告 SETTLEMENT", "000003", "消费 Sales", "CNY 30.00", "退货 Refunds", "CNY 5.00",
-		"手工退款 Manual refunds", "CNY 2.00", "净额 NET (card)", "CNY 25.00", "BALANCED"} {
+		"手工退款 Manual refunds", "CNY 2.00", "净额 NET (card)", "CNY 25.00", "Settled, balanced", "结算成功，对账平"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("report lacks %q:\n%s", w, text)
+		}
+	}
+	// The report says what the screen says, for each way a batch closes.
+	for res, words := range txn.SettleResults {
+		rp.Result, rp.Uploaded = res, 4
+		text := render(t, rp)
+		for _, w := range []string{words.EN, words.ZH} {
+			if !strings.Contains(text, w) {
+				t.Errorf("report of a %s settlement lacks %q:\n%s", res, w, text)
+			}
+		}
+		if res != txn.SettledBalanced && !strings.Contains(text, "Uploaded") {
+			t.Errorf("report of a %s settlement does not say how many were uploaded:\n%s", res, text)
 		}
 	}
 }

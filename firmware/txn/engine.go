@@ -481,7 +481,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	if s.Balanced, err = e.Host.Settle(ctx, t, stan); err != nil {
+	if s.Balanced, err = e.Host.Settle(ctx, t, stan, false); err != nil {
 		return nil, err
 	}
 	if !s.Balanced {
@@ -502,7 +502,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 		if stan, err = e.Store.NextSTAN(ctx); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 		}
-		again, err := e.Host.Settle(ctx, t, stan)
+		again, err := e.Host.Settle(ctx, t, stan, true)
 		if err != nil {
 			return nil, err
 		}

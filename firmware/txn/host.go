@@ -115,8 +115,9 @@ type Host interface {
 	// Reverse sends a reversal (0400/0401) and waits for its answer.
 	Reverse(ctx context.Context, rev Reversal) (Response, error)
 	// Settle sends the batch totals (0500). Balanced reports whether the host agreed; when it
-	// did not, the engine uploads the batch (Upload) and settles again.
-	Settle(ctx context.Context, t Totals, stan int64) (balanced bool, err error)
+	// did not, the engine uploads the batch (Upload) and settles again with trailer set: the
+	// batch-end message, on which the acquirer settles from the upload.
+	Settle(ctx context.Context, t Totals, stan int64, trailer bool) (balanced bool, err error)
 	// Upload sends one approved record of the batch (0320 batch upload).
 	Upload(ctx context.Context, r Record, stan int64) error
 }

@@ -78,7 +78,7 @@ func (h *Host) Reverse(ctx context.Context, rev txn.Reversal) (txn.Response, err
 }
 
 // Settle answers balanced, or unbalanced once when Unbalanced is set.
-func (h *Host) Settle(ctx context.Context, t txn.Totals, stan int64) (bool, error) {
+func (h *Host) Settle(ctx context.Context, t txn.Totals, stan int64, trailer bool) (bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.Settles = append(h.Settles, t)
