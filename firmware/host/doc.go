@@ -18,6 +18,7 @@
 //	reversal     0400 → 0410   3 4 of the original, 11=orig STAN, 39=reason, 90
 //	repeat       0401 → 0410   the same, MTI 0401
 //	settlement   0500 → 0510   3=920000 60=batch 63=totals    answer: 39 = 00 balanced, 95 not
+//	trailer      0500 → 0510   3=960000, after a batch upload: 00 balanced on the upload, 95 closed unbalanced
 //	batch upload 0320 → 0330   3 4 of the record, 11=new STAN, 37 38, 60, 90
 //
 // Financial requests carry 2 (PAN) and 35 (track 2) when a card was read, 14
