@@ -12,7 +12,7 @@ ARMFLAGS := -trimpath -tags '$(TAGS)' -ldflags '-s -w $(LDFLAGS) -linkmode exter
 # Largest stripped ARM binary we ship (DESIGN §10).
 MAXBYTES := 15728640
 
-.PHONY: build test sim arm arm64 smoke-arm deps lint bench clean
+.PHONY: build test sim arm arm64 smoke-arm deps lint bench soak clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/posfw $(PKG)
@@ -48,6 +48,12 @@ lint:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./...
 	bin/posfw bench --n 1000 --data var
+
+# The long-running fault test: CYCLES terminal lives under random acquirer faults, killed
+# (SIGKILL) at random, each reconciled with the acquirer's ledger (firmware/crashtest).
+CYCLES ?= 300
+soak:
+	POSFW_SOAK_CYCLES=$(CYCLES) $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 120m ./firmware/crashtest
 
 clean:
 	rm -rf bin

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -98,6 +99,7 @@ type Server struct {
 	mu      sync.Mutex // guards the fields below
 	fault   Fault
 	seen    map[string]int // requests read per MTI since the fault was set
+	fired   map[string]int // requests a fault applied to, by fault, since the start
 	ln      net.Listener
 	addr    string
 	changed chan struct{} // closed when SetFault replaces a closed listener
@@ -190,7 +192,20 @@ func (s *Server) faultFor(mti string) Fault {
 	if !s.fault.applies(mti, s.seen[mti]) {
 		return Fault{Mode: OK}
 	}
+	if s.fault.Mode != OK {
+		if s.fired == nil {
+			s.fired = map[string]int{}
+		}
+		s.fired[s.fault.String()]++
+	}
 	return s.fault
+}
+
+// Fired returns how many requests each fault has applied to since the start.
+func (s *Server) Fired() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.fired)
 }
 
 // SetFault changes the fault at once. Going Down closes the listener, so
