@@ -170,9 +170,12 @@ var statusErrors = map[frame.Status]error{
 	frame.StatusBusy:         ErrBusy,
 	frame.StatusNoKey:        ErrNoKey,
 	frame.StatusNotPermitted: ErrNotPermitted,
-	frame.StatusBadSeal:      ErrBadSeal,
 	frame.StatusSealConflict: ErrSealConflict,
+	frame.StatusBadSeal:      errBadSeal,
 }
+
+// errBadSeal is the pad's "no" to a check seal, which CheckSeal turns into false.
+var errBadSeal = errors.New("pinpad: the seal is not the PIN pad's")
 
 func statusError(cmd frame.Command, s frame.Status) error {
 	if err, ok := statusErrors[s]; ok {
@@ -316,18 +319,21 @@ func (d *Driver) Anchor(ctx context.Context) (int64, []byte, []byte, error) {
 	return int64(id), bytes.Clone(m.Get(frame.TagChainHash)), bytes.Clone(m.Get(frame.TagSealMAC)), nil
 }
 
-// CheckSeal asks the PIN pad whether mac is its seal of (id, hash): nil if so,
-// ErrBadSeal if not.
-func (d *Driver) CheckSeal(ctx context.Context, id int64, hash, mac []byte) error {
+// CheckSeal asks the PIN pad whether mac is its seal of (id, hash). The pad only
+// answers yes or no: it never gives a MAC for the terminal to compare.
+func (d *Driver) CheckSeal(ctx context.Context, id int64, hash, mac []byte) (bool, error) {
 	if id < 0 || len(hash) != 32 || len(mac) != 32 {
-		return ErrBadSeal // not the shape of any seal
+		return false, nil // not the shape of any seal
 	}
 	_, err := d.call(ctx, frame.Message{Command: frame.CmdCheckSeal, Fields: []frame.Field{
 		frame.Uint64(frame.TagEventID, uint64(id)),
 		frame.Bytes(frame.TagChainHash, bytes.Clone(hash)),
 		frame.Bytes(frame.TagSealMAC, bytes.Clone(mac)),
 	}}, d.answer)
-	return err
+	if errors.Is(err, errBadSeal) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Close closes the serial line; calls in progress return ErrClosed.

@@ -46,9 +46,9 @@ type Pad interface {
 	Seal(ctx context.Context, id int64, hash []byte) (mac []byte, err error)
 	// Anchor is the newest head the pad sealed (id 0 before the first) and its MAC.
 	Anchor(ctx context.Context) (id int64, hash, mac []byte, err error)
-	// CheckSeal returns nil when mac is the pad's seal of (id, hash), ErrBadSeal when
-	// it is not.
-	CheckSeal(ctx context.Context, id int64, hash, mac []byte) error
+	// CheckSeal reports whether mac is the pad's seal of (id, hash); the error is for
+	// a pad that could not say.
+	CheckSeal(ctx context.Context, id int64, hash, mac []byte) (bool, error)
 	// Close releases the serial line.
 	Close() error
 }
@@ -131,8 +131,6 @@ var (
 	ErrDeviceGone = errors.New("pinpad: PIN pad not answering or gone")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("pinpad: driver closed")
-	// ErrBadSeal: the PIN pad did not make this seal of a journal head.
-	ErrBadSeal = errors.New("pinpad: the seal is not the PIN pad's")
 	// ErrSealConflict: the PIN pad already sealed another hash for this event id: the
 	// journal was rewritten from that event on.
 	ErrSealConflict = errors.New("pinpad: the PIN pad sealed another hash for this event")

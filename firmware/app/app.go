@@ -85,24 +85,42 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	j, err := journal.Open(filepath.Join(o.DataDir, "journal.db"))
-	if err != nil {
-		return nil, err
-	}
+	// The PIN pad holds the card-hash key and the journal's anchor: the journal is
+	// checked against it before anything else happens.
 	// The simulator marks its journal as a simulator's; production refuses one so marked,
 	// before anything else (sign-on, reversals) can happen on it (origin.go).
 	check := CheckProduction
 	if o.SeedSimDefaults {
 		check = markSim
 	}
+	pad := openPad(o.Board)
+	if pad == nil {
+		// Say first what is wrong with the journal, if anything, read-only.
+		if jr, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{ReadOnly: true}); err == nil {
+			err = check(ctx, jr)
+			jr.Close()
+			if err != nil {
+				return nil, err
+			}
+		}
+		return nil, errors.New("PIN pad: the board has none; the terminal needs one (it computes card hashes and holds the journal's anchor)")
+	}
+	j, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{Witness: pad})
+	if err != nil {
+		pad.Close()
+		return nil, err
+	}
+	// closeAll undoes the start when a later step fails.
+	closeAll := func() { j.Close(); pad.Close() }
 	if err := check(ctx, j); err != nil {
-		j.Close()
+		closeAll()
 		return nil, err
 	}
 	bctx, stop := context.WithCancel(context.Background())
 	a := &App{
 		opts:    o,
 		journal: j,
+		pad:     pad,
 		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
@@ -114,16 +132,16 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	}
 	j.SetClock(a.now)
 	if err := a.recordZone(ctx); err != nil {
-		j.Close()
+		closeAll()
 		return nil, err
 	}
 	if a.ops, err = operator.New(j, a.now, operator.DefaultPolicy); err != nil {
-		j.Close()
+		closeAll()
 		return nil, err
 	}
 	if o.SeedSimDefaults {
 		if seeded, err := a.ops.SeedSimDefaults(ctx); err != nil {
-			j.Close()
+			closeAll()
 			return nil, err
 		} else if seeded {
 			log.Info("simulator default operators seeded")
@@ -133,14 +151,14 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if o.Host != nil {
 		c := o.Config
 		a.engine = &txn.Engine{
-			Store: j, Cards: j, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
+			Store: j, Cards: pad, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
 			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
 			// A reversal given up queues its "call the acquirer" slip (notices.go).
 			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,
 			Now: a.now, Location: a.loc,
 		}
 		if n, err := j.Recover(ctx); err != nil {
-			j.Close()
+			closeAll()
 			return nil, err
 		} else if n > 0 {
 			log.Warn("records left pending by a restart are now pending reversals", "count", n)
@@ -224,9 +242,11 @@ func (a *App) Close() error {
 	a.stop()
 	a.wg.Wait()
 	a.modem.close()
+	// The journal first: it seals its head with the PIN pad as it closes.
+	err := a.journal.Close()
 	a.closeDevices()
 	a.log.Info("terminal stopped")
-	return a.journal.Close()
+	return err
 }
 
 // State is the machine-readable status (simctl state).

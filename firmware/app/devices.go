@@ -13,7 +13,8 @@ import (
 	"posfw/drivers/serialport"
 )
 
-// openDevices opens the card reader, PIN pad and printer the board names. A device that
+// openDevices opens the card reader and printer the board names (the PIN pad is
+// opened before the journal, openPad). A device that
 // cannot be opened is left nil and its steps say so on screen; the reader and printer
 // reconnect by themselves when their port comes back.
 func (a *App) openDevices() {
@@ -29,15 +30,20 @@ func (a *App) openDevices() {
 	} else {
 		a.ind = ind
 	}
-	if usable(b, "pinpad") {
-		a.pad = &padLink{open: func() (pinpad.Pad, error) {
-			p, err := b.OpenSerial("pinpad")
-			if err != nil {
-				return nil, err
-			}
-			return pinpad.New(p, pinpad.Config{}), nil
-		}}
+}
+
+// openPad is the PIN pad the board names (nil if none), opened at its first use.
+func openPad(b *board.Board) *padLink {
+	if !usable(b, "pinpad") {
+		return nil
 	}
+	return &padLink{open: func() (pinpad.Pad, error) {
+		p, err := b.OpenSerial("pinpad")
+		if err != nil {
+			return nil, err
+		}
+		return pinpad.New(p, pinpad.Config{}), nil
+	}}
 }
 
 // padLink opens the PIN pad when first needed and again after it went away (unplugged,
@@ -134,8 +140,10 @@ func (l *padLink) Anchor(ctx context.Context) (int64, []byte, []byte, error) {
 	return id, hash, mac, err
 }
 
-func (l *padLink) CheckSeal(ctx context.Context, id int64, hash, mac []byte) error {
-	return l.retry(func(p pinpad.Pad) error { return p.CheckSeal(ctx, id, hash, mac) })
+func (l *padLink) CheckSeal(ctx context.Context, id int64, hash, mac []byte) (bool, error) {
+	var ok bool
+	err := l.retry(func(p pinpad.Pad) (err error) { ok, err = p.CheckSeal(ctx, id, hash, mac); return err })
+	return ok, err
 }
 
 // retry runs f on the pad, and once more on a reopened pad when the first had gone.

@@ -101,11 +101,8 @@ func newClient(addr string) *host.Client {
 		ResponseTimeout: 2 * time.Second})
 }
 
-func engine(st interface {
-	txn.Store
-	txn.CardHasher
-}, h txn.Host) *txn.Engine {
-	return &txn.Engine{Store: st, Cards: st, Host: h, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
+func engine(st txn.Store, h txn.Host) *txn.Engine {
+	return &txn.Engine{Store: st, Cards: cards{}, Host: h, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
 		Limits: txn.Limits{MaxAmount: 1_000_000, RefundCeiling: 1_000_000}}
 }
 

@@ -3,61 +3,19 @@ package journal
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// CardKeyFile holds the device's secret for card hashes, beside the journal (mode 0600).
-const CardKeyFile = "card.key"
-
-// loadCardKey reads the per-device card hash secret, creating it at first start.
-func loadCardKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) != 32 {
-			return nil, fmt.Errorf("card key %s: %d bytes, want 32", path, len(b))
-		}
-		return b, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("card key: %w", err)
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("card key: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("card key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("card key: %w", err)
-	}
-	return b, f.Close()
-}
-
-// CardHash is HMAC-SHA256 of the PAN under the device's secret, hex: equal for the same
-// card on this terminal, useless for recovering the PAN.
-func (j *Journal) CardHash(_ context.Context, pan []byte) (string, error) {
-	m := hmac.New(sha256.New, j.cardKey)
-	m.Write(pan)
-	return hex.EncodeToString(m.Sum(nil)), nil
-}
+// legacyCardKeyFile is where firmware before the PIN pad's card hash kept its key,
+// beside the journal; Open removes it.
+const legacyCardKeyFile = "card.key"
 
 // chainHash is SHA-256(prev || kind || 0 || record_id || 0 || at || 0 || body).
 func chainHash(prev []byte, kind string, recordID int64, at, body string) []byte {
@@ -135,14 +93,22 @@ type VerifyReport struct {
 	BadEvent int64
 	// BadRecord is the first record whose row differs from its last event (0: none).
 	BadRecord int64
+	// Seals is how many stored seals of the chain's head were checked: the chain passes
+	// through each, and with a witness each MAC is the witness's.
+	Seals int64
+	// Witnessed: the witness's anchor (event Anchor) is in the chain.
+	Witnessed bool
+	Anchor    int64
 	Problem   string
 }
 
 // OK reports whether the journal verified.
 func (v VerifyReport) OK() bool { return v.Problem == "" }
 
-// Verify runs PRAGMA integrity_check, walks the event hash chain, and checks every record
-// row against the snapshot its last event holds. It names the first bad row.
+// Verify runs PRAGMA integrity_check, walks the event hash chain, checks every record
+// row against the snapshot its last event holds and every counter against the chain's
+// events, then every stored seal against the chain (and, with a witness, its MAC) and
+// the witness's anchor. It names the first problem.
 func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 	var rep VerifyReport
 	if err := j.IntegrityCheck(ctx); err != nil {
@@ -199,7 +165,16 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			return rep, nil
 		}
 	}
-	return rep, nil
+	if !j.sealable {
+		return rep, nil
+	}
+	p, err := j.checkCounters(ctx)
+	if err != nil || p != "" {
+		rep.Problem = p
+		return rep, err
+	}
+	rep.Problem, err = j.verifySeals(ctx, &rep)
+	return rep, err
 }
 
 // sameRecord compares two record snapshots as JSON values.

@@ -78,10 +78,9 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 
 // Journal is an open journal database.
 type Journal struct {
-	db      *sql.DB
-	path    string
-	cardKey []byte
-	clock   func() time.Time
+	db    *sql.DB
+	path  string
+	clock func() time.Time
 
 	// write serialises this process's write transactions and the projection; head is
 	// the hash chain's newest event as the last commit left it (nil hash: not read yet).
@@ -93,27 +92,65 @@ type Journal struct {
 	open   map[int64]*txn.Record
 	behind atomic.Bool
 	// projected: the schema has the projection mark (0005); only migration tests open
-	// a journal without it.
-	projected bool
+	// a journal without it. sealable: the schema has the seals table (0006), and the
+	// chain accounts for every counter (witness.go).
+	projected, sealable bool
+	readOnly            bool
 	// The projector goroutine: wake (buffered) after a fast commit, quit to stop it.
 	wake, quit, projectorDone chan struct{}
 	// owes counts commits that may leave a reversal to send; owesNone is the count at
 	// which PendingReversals last found none (PendingReversals, store.go).
 	owes, owesNone atomic.Uint64
 	closing        sync.Once
+
+	// The witness (witness.go): the PIN pad that seals the chain's head.
+	witness    Witness
+	sealWake   chan struct{}
+	sealerDone chan struct{}
+	sealMu     sync.Mutex // one seal at a time; guards lastSeal and unsaved
+	lastSeal   sealRow    // the newest head the witness sealed
+	unsaved    bool       // lastSeal is not in the seals table yet
 }
 
 // ErrCorrupt means the journal file failed SQLite's integrity check. The file is left
 // untouched so that it can be examined and kept as evidence.
 var ErrCorrupt = errors.New("journal fails its integrity check")
 
+// ErrNoJournal: a read-only open found no journal file.
+var ErrNoJournal = errors.New("no journal here")
+
+// Options are how a journal is opened; the zero value is a writable journal without a
+// witness.
+type Options struct {
+	// Witness keeps the chain's sealed head outside the data directory (the PIN pad).
+	// With one, Open refuses a journal that does not hold the witness's anchor (a copy
+	// restored, a WAL lost), the head is sealed after each commit in the background
+	// and at Close, and Verify checks every stored seal through it. `posfw run` always
+	// gives one.
+	Witness Witness
+	// ReadOnly opens an existing journal without writing a byte: no migration, no
+	// replay, no seal. It works on read-only media. A journal whose tables are behind
+	// its chain (a power cut before the projection) or whose schema is older than this
+	// firmware is refused: the terminal brings it up to date at its next start.
+	ReadOnly bool
+}
+
 // Open opens (creating if needed) the journal at path, checks its integrity and brings
 // its schema up to date.
 func Open(path string) (*Journal, error) {
-	return open(path, migrationFS, "migrations")
+	return OpenWith(path, Options{})
 }
 
-func open(path string, fsys fs.FS, dir string) (*Journal, error) {
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*Journal, error) {
+	return open(path, migrationFS, "migrations", o)
+}
+
+func open(path string, fsys fs.FS, dir string, o ...Options) (*Journal, error) {
+	var opt Options
+	if len(o) > 0 {
+		opt = o[0]
+	}
 	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
@@ -121,8 +158,17 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 	if err := checkSQLiteVersion(SQLiteVersion()); err != nil {
 		return nil, err
 	}
+	if opt.ReadOnly {
+		return openReadOnly(path, ms, opt)
+	}
 	if _, err := os.Stat(path); err == nil {
 		if err := checkIntegrity(path); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Witness != nil {
+		// Before a byte is written: a journal that went back is left as found.
+		if err := checkAnchorFirst(path, opt.Witness); err != nil {
 			return nil, err
 		}
 	}
@@ -132,30 +178,135 @@ func open(path string, fsys fs.FS, dir string) (*Journal, error) {
 	}
 	// One connection: a single writer, and every pragma applies to the one connection.
 	db.SetMaxOpenConns(1)
-	j := &Journal{db: db, path: path, open: map[int64]*txn.Record{}}
+	j := &Journal{db: db, path: path, open: map[int64]*txn.Record{}, witness: opt.Witness}
 	j.owes.Store(1) // nothing known yet: ask
 	if err := j.pragmas(); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := j.migrate(ms); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if j.cardKey, err = loadCardKey(filepath.Join(filepath.Dir(path), CardKeyFile)); err != nil {
+	from, err := j.migrate(ms)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	var mark int64
 	j.projected = j.db.QueryRow(qProjected).Scan(&mark) == nil
+	j.sealable = j.hasTable("seals")
 	// Events a power cut left beyond the projection are replayed now.
 	if err := j.tx(context.Background(), func(*wtx) error { return nil }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: replaying the events after the last projection: %w", path, err)
 	}
+	if err := j.start(context.Background(), from); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The card-hash key no longer lives here (the PIN pad holds it): a key left by an
+	// older firmware goes, so that the data directory gives no PAN back.
+	if err := os.Remove(filepath.Join(filepath.Dir(path), legacyCardKeyFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: removing the old card-hash key: %w", path, err)
+	}
+	j.startWorkers()
+	return j, nil
+}
+
+// startWorkers starts the projector and, with a witness, the sealer.
+func (j *Journal) startWorkers() {
 	j.wake, j.quit, j.projectorDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go j.projector()
+	if j.witness != nil && !j.readOnly {
+		j.sealWake, j.sealerDone = make(chan struct{}, 1), make(chan struct{})
+		go j.sealer()
+	}
+}
+
+// hasTable reports whether the schema has a table of that name.
+func (j *Journal) hasTable(name string) bool {
+	var n int
+	j.db.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", name).Scan(&n)
+	return n == 1
+}
+
+// openReadOnly opens an existing journal for reading only (Options.ReadOnly).
+func openReadOnly(path string, ms []Migration, o Options) (*Journal, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("journal %s: %w", path, ErrNoJournal)
+	} else if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	db, err := openRO(path)
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{db: db, path: path, open: map[int64]*txn.Record{}, witness: o.Witness, readOnly: true}
+	j.owes.Store(1)
+	if err := j.IntegrityCheck(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w (the file was left untouched)", path, err)
+	}
+	v, err := j.Version()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: read schema version: %w", path, err)
+	}
+	if v != len(ms) {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: schema version %d, this firmware's is %d; opened read-only, it is not migrated (start the terminal on it once, on writable storage)", path, v, len(ms))
+	}
+	var mark, last int64
+	j.projected = j.db.QueryRow(qProjected).Scan(&mark) == nil
+	j.sealable = j.hasTable("seals")
+	if j.projected {
+		if err := j.db.QueryRow("SELECT COALESCE(max(id), 0) FROM events").Scan(&last); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("journal %s: %w", path, err)
+		}
+		if last > mark {
+			db.Close()
+			return nil, fmt.Errorf("journal %s: %d events are not yet in its tables (a power cut before they were written); opened read-only, they are not replayed (start the terminal on it once, on writable storage)", path, last-mark)
+		}
+	}
+	if err := j.start(context.Background(), v); err != nil {
+		db.Close()
+		return nil, err
+	}
+	j.startWorkers()
 	return j, nil
+}
+
+// openRO opens path read-only: through SQLite's shared memory when it can (a journal
+// in use, or a writable directory), else as an immutable file (read-only media, where
+// the -shm file cannot be made), which is only right when no WAL holds commits.
+func openRO(path string) (*sql.DB, error) {
+	try := func(dsn string) (*sql.DB, error) {
+		db, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(1)
+		var v int
+		if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return db, nil
+	}
+	db, err := try(dsn(path, true))
+	if err == nil {
+		return db, nil
+	}
+	if fi, serr := os.Stat(path + "-wal"); serr == nil && fi.Size() > 0 {
+		return nil, fmt.Errorf("journal %s: its write-ahead log holds commits that cannot be read on this read-only medium (%v); copy the directory to writable storage", path, err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("immutable", "1")
+	db, ierr := try("file:" + path + "?" + q.Encode())
+	if ierr != nil {
+		return nil, fmt.Errorf("journal %s: opening read-only: %v", path, errors.Join(err, ierr))
+	}
+	return db, nil
 }
 
 func dsn(path string, readOnly bool) string {
@@ -237,28 +388,29 @@ func (j *Journal) Version() (int, error) {
 	return v, err
 }
 
-func (j *Journal) migrate(ms []Migration) error {
+// migrate brings the schema up to date and returns the version it found.
+func (j *Journal) migrate(ms []Migration) (int, error) {
 	cur, err := j.Version()
 	if err != nil {
-		return fmt.Errorf("journal %s: read schema version: %w", j.path, err)
+		return 0, fmt.Errorf("journal %s: read schema version: %w", j.path, err)
 	}
 	if cur > len(ms) {
-		return fmt.Errorf("journal %s: schema version %d is newer than this firmware knows (%d); refusing to run an older firmware on it", j.path, cur, len(ms))
+		return cur, fmt.Errorf("journal %s: schema version %d is newer than this firmware knows (%d); refusing to run an older firmware on it", j.path, cur, len(ms))
 	}
 	if cur == len(ms) {
-		return nil
+		return cur, nil
 	}
 	if cur > 0 {
 		if _, err := j.Backup(fmt.Sprintf("%s.v%d-%s.bak", j.path, cur, time.Now().UTC().Format("20060102T150405Z"))); err != nil {
-			return fmt.Errorf("journal %s: backup before migrating from version %d: %w", j.path, cur, err)
+			return cur, fmt.Errorf("journal %s: backup before migrating from version %d: %w", j.path, cur, err)
 		}
 	}
 	for _, m := range ms[cur:] {
 		if err := j.apply(m); err != nil {
-			return fmt.Errorf("journal %s: migration %04d_%s: %w", j.path, m.Version, m.Name, err)
+			return cur, fmt.Errorf("journal %s: migration %04d_%s: %w", j.path, m.Version, m.Name, err)
 		}
 	}
-	return nil
+	return cur, nil
 }
 
 func (j *Journal) apply(m Migration) error {
@@ -298,7 +450,16 @@ func (j *Journal) Close() error {
 	j.closing.Do(func() {
 		close(j.quit)
 		<-j.projectorDone
-		err = errors.Join(j.settle(context.Background()), j.db.Close())
+		if j.sealerDone != nil {
+			<-j.sealerDone
+		}
+		err = j.settle(context.Background())
+		if err == nil && j.sealerDone != nil {
+			// The head as it is left, sealed: best effort, as after each commit. A pad
+			// that does not answer leaves the last seal, which the next start accepts.
+			j.sealHead(context.Background(), sealHead)
+		}
+		err = errors.Join(err, j.db.Close())
 	})
 	return err
 }

@@ -256,10 +256,20 @@ func (j *Journal) settle(ctx context.Context) error {
 }
 
 // Flush waits until the records, counters and reversals tables reflect every committed
-// event (the fast path's projection is done). Readers do this by themselves; Flush is
-// for a caller that wants the background work finished, such as a benchmark between
-// two measurements.
-func (j *Journal) Flush(ctx context.Context) error { return j.settle(ctx) }
+// event (the fast path's projection is done) and, with a witness, the head is sealed
+// and the seal stored. Readers wait for the projection by themselves; Flush is for a
+// caller that wants the background work finished, such as a benchmark between two
+// measurements.
+func (j *Journal) Flush(ctx context.Context) error {
+	if err := j.settle(ctx); err != nil {
+		return err
+	}
+	if j.sealWake != nil {
+		_, err := j.sealHead(ctx, sealHead)
+		return err
+	}
+	return nil
+}
 
 // queryRow is how a reader reaches the tables: after the projection.
 func (j *Journal) queryRow(ctx context.Context, q string, args ...any) scanner {

@@ -427,21 +427,59 @@ func (j *Journal) ReversalSent(ctx context.Context, id int64, ok bool, max int) 
 // CurrentBatch is the open batch number.
 func (j *Journal) CurrentBatch(ctx context.Context) (int64, error) { return j.Counter(ctx, "batch") }
 
-// NextSTAN draws a STAN for a message that is not a record (sign-on, settlement).
+// NextSTAN draws a STAN for a message that is not a record (sign-on, settlement). The
+// draw is an event, so that the chain accounts for every STAN (witness.go).
 func (j *Journal) NextSTAN(ctx context.Context) (int64, error) {
 	var v int64
 	err := j.tx(ctx, func(t *wtx) error {
 		if err := t.QueryRow(qCounter, "stan").Scan(&v); err != nil {
 			return fmt.Errorf("counter stan: %w", err)
 		}
-		_, err := t.Exec(qAdvanceSTAN)
-		return err
+		if _, err := t.Exec(qAdvanceSTAN); err != nil {
+			return err
+		}
+		return t.appendEvent(j.now(), evSTAN, 0, "", map[string]int64{"stan": v})
 	})
 	return v, err
 }
 
-// Totals adds up a batch per type.
+// AdvanceSTAN moves the STAN counter past a value, when the next STAN is not already
+// beyond it: the host answered 94 (duplicate transmission), so its record of this
+// terminal's STANs is ahead of the counter, and the next request must not reuse one.
+// The move is one transaction with its event in the chain. past is 1 to 999999; a
+// value below the next STAN changes nothing (the counter is already past it).
+func (j *Journal) AdvanceSTAN(ctx context.Context, past int64) error {
+	if past < 1 || past > 999999 {
+		return fmt.Errorf("journal: AdvanceSTAN(%d): want a STAN of 1 to 999999", past)
+	}
+	return j.tx(ctx, func(t *wtx) error {
+		var cur int64
+		if err := t.QueryRow(qCounter, "stan").Scan(&cur); err != nil {
+			return fmt.Errorf("counter stan: %w", err)
+		}
+		if past < cur {
+			return nil
+		}
+		next := after(past)
+		if _, err := t.Exec("UPDATE counters SET value = ? WHERE name = 'stan'", next); err != nil {
+			return err
+		}
+		return t.appendEvent(j.now(), evAdvance, 0, "", map[string]int64{"from": cur, "past": past, "to": next})
+	})
+}
+
+// Totals adds up a batch per type. With a witness, Head is the chain's head sealed
+// now, kept as a settlement seal: the text the settlement report prints and the
+// acquirer receives.
 func (j *Journal) Totals(ctx context.Context, batch int64) (txn.Totals, error) {
+	t, err := j.totals(ctx, batch)
+	if err == nil {
+		t.Head = j.settlementHead(ctx)
+	}
+	return t, err
+}
+
+func (j *Journal) totals(ctx context.Context, batch int64) (txn.Totals, error) {
 	t := txn.Totals{Batch: batch}
 	rows, err := j.query(ctx, `SELECT type, status, count(*), COALESCE(sum(amount), 0)
 		FROM records WHERE batch = ? GROUP BY type, status`, batch)
@@ -535,7 +573,7 @@ func (j *Journal) CloseBatch(ctx context.Context, batch int64) error {
 		if _, err := t.Exec("UPDATE counters SET value = ? WHERE name = 'batch' AND value = ?", batch+1, batch); err != nil {
 			return err
 		}
-		return t.appendEvent(now, "settlement.close", 0, "", map[string]int64{"batch": batch, "next": batch + 1})
+		return t.appendEvent(now, evClose, 0, "", map[string]int64{"batch": batch, "next": batch + 1})
 	})
 }
 

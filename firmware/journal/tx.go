@@ -80,6 +80,7 @@ func (j *Journal) once(ctx context.Context, fast, retried bool, f func(t *wtx) e
 	}
 	defer tx.Rollback()
 	t := &wtx{ctx: ctx, tx: tx, j: j, head: j.head}
+	start := j.head.id
 	if retried && fast {
 		if err := t.catchUp(); err != nil {
 			return err
@@ -99,6 +100,10 @@ func (j *Journal) once(ctx context.Context, fast, retried bool, f func(t *wtx) e
 	}
 	for _, f := range t.committed {
 		f()
+	}
+	if t.head.id != start && len(j.open) == 0 {
+		// The chain moved and no request is out: the witness seals the new head.
+		j.wakeSealer()
 	}
 	if fast {
 		j.behind.Store(true)

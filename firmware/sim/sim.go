@@ -70,6 +70,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	if err != nil {
 		return nil, err
 	}
+	devs.Pad.SetNVRAM(PadNVRAM(o.DataDir))
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
 	addr := o.HostAddr
 	if addr == "" {

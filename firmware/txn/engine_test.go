@@ -35,7 +35,7 @@ func newRig(t *testing.T) *rig {
 	clock := func() time.Time { return r.now }
 	j.SetClock(clock)
 	r.e = &txn.Engine{
-		Store: j, Cards: j, Host: r.host, Currency: "CNY", Numeric: "156", MaxReversalTries: 3, Now: clock,
+		Store: j, Cards: testCards(t), Host: r.host, Currency: "CNY", Numeric: "156", MaxReversalTries: 3, Now: clock,
 		Limits: txn.Limits{MaxAmount: 1_000_000, RefundCeiling: 500_000, DuplicateWindow: 2 * time.Minute},
 	}
 	return r
@@ -437,7 +437,7 @@ func BenchmarkSale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	e := &txn.Engine{Store: j, Cards: j, Host: &txntest.Host{}, Currency: "CNY", Numeric: "156",
+	e := &txn.Engine{Store: j, Cards: testCards(b), Host: &txntest.Host{}, Currency: "CNY", Numeric: "156",
 		Limits: txn.Limits{MaxAmount: 1 << 40, DuplicateWindow: 2 * time.Minute}}
 	ctx := context.Background()
 	b.ResetTimer()

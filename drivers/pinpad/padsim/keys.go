@@ -63,6 +63,14 @@ func (s *secrets) sealMAC(id uint64, hash []byte) []byte {
 	return m.Sum(nil)
 }
 
+// SetNVRAM points the pad at its NVRAM file (see NVRAM) once it is serving; the keys
+// held in memory are dropped and read from there at their next use.
+func (s *Sim) SetNVRAM(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.NVRAM, s.sec = path, nil
+}
+
 // keysLocked returns the pad's secrets, reading them from NVRAM or generating them (and
 // writing them there) at first use.
 func (s *Sim) keysLocked() (*secrets, error) {

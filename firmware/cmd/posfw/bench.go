@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"posfw/drivers/cardreader/testcards"
+	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/journal"
@@ -124,13 +125,20 @@ func runBench(e *env, args []string) error {
 	client := host.New(host.Config{Address: ln.Addr().String(), TerminalID: "BENCH001", MerchantID: "898000000000001", MasterKey: tmk})
 	defer client.Close()
 
-	j, err := journal.Open(filepath.Join(dir, "journal.db"))
+	// The PIN pad, simulated on a PTY: it hashes the card and seals the journal's head,
+	// as on a terminal.
+	pad, stopPad, err := padsim.Connect(padsim.New())
+	if err != nil {
+		return err
+	}
+	defer stopPad()
+	j, err := journal.OpenWith(filepath.Join(dir, "journal.db"), journal.Options{Witness: pad})
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	th := &timedHost{Host: client}
-	eng := &txn.Engine{Store: j, Cards: j, Host: th, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
+	eng := &txn.Engine{Store: j, Cards: pad, Host: th, Currency: "CNY", Numeric: "156", MaxReversalTries: 3,
 		Limits: txn.Limits{MaxAmount: 1 << 40, RefundCeiling: 1 << 40}}
 	if err := eng.SignOn(ctx, "bench"); err != nil {
 		return err
