@@ -115,7 +115,7 @@ func TestReport(t *testing.T) {
 			ManualRefunds: txn.Total{Count: 1, Amount: 200}}}
 	text := render(t, rp)
 	for _, w := range []string{"结算报告 SETTLEMENT", "000003", "消费 Sales", "CNY 30.00", "退货 Refunds", "CNY 5.00",
-		"手工退款 Manual refunds", "CNY 2.00", "净额 NET (card)", "CNY 25.00", "Settled, balanced", "结算成功，对账平"} {
+		"手工退款 Manual refunds", "CNY 2.00", "净额 NET (card)", "CNY 25.00", "Settled: BALANCED", "结算成功，对账平"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("report lacks %q:\n%s", w, text)
 		}

@@ -325,7 +325,7 @@ func (t *Terminal) Fault(spec string) error {
 	if !ok {
 		have := slices.Sorted(maps.Keys(faults))
 		if t.hostFault != nil {
-			have = append(have, "host=down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|ok")
+			have = append(have, "host=MODE[:ARG][@MTI[#N]] (down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|unsigned|echo:FIELD|code:XX|hold|cut|ok)")
 		}
 		return fmt.Errorf("fault %q is not available (have %s)", spec, strings.Join(have, ", "))
 	}

@@ -439,9 +439,9 @@ const (
 
 // SettleResults are the words for each result, on the screen and on the report.
 var SettleResults = map[SettleResult]Text{
-	SettledBalanced:    {EN: "Settled, balanced", ZH: "结算成功，对账平"},
-	SettledAfterUpload: {EN: "Settled after upload", ZH: "上送后对账平"},
-	ClosedUnbalanced:   {EN: "Closed UNBALANCED", ZH: "对账不平，已上送"},
+	SettledBalanced:    {EN: "Settled: BALANCED", ZH: "结算成功，对账平"},
+	SettledAfterUpload: {EN: "BALANCED after upload", ZH: "上送后对账平"},
+	ClosedUnbalanced:   {EN: "Closed: UNBALANCED", ZH: "对账不平，已上送"},
 }
 
 // Settlement is a closed batch's report.

@@ -21,7 +21,7 @@ func runHostsim(e *env, args []string) error {
 	tz := fs.String("tz", "Asia/Shanghai", "the acquirer's time zone: local time in answers (fields 12, 13) and the date of its RRNs")
 	readTimeout := fs.Duration("read-timeout", hostsim.DefaultReadTimeout, "drop a client that has not sent a whole request within this time")
 	maxConns := fs.Int("max-conns", hostsim.DefaultMaxConns, "most connections served at once; more are closed on accept")
-	fault := fs.String("fault", "ok", "start in a fault mode: down, timeout, garbage, slow:N, drop-after-request, duplicate-response, bad-mac, ok")
+	fault := fs.String("fault", "ok", "start in a fault mode: MODE[:ARG][@MTI[#N]], MODE one of down, timeout, garbage, slow:N, drop-after-request, duplicate-response, bad-mac, unsigned, echo:FIELD, code:XX, hold, cut, ok")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
