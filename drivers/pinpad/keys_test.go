@@ -176,3 +176,42 @@ func TestKeyedDuringPINEntry(t *testing.T) {
 		t.Errorf("GetPIN = %v", err)
 	}
 }
+
+// counting counts the card hashes a pad is asked for.
+type counting struct {
+	pinpad.CardHasher
+	n int
+}
+
+func (c *counting) CardHash(ctx context.Context, pan []byte) (string, error) {
+	c.n++
+	return c.CardHasher.CardHash(ctx, pan)
+}
+
+// TestCardHashesPrepared: a card hashed when it is presented is not asked for again
+// when the sale needs its hash; another card is.
+func TestCardHashesPrepared(t *testing.T) {
+	ctx := context.Background()
+	d, _ := simPad(t, padsim.New())
+	pad := &counting{CardHasher: d}
+	c := &pinpad.CardHashes{Pad: pad}
+	pan := []byte("6222021234567893214")
+	want, err := d.CardHash(ctx, pan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Prepare(pan)
+	for i := range 2 { // a void checks the card, then sends: both take the prepared hash
+		if got, err := c.CardHash(ctx, pan); err != nil || got != want {
+			t.Errorf("CardHash of the prepared card = %s, %v; want %s", got, err, want)
+		}
+		if pad.n != 1 {
+			t.Errorf("call %d: the pad was asked %d times; want once, when the card was presented", i, pad.n)
+		}
+	}
+	other := []byte("6222021234567893222")
+	wantOther, _ := d.CardHash(ctx, other)
+	if got, err := c.CardHash(ctx, other); err != nil || got != wantOther || pad.n != 2 {
+		t.Errorf("CardHash of another card = %s, %v after %d questions; want %s asked of the pad", got, err, pad.n, wantOther)
+	}
+}

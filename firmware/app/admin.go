@@ -95,7 +95,7 @@ func (a *App) queryFlow(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			hash, err := a.pad.CardHash(ctx, pres.Card.PAN)
+			hash, err := a.cards.CardHash(ctx, pres.Card.PAN)
 			pres.Wipe()
 			if err != nil {
 				return a.refused(ctx, TitleQuery, err)

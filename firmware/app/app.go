@@ -58,6 +58,7 @@ type App struct {
 	modem   *modemLink
 	reader  cardreader.Reader
 	pad     pinpad.Pad
+	cards   *pinpad.CardHashes // the pad's card hashes, asked for when the card is read
 	printer printer.Printer
 	ind     *indicators
 	ops     *operator.Service
@@ -121,6 +122,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		opts:    o,
 		journal: j,
 		pad:     pad,
+		cards:   &pinpad.CardHashes{Pad: pad},
 		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
@@ -151,7 +153,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if o.Host != nil {
 		c := o.Config
 		a.engine = &txn.Engine{
-			Store: j, Cards: pad, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
+			Store: j, Cards: a.cards, Host: o.Host, Currency: c.Currency, Numeric: c.CurrencyCode(),
 			Limits: txn.Limits{MaxAmount: c.Limits.MaxAmount, RefundCeiling: c.Limits.RefundCeiling, DuplicateWindow: c.Limits.DuplicateWindow.Duration},
 			// A reversal given up queues its "call the acquirer" slip (notices.go).
 			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,

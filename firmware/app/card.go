@@ -31,7 +31,13 @@ var errNoCard = errors.New("no card presented")
 // readCard shows the Card prompt and waits for a swipe, or F1 and a keyed card number
 // (manual entry fallback), or CANCEL. With optional, ENTER goes on without a card.
 // The caller owns the presentation and must Wipe it.
-func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optional bool) (*cardreader.Presentation, error) {
+func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optional bool) (p *cardreader.Presentation, err error) {
+	defer func() {
+		if err == nil && p != nil && len(p.Card.PAN) > 0 {
+			// The pad hashes the card while the flow goes on (PIN, confirmation).
+			a.cards.Prepare(p.Card.PAN)
+		}
+	}()
 	note := ""
 	for {
 		lines := []string{ui.Center(a.ui.T(title), a.cols())}
