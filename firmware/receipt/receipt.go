@@ -214,6 +214,23 @@ type Report struct {
 	Location *time.Location
 }
 
+// headLines print the journal's sealed head (txn.Totals.Head, "event:hash:MAC"), the
+// proof that the journal kept now still holds what this report was made from: the
+// label, then the event and hash, then the PIN pad's seal, each within the slip.
+func headLines(head string) []string {
+	if head == "" {
+		return nil
+	}
+	lines := []string{"流水校验 Journal head"}
+	if parts := strings.Split(head, ":"); len(parts) == 3 {
+		return append(lines, "  "+parts[0]+":"+parts[1], "  "+"seal "+parts[2])
+	}
+	for len(head) > Cols-2 {
+		lines, head = append(lines, "  "+head[:Cols-2]), head[Cols-2:]
+	}
+	return append(lines, "  "+head)
+}
+
 // Bytes renders the report as ESC/POS.
 func (rp Report) Bytes() ([]byte, error) {
 	var b escpos.Builder
@@ -245,6 +262,9 @@ func (rp Report) Bytes() ([]byte, error) {
 	}
 	if rp.Uploaded > 0 {
 		b.Line(kv("上送笔数 Uploaded", fmt.Sprint(rp.Uploaded)))
+	}
+	for _, l := range headLines(t.Head) {
+		b.Line(l)
 	}
 	b.Feed(3).Cut()
 	return b.Bytes(), b.Err()

@@ -135,6 +135,37 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// TestReportHead: the journal's sealed head prints on the settlement report, every
+// line within the slip; a report without one prints no head lines.
+func TestReportHead(t *testing.T) {
+	rp := Report{Merchant: merchant, Currency: "CNY", At: time.Date(2026, 11, 21, 18, 0, 0, 0, time.UTC), Result: txn.SettledBalanced,
+		Totals: txn.Totals{Batch: 3}}
+	for _, tc := range []struct {
+		name, head string
+		want       []string
+	}{
+		{"sealed", "123456:0123456789abcdef:fedcba9876543210", []string{"流水校验 Journal head", "  123456:0123456789abcdef", "  seal fedcba9876543210"}},
+		{"unsealed (the pad did not answer)", "17:0123456789abcdef:unsealed", []string{"流水校验 Journal head", "  17:0123456789abcdef", "  seal unsealed"}},
+		{"none", "", nil},
+	} {
+		rp.Totals.Head = tc.head
+		text := render(t, rp)
+		for _, w := range tc.want {
+			if !strings.Contains(text, w+"\n") {
+				t.Errorf("%s: report lacks the line %q:\n%s", tc.name, w, text)
+			}
+		}
+		if tc.head == "" && strings.Contains(text, "Journal head") {
+			t.Errorf("%s: report prints a head:\n%s", tc.name, text)
+		}
+		for _, l := range strings.Split(text, "\n") {
+			if w := escpos.Width(l); w > Cols {
+				t.Errorf("%s: line %q is %d columns; the slip has %d", tc.name, l, w, Cols)
+			}
+		}
+	}
+}
+
 var update = flag.Bool("update", false, "rewrite testdata/*.txt from the slips as rendered now")
 
 // TestSlipGolden compares whole slips, as the paper shows them, with testdata: the
