@@ -443,3 +443,29 @@ func TestSeals(t *testing.T) {
 		t.Errorf("Verify with the seals put back = %+v, %v; want OK", rep, err)
 	}
 }
+
+// TestWitnessWithoutJournal: a pad that sealed a journal, and no journal at all (a data
+// directory wiped or swapped): refused, and no empty journal is created in its place.
+func TestWitnessWithoutJournal(t *testing.T) {
+	w := testPadAt(t, filepath.Join(t.TempDir(), "pad.nvram"))
+	p := filepath.Join(t.TempDir(), "journal.db")
+	j, err := OpenWith(p, Options{Witness: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sale(t, j, 1000)
+	j.Close()
+	gone := filepath.Join(t.TempDir(), "journal.db")
+	if _, err := OpenWith(gone, Options{Witness: w}); !errors.Is(err, ErrRolledBack) {
+		t.Errorf("Open of no journal with a pad that sealed one = %v; want ErrRolledBack", err)
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("the refused start left a journal file (%v); want none", err)
+	}
+	// A new pad and a new journal: the first start of a terminal.
+	k, err := OpenWith(gone, Options{Witness: testPadAt(t, "")})
+	if err != nil {
+		t.Fatalf("first start with a new pad = %v", err)
+	}
+	k.Close()
+}
