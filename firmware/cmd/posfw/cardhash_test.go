@@ -24,7 +24,13 @@ import (
 // directory.
 func simDay(t *testing.T, cards ...string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return simDayAt(t, t.TempDir(), cards...)
+}
+
+// simDayAt is simDay on dir/var; the sim's exit error, if any, ends the test unless
+// the caller expects it (simStart).
+func simDayAt(t *testing.T, dir string, cards ...string) string {
+	t.Helper()
 	data := filepath.Join(dir, "var")
 	cfg := filepath.Join(dir, "posfw.toml")
 	os.WriteFile(cfg, []byte(`terminal_id = "SIM00001"
@@ -233,5 +239,41 @@ func TestJournalCommandSimDay(t *testing.T) {
 	// The pad's NVRAM went beside the data directory, not into it.
 	if _, err := os.Stat(data + ".pinpad"); err != nil {
 		t.Errorf("the simulated pad's NVRAM: %v; want %s.pinpad", err, data)
+	}
+}
+
+// TestSimRefusesRestoredJournal: a simulator's journal put back to an older copy after
+// another day of sales does not start: one line, before any screen.
+func TestSimRefusesRestoredJournal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator")
+	}
+	dir := t.TempDir()
+	data := simDayAt(t, dir, "ok")
+	old, err := os.ReadFile(filepath.Join(data, "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	simDayAt(t, dir, "ok2") // the pad's anchor moves on
+	if err := os.WriteFile(filepath.Join(data, "journal.db"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	sim := posfwCmd("sim", "--headless", "--data", data, "--control", filepath.Join(dir, "sim.sock"), "--config", filepath.Join(dir, "posfw.toml"))
+	sim.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- sim.Wait() }()
+	select {
+	case err := <-done:
+		msg := stderr.String()
+		if err == nil || !strings.Contains(msg, "older than the PIN pad's record") || strings.Count(msg, "\n") != 1 {
+			t.Errorf("sim on a restored journal: %v, stderr %q; want a non-zero exit and one line saying the journal is older", err, msg)
+		}
+	case <-time.After(10 * time.Second):
+		sim.Process.Kill()
+		t.Fatal("sim started on a restored journal; want it refused")
 	}
 }
