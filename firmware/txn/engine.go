@@ -329,7 +329,8 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 	if o.Response.Code != "" && LookupCode(o.Response.Code).Action == ActTraceUsed {
 		// The host holds this trace number already: the journal's counters are behind the
 		// host's. Move past them, so that no later request reuses a trace the host knows.
-		if err := e.Store.SkipSTAN(context.WithoutCancel(ctx), r.STAN+TraceSkip); err != nil {
+		past := (r.STAN+TraceSkip-1)%maxSTAN + 1
+		if err := e.Store.AdvanceSTAN(context.WithoutCancel(ctx), past); err != nil {
 			return nil, fmt.Errorf("%w: moving the trace number forward: %v", ErrJournal, err)
 		}
 	}
@@ -344,6 +345,9 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 // TraceSkip is how far the STAN jumps when the host answers 94 (trace already used): the
 // journal lost requests the host holds, and there is no telling how many.
 const TraceSkip = 1000
+
+// maxSTAN is the largest trace number (field 11 is n6); the counter wraps to 1.
+const maxSTAN = 999999
 
 // outcomeOf decides what becomes of a record from the host's answer. Only an approval
 // or a known decline is final; anything that leaves the terminal unsure whether money

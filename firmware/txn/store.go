@@ -69,9 +69,9 @@ type Store interface {
 
 	CurrentBatch(ctx context.Context) (int64, error)
 	NextSTAN(ctx context.Context) (int64, error)
-	// SkipSTAN moves the STAN counter forward so that the next one is above past (never
-	// back), in one durable transaction.
-	SkipSTAN(ctx context.Context, past int64) error
+	// AdvanceSTAN moves the STAN counter so that the next one is after past (1 to
+	// 999999), never back, in one durable transaction recorded in the chain.
+	AdvanceSTAN(ctx context.Context, past int64) error
 	Totals(ctx context.Context, batch int64) (Totals, error)
 	// UploadRecords lists every record of a batch its totals count (standing sales,
 	// approved refunds and voids): what a batch upload (0320) carries.
