@@ -248,32 +248,51 @@ func TestSimRefusesRestoredJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the simulator")
 	}
-	dir := t.TempDir()
-	data := simDayAt(t, dir, "ok")
-	old, err := os.ReadFile(filepath.Join(data, "journal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	simDayAt(t, dir, "ok2") // the pad's anchor moves on
-	if err := os.WriteFile(filepath.Join(data, "journal.db"), old, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	sim := posfwCmd("sim", "--headless", "--data", data, "--control", filepath.Join(dir, "sim.sock"), "--config", filepath.Join(dir, "posfw.toml"))
-	sim.Stderr = &stderr
-	done := make(chan error, 1)
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- sim.Wait() }()
-	select {
-	case err := <-done:
-		msg := stderr.String()
-		if err == nil || !strings.Contains(msg, "older than the PIN pad's record") || strings.Count(msg, "\n") != 1 {
-			t.Errorf("sim on a restored journal: %v, stderr %q; want a non-zero exit and one line saying the journal is older", err, msg)
-		}
-	case <-time.After(10 * time.Second):
-		sim.Process.Kill()
-		t.Fatal("sim started on a restored journal; want it refused")
+	for _, tc := range []struct {
+		name string
+		back func(t *testing.T, data string, old []byte) // takes the journal back in time
+	}{
+		{"old copy restored", func(t *testing.T, data string, old []byte) {
+			if err := os.WriteFile(filepath.Join(data, "journal.db"), old, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"data directory wiped", func(t *testing.T, data string, _ []byte) {
+			if err := os.RemoveAll(data); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := simDayAt(t, dir, "ok")
+			old, err := os.ReadFile(filepath.Join(data, "journal.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			simDayAt(t, dir, "ok2") // the pad's anchor moves on
+			tc.back(t, data, old)
+			var stderr bytes.Buffer
+			sim := posfwCmd("sim", "--headless", "--data", data, "--control", filepath.Join(dir, "sim.sock"), "--config", filepath.Join(dir, "posfw.toml"))
+			sim.Stderr = &stderr
+			done := make(chan error, 1)
+			if err := sim.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- sim.Wait() }()
+			select {
+			case err := <-done:
+				msg := stderr.String()
+				if err == nil || !strings.Contains(msg, "older than the PIN pad's record") || strings.Count(msg, "\n") != 1 {
+					t.Errorf("sim on a journal gone back: %v, stderr %q; want a non-zero exit and one line saying the journal is older", err, msg)
+				}
+				if !strings.Contains(msg, data+".pinpad as well") {
+					t.Errorf("stderr %q does not say which file to delete to start a new simulated terminal", msg)
+				}
+			case <-time.After(10 * time.Second):
+				sim.Process.Kill()
+				t.Fatal("sim started on a journal gone back; want it refused")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"posfw/firmware/config"
+	"posfw/firmware/journal"
 	"posfw/firmware/logfile"
 	"posfw/firmware/sim"
 	"posfw/ui"
@@ -83,6 +85,11 @@ func runSim(e *env, args []string) error {
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
 	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != "", Now: now}
 	t, err := sim.Start(ctx, o)
+	if errors.Is(err, journal.ErrRolledBack) {
+		// A developer resetting the simulator deletes the data directory; the simulated
+		// pad outside it still remembers the old journal, as a real pad would.
+		return fmt.Errorf("%w (to start a new simulated terminal, delete %s as well)", err, sim.PadNVRAM(*data))
+	}
 	if err != nil {
 		return err
 	}
