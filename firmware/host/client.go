@@ -371,10 +371,16 @@ func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64, trailer b
 	if trailer {
 		proc = ProcSettleTrailer
 	}
-	resp, err := c.exchange(ctx, "0500", Fields{
+	f := Fields{
 		3: proc, 7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID,
 		42: c.cfg.MerchantID, 49: c.cfg.Currency, 60: batch, 63: totals,
-	})
+	}
+	if t.Head != "" {
+		// The journal's sealed head: the acquirer keeps it with the batch, so that a
+		// journal rewritten afterwards can be proven rewritten (DESIGN §5).
+		f[62] = t.Head
+	}
+	resp, err := c.exchange(ctx, "0500", f)
 	if err != nil {
 		return false, fmt.Errorf("settlement: %w", err)
 	}

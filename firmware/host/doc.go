@@ -17,7 +17,7 @@
 //	refund       0220 → 0230   3=200000 37=orig RRN 90 (orig date)     answer: 37 38 39
 //	reversal     0400 → 0410   3 4 of the original, 11=orig STAN, 39=reason, 90
 //	repeat       0401 → 0410   the same, MTI 0401
-//	settlement   0500 → 0510   3=920000 60=batch 63=totals    answer: 39 = 00 balanced, 95 not
+//	settlement   0500 → 0510   3=920000 60=batch 63=totals 62=journal head    answer: 39 = 00 balanced, 95 not
 //	trailer      0500 → 0510   3=960000, after a batch upload: 00 balanced on the upload, 95 closed unbalanced
 //	batch upload 0320 → 0330   3 4 of the record, 11=new STAN, 37 38, 60, 90
 //

@@ -442,13 +442,17 @@ func TestSettlement(t *testing.T) {
 		t.Errorf("ledger Totals() = %+v; want %+v", got, want)
 	}
 	// Balanced: batch 1 is settled, and only batch 1; the same 0500 again (its answer
-	// lost) gets the same answer.
+	// lost) gets the same answer. The acquirer keeps the journal head reported with it.
+	want.Head = "41:0123456789abcdef:fedcba9876543210"
 	for i := 0; i < 2; i++ {
 		if balanced, err := e.c.Settle(context.Background(), want, e.next(), false); err != nil || !balanced {
 			t.Errorf("Settle(batch 1) #%d = %v, %v; want balanced", i+1, balanced, err)
 		}
 	}
 	settled(t, e, 1, ResultBalanced)
+	if got, err := e.srv.Ledger().SettledHead(testTID, 1); err != nil || got != want.Head {
+		t.Errorf("journal head kept with batch 1 = %q, %v; want %q", got, err, want.Head)
+	}
 
 	// Batch 2: the terminal's totals differ from the acquirer's (95); it uploads the
 	// whole batch and the acquirer settles from the upload.

@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS settlement (
 	terminal TEXT    NOT NULL,
 	batch    INTEGER NOT NULL,
 	result   TEXT    NOT NULL,
+	head     TEXT    NOT NULL DEFAULT '', -- the terminal's sealed journal head (field 62)
 	PRIMARY KEY (terminal, batch)
 );
 CREATE TABLE IF NOT EXISTS upload (
@@ -388,15 +389,26 @@ const (
 
 // Settlement returns how a terminal's batch was settled ("" when it was not).
 func (l *Ledger) Settlement(terminal string, batch int64) (string, error) {
-	var res string
-	err := l.db.QueryRow(`SELECT result FROM settlement WHERE terminal = ? AND batch = ?`, terminal, batch).Scan(&res)
+	res, _, err := l.settlement(terminal, batch)
+	return res, err
+}
+
+// SettledHead returns the journal head the terminal reported when the batch was
+// settled: the acquirer's evidence of what the terminal's journal held.
+func (l *Ledger) SettledHead(terminal string, batch int64) (string, error) {
+	_, head, err := l.settlement(terminal, batch)
+	return head, err
+}
+
+func (l *Ledger) settlement(terminal string, batch int64) (result, head string, err error) {
+	err = l.db.QueryRow(`SELECT result, head FROM settlement WHERE terminal = ? AND batch = ?`, terminal, batch).Scan(&result, &head)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("hostsim: ledger: %w", err)
+		return "", "", fmt.Errorf("hostsim: ledger: %w", err)
 	}
-	return res, nil
+	return result, head, nil
 }
 
 // batchTotals are the standing rows of one batch, settled or not: what the
@@ -412,11 +424,11 @@ func (t *ledgerTx) batchTotals(terminal string, batch int64) (txn.Totals, error)
 
 // settle closes one batch of a terminal: its rows are marked settled and
 // the result recorded (a repeat keeps the first result).
-func (t *ledgerTx) settle(terminal string, batch int64, result string) error {
+func (t *ledgerTx) settle(terminal string, batch int64, result, head string) error {
 	return t.exec([]string{
 		`UPDATE auth SET settled = 1 WHERE terminal = ?1 AND batch = ?2 AND settled = 0`,
-		`INSERT OR IGNORE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
-	}, terminal, batch, result)
+		`INSERT OR IGNORE INTO settlement (terminal, batch, result, head) VALUES (?1, ?2, ?3, ?4)`,
+	}, terminal, batch, result, head)
 }
 
 // dropUpload forgets what an upload of a batch left: a new settlement starts.
@@ -427,14 +439,14 @@ func (t *ledgerTx) dropUpload(terminal string, batch int64) error {
 // settleUpload closes a batch from its upload: the uploaded rows are settled;
 // standing rows of the batch the terminal did not upload are not its own and
 // are taken out (reversed); the upload is dropped.
-func (t *ledgerTx) settleUpload(terminal string, batch int64, result string) error {
+func (t *ledgerTx) settleUpload(terminal string, batch int64, result, head string) error {
 	return t.exec([]string{
 		`UPDATE auth SET settled = 1 WHERE terminal = ?1 AND batch = ?2 AND settled = 0
 			AND stan IN (SELECT orig_stan FROM upload WHERE terminal = ?1 AND batch = ?2)`,
 		`UPDATE auth SET status = 'reversed' WHERE terminal = ?1 AND batch = ?2 AND settled = 0 AND status = 'authorised'`,
-		`INSERT OR REPLACE INTO settlement (terminal, batch, result) VALUES (?1, ?2, ?3)`,
+		`INSERT OR REPLACE INTO settlement (terminal, batch, result, head) VALUES (?1, ?2, ?3, ?4)`,
 		`DELETE FROM upload WHERE terminal = ?1 AND batch = ?2`,
-	}, terminal, batch, result)
+	}, terminal, batch, result, head)
 }
 
 // exec runs statements in order with the same arguments.

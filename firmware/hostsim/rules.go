@@ -457,7 +457,7 @@ func (s *Server) settle(r *request) (outcome, error) {
 				out.code, result = host.CodeApproved, ResultBalancedAfterUpload
 			}
 			s.log.Info("hostsim: settlement from the upload", "terminal", r.terminal, "batch", batch, "result", result)
-			return tx.settleUpload(r.terminal, batch, result)
+			return tx.settleUpload(r.terminal, batch, result, r.get(62))
 		}
 		if err := tx.dropUpload(r.terminal, batch); err != nil {
 			return err
@@ -472,7 +472,7 @@ func (s *Server) settle(r *request) (outcome, error) {
 			return nil
 		}
 		out.code = host.CodeApproved
-		return tx.settle(r.terminal, batch, ResultBalanced)
+		return tx.settle(r.terminal, batch, ResultBalanced, r.get(62))
 	})
 	return out, err
 }
