@@ -468,15 +468,10 @@ func (j *Journal) AdvanceSTAN(ctx context.Context, past int64) error {
 	})
 }
 
-// Totals adds up a batch per type. With a witness, Head is the chain's head sealed
-// now, kept as a settlement seal: the text the settlement report prints and the
-// acquirer receives.
+// Totals adds up a batch per type (Head is left empty: SettlementHead seals it, once
+// per settlement, not for every look at the totals).
 func (j *Journal) Totals(ctx context.Context, batch int64) (txn.Totals, error) {
-	t, err := j.totals(ctx, batch)
-	if err == nil {
-		t.Head = j.settlementHead(ctx)
-	}
-	return t, err
+	return j.totals(ctx, batch)
 }
 
 func (j *Journal) totals(ctx context.Context, batch int64) (txn.Totals, error) {

@@ -441,9 +441,10 @@ func (j *Journal) verifySeals(ctx context.Context, rep *VerifyReport) (string, e
 	return "", nil
 }
 
-// settlementHead is the settlement's sealed head (Totals.Head): "" without a witness; with one
-// whose seal failed, the unsealed head marked so.
-func (j *Journal) settlementHead(ctx context.Context) string {
+// SettlementHead seals the chain's head now and keeps it as a settlement seal: the
+// text (Totals.Head) the settlement report prints and the acquirer receives. "" without
+// a witness; with one whose seal failed, the unsealed head marked so.
+func (j *Journal) SettlementHead(ctx context.Context) string {
 	if j.witness == nil || j.readOnly || !j.sealable {
 		return ""
 	}

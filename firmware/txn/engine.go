@@ -477,6 +477,7 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
+	t.Head = e.Store.SettlementHead(ctx)
 	if err := e.Store.StartSettlement(ctx, batch, t); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}

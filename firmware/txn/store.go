@@ -73,6 +73,9 @@ type Store interface {
 	// 999999), never back, in one durable transaction recorded in the chain.
 	AdvanceSTAN(ctx context.Context, past int64) error
 	Totals(ctx context.Context, batch int64) (Totals, error)
+	// SettlementHead seals the journal's head for a settlement (Totals.Head): "" when
+	// the store has no witness to seal it.
+	SettlementHead(ctx context.Context) string
 	// UploadRecords lists every record of a batch its totals count (standing sales,
 	// approved refunds and voids): what a batch upload (0320) carries.
 	UploadRecords(ctx context.Context, batch int64) ([]Record, error)

@@ -313,6 +313,14 @@ response_timeout = "2s"
 	if a, err := acq.Ledger().ByRRN(rrn); err != nil || a.Date != slipDate || a.Refunded != 2000 {
 		t.Errorf("acquirer's PIN sale = %+v, %v; want date %s, 2000 refunded", a, err, slipDate)
 	}
+	// The journal head sealed by the pad went to the acquirer with the settlement, and the
+	// report printed the same one.
+	head, err := acq.Ledger().SettledHead("SIM00001", 1)
+	parts := strings.Split(head, ":")
+	if err != nil || len(parts) != 3 || !strings.Contains(report, "流水校验 Journal head") ||
+		!strings.Contains(report, parts[0]+":"+parts[1]) || !strings.Contains(report, "seal "+parts[2]) {
+		t.Errorf("journal head at the acquirer = %q, %v; want the sealed head the report prints:\n%s", head, err, report)
+	}
 	acq.Close()
 	// The export dates every record by the local time, with Beijing's offset.
 	for _, r := range exported(t, data) {
