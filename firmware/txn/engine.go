@@ -452,8 +452,7 @@ var SettleResults = map[SettleResult]Text{
 type Settlement struct {
 	Totals   Totals
 	Result   SettleResult
-	Balanced bool // the host agreed at the first 0500
-	Uploaded int  // records sent in the batch upload
+	Uploaded int // records sent in the batch upload
 }
 
 // Settle settles the current batch: reversals first, then 0500, a batch upload when the
@@ -486,10 +485,11 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
-	if s.Balanced, err = e.Host.Settle(ctx, t, stan, false); err != nil {
+	balanced, err := e.Host.Settle(ctx, t, stan, false)
+	if err != nil {
 		return nil, err
 	}
-	if !s.Balanced {
+	if !balanced {
 		recs, err := e.Store.UploadRecords(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrJournal, err)
