@@ -32,15 +32,14 @@ const (
 // mode. Processed requests are in the ledger: these are the "debited, but
 // the terminal saw a failure" cases the terminal's reversal must undo.
 type behaviour struct {
-	process  bool // apply the request to the ledger
-	answers  int  // how many times the answer is written
-	garbage  bool // write random bytes instead of the answer
-	delay    bool // wait Fault.Delay before answering
-	badMAC   bool // corrupt the answer's MAC
-	unsigned bool // leave the MAC out
-	hold     bool // keep the connection open without answering
-	cut      bool // write the first half of the answer frame and close
-	arg      argKind
+	process bool // apply the request to the ledger
+	answers int  // how many times the answer is written
+	garbage bool // write random bytes instead of the answer
+	delay   bool // wait Fault.Delay before answering
+	badMAC  bool // corrupt the answer's MAC
+	hold    bool // keep the connection open without answering
+	cut     bool // write the first half of the answer frame and close
+	arg     argKind
 }
 
 // argKind is what follows a mode's name after a colon.
@@ -62,9 +61,9 @@ var behaviours = map[Mode]behaviour{
 	DropAfterRequest: {process: true},
 	Duplicate:        {process: true, answers: 2},
 	BadMAC:           {process: true, answers: 1, badMAC: true},
-	Unsigned:         {process: true, answers: 1, unsigned: true},
-	Echo:             {process: true, answers: 1, arg: fieldArg},
-	Code:             {process: true, answers: 1, arg: codeArg},
+	Unsigned:         {process: true, answers: 1},                // reply leaves the MAC out
+	Echo:             {process: true, answers: 1, arg: fieldArg}, // reply changes the field
+	Code:             {process: true, answers: 1, arg: codeArg},  // reply changes the code
 	Hold:             {process: true, hold: true},
 	Cut:              {process: true, cut: true},
 }

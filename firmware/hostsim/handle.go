@@ -89,14 +89,10 @@ func (s *Server) serveConn(raw net.Conn) {
 // one (an echo fault changes only fields the answer repeats).
 func altered(v string) string {
 	b := []byte(v)
-	last := b[len(b)-1]
-	switch {
-	case last >= '0' && last <= '8':
-		b[len(b)-1]++
-	case last == '9':
-		b[len(b)-1] = '0'
-	default:
-		b[len(b)-1] = '0'
+	if last := &b[len(b)-1]; *last >= '0' && *last <= '8' {
+		*last++
+	} else {
+		*last = '0'
 	}
 	return string(b)
 }
@@ -254,12 +250,12 @@ func (s *Server) reply(r *request, m host.Message, out outcome, key []byte, faul
 	for id, v := range out.extra {
 		f[id] = v
 	}
-	switch b := behaviours[fault.Mode]; {
+	switch {
 	case fault.Mode == Echo && f[fault.Field] != "":
 		f[fault.Field] = altered(f[fault.Field])
 	case fault.Mode == Code:
 		f[39] = fault.Code
-	case b.unsigned:
+	case fault.Mode == Unsigned:
 		key = nil
 	}
 	s.log.Info("hostsim: answer", "mti", m.Response, "terminal", r.terminal, "stan", r.stan, "code", out.code)
