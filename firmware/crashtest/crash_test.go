@@ -188,47 +188,66 @@ func startAcquirer(t *testing.T, dir string) (*hostsim.Server, string) {
 func crashAt(t *testing.T, k int) bool {
 	dir := t.TempDir()
 	acq, addr := startAcquirer(t, dir)
+	killed := life(t, k, "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+addr, fmt.Sprintf("CRASH_KILL_AT=%d", k))
+	restart(t, k, dir, addr, acq.Ledger())
+	return !killed
+}
 
+// life runs terminal life k as a child process of the test binary and reports whether
+// it was killed; any other failure of the child fails the test.
+func life(t *testing.T, k int, env ...string) (killed bool) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+addr, fmt.Sprintf("CRASH_KILL_AT=%d", k))
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
-	completed := err == nil
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("step %d: child failed without being killed: %v\n%s", k, err, out)
-		}
+	if err == nil {
+		return false
 	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("life %d: child failed without being killed: %v\n%s", k, err, out)
+	}
+	return true
+}
 
-	// Restart: recover, sign on, send what is owed, resume an interrupted settlement.
+// restart is the terminal's start after life k: recover, sign on, send what is owed,
+// resume an interrupted settlement; then the journal is reconciled with the acquirer's
+// ledger. It returns the open batch.
+func restart(t *testing.T, k int, dir, addr string, l *hostsim.Ledger) int64 {
+	t.Helper()
 	ctx := context.Background()
 	j, err := journal.Open(filepath.Join(dir, "journal.db"))
 	if err != nil {
-		t.Fatalf("step %d: journal after the kill: %v", k, err)
+		t.Fatalf("life %d: journal after the life: %v", k, err)
 	}
 	defer j.Close()
 	client := newClient(addr)
+	defer client.Close()
 	e := engine(j, client)
 	if _, err := j.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.SignOn(ctx, "01"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("life %d: sign-on: %v", k, err)
 	}
 	if left := e.FlushReversals(ctx); left != 0 {
-		t.Errorf("step %d: %d reversals left after restart", k, left)
+		t.Errorf("life %d: %d reversals left after restart", k, left)
 	}
 	if b, ok, err := j.SettlementInterrupted(ctx); err != nil {
 		t.Fatal(err)
 	} else if ok {
 		if _, err := e.Settle(ctx, "00"); err != nil {
-			t.Errorf("step %d: resuming the settlement of batch %d: %v", k, b, err)
+			t.Errorf("life %d: resuming the settlement of batch %d: %v", k, b, err)
 		}
 		if cur, _ := j.CurrentBatch(ctx); cur != b+1 {
-			t.Errorf("step %d: batch after resumed settlement = %d; want %d", k, cur, b+1)
+			t.Errorf("life %d: batch after resumed settlement = %d; want %d", k, cur, b+1)
 		}
 	}
-	check(t, k, j, acq.Ledger())
-	return completed
+	check(t, k, j, l)
+	b, err := j.CurrentBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // standing are the journal states in which a sale's money is with the merchant.

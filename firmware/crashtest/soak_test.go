@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,36 +58,24 @@ func TestSoak(t *testing.T) {
 		if rng.IntN(3) > 0 {
 			killAt = 1 + rng.IntN(40)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "CRASH_CHILD=soak", "CRASH_DIR="+dir, "CRASH_HOST="+addr,
-			fmt.Sprintf("CRASH_KILL_AT=%d", killAt), fmt.Sprintf("CRASH_SEED=%d", rng.Uint64()))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			ee, ok := err.(*exec.ExitError)
-			if !ok || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("cycle %d (%s, kill at %d): child failed without being killed: %v\n%s", c, fs, killAt, err, out)
-			}
+		if life(t, c, "CRASH_CHILD=soak", "CRASH_DIR="+dir, "CRASH_HOST="+addr,
+			fmt.Sprintf("CRASH_KILL_AT=%d", killAt), fmt.Sprintf("CRASH_SEED=%d", rng.Uint64())) {
 			kills++
 		}
 		ok, _ := hostsim.ParseFault("ok")
 		acq.SetFault(ok)
-		restart(t, c, dir, addr)
-		j, err := journal.Open(filepath.Join(dir, "journal.db"))
-		if err != nil {
-			t.Fatalf("cycle %d: %v", c, err)
-		}
-		check(t, c, j, acq.Ledger())
-		b, _ := j.CurrentBatch(context.Background())
-		if c == n {
-			recs, _ := j.Find(context.Background(), journal.Query{Limit: 1_000_000})
-			byStatus := map[txn.Status]int{}
-			for _, r := range recs {
-				byStatus[r.Status]++
-			}
-			t.Logf("soak: journal of %d records in %d batches, by status: %v", len(recs), b, byStatus)
-		}
-		j.Close()
+		b := restart(t, c, dir, addr, acq.Ledger())
 		unsettled(t, acq.Ledger(), b)
+	}
+	if j, err := journal.Open(filepath.Join(dir, "journal.db")); err == nil {
+		recs, _ := j.Find(context.Background(), journal.Query{Limit: 1_000_000})
+		b, _ := j.CurrentBatch(context.Background())
+		byStatus := map[txn.Status]int{}
+		for _, r := range recs {
+			byStatus[r.Status]++
+		}
+		t.Logf("soak: journal of %d records in %d batches, by status: %v", len(recs), b, byStatus)
+		j.Close()
 	}
 	fired := acq.Fired()
 	kinds := slices.Sorted(func(yield func(string) bool) {
@@ -102,37 +88,6 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: seed %d, %d cycles, %d killed, faults fired:", seed, n, kills)
 	for _, k := range kinds {
 		t.Logf("  %-28s %d", k, fired[k])
-	}
-}
-
-// restart is the terminal's start after a cycle: recover, sign on, send what is owed,
-// resume an interrupted settlement.
-func restart(t *testing.T, c int, dir, addr string) {
-	t.Helper()
-	ctx := context.Background()
-	j, err := journal.Open(filepath.Join(dir, "journal.db"))
-	if err != nil {
-		t.Fatalf("cycle %d: journal after the cycle: %v", c, err)
-	}
-	defer j.Close()
-	client := newClient(addr)
-	defer client.Close()
-	e := engine(j, client)
-	if _, err := j.Recover(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.SignOn(ctx, "01"); err != nil {
-		t.Fatalf("cycle %d: sign-on: %v", c, err)
-	}
-	if left := e.FlushReversals(ctx); left != 0 {
-		t.Errorf("cycle %d: %d reversals left after restart", c, left)
-	}
-	if b, ok, err := j.SettlementInterrupted(ctx); err != nil {
-		t.Fatal(err)
-	} else if ok {
-		if _, err := e.Settle(ctx, "00"); err != nil {
-			t.Errorf("cycle %d: resuming the settlement of batch %d: %v", c, b, err)
-		}
 	}
 }
 
