@@ -279,7 +279,7 @@ func (d *Driver) LoadInitialKey(ctx context.Context, ipek dukpt.Key, ksn dukpt.K
 // caller's slice is left as it was, the driver's copy is wiped. Errors never repeat
 // the PAN.
 func (d *Driver) CardHash(ctx context.Context, pan []byte) (string, error) {
-	if len(pan) < 12 || len(pan) > 19 || !allDigits(string(pan)) {
+	if len(pan) < 12 || len(pan) > 19 || !allDigits(pan) {
 		return "", errors.New("pinpad: card hash: PAN must be 12 to 19 digits")
 	}
 	m, err := d.call(ctx, frame.Message{Command: frame.CmdCardHash, Fields: []frame.Field{

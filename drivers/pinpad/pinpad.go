@@ -183,7 +183,7 @@ func (r PINRequest) withDefaults() (PINRequest, error) {
 	return r, nil
 }
 
-func allDigits(s string) bool {
+func allDigits[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false
