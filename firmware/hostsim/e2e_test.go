@@ -30,11 +30,10 @@ type env struct {
 	stan int64
 }
 
-// start serves a simulator with a ledger in a temporary directory and signs
-// a client on to it.
-func start(t testing.TB) *env {
+// serve starts a simulator of cfg on 127.0.0.1, closed when the test ends.
+func serve(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
-	srv, err := New(Config{Ledger: filepath.Join(t.TempDir(), "ledger.db"), Location: time.UTC})
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +43,15 @@ func start(t testing.TB) *env {
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	e := &env{t: t, srv: srv, addr: ln.Addr().String()}
+	return srv, ln.Addr().String()
+}
+
+// start serves a simulator with a ledger in a temporary directory and signs
+// a client on to it.
+func start(t testing.TB) *env {
+	t.Helper()
+	srv, addr := serve(t, Config{Ledger: filepath.Join(t.TempDir(), "ledger.db"), Location: time.UTC})
+	e := &env{t: t, srv: srv, addr: addr}
 	e.c = e.client(testTID, mustHex(t, DefaultMasterKey))
 	if err := e.c.SignOn(context.Background(), e.next()); err != nil {
 		t.Fatalf("SignOn() = %v", err)

@@ -11,22 +11,6 @@ import (
 	"posfw/firmware/host"
 )
 
-// serveLimits starts a simulator with the given limits on 127.0.0.1.
-func serveLimits(t *testing.T, cfg Config) string {
-	t.Helper()
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
-
 // closedWithin reports whether the server closes c within d (a read returns EOF or
 // a reset), as opposed to keeping it open.
 func closedWithin(c net.Conn, d time.Duration) bool {
@@ -41,7 +25,7 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 // timeout has passed; one that sends its frames in time is served, request after request.
 func TestReadDeadline(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	addr := serveLimits(t, Config{ReadTimeout: timeout})
+	_, addr := serve(t, Config{ReadTimeout: timeout})
 	for _, tc := range []struct {
 		name string
 		send func(c net.Conn)
@@ -94,7 +78,7 @@ func TestReadDeadline(t *testing.T) {
 // one of the others ends, connections are taken again.
 func TestConnectionCap(t *testing.T) {
 	const max = 3
-	addr := serveLimits(t, Config{MaxConns: max, ReadTimeout: time.Minute})
+	_, addr := serve(t, Config{MaxConns: max, ReadTimeout: time.Minute})
 	var held []net.Conn
 	for range max {
 		c, err := net.Dial("tcp", addr)

@@ -2,7 +2,6 @@ package hostsim
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,17 +21,8 @@ func TestRefundAfterMidnight(t *testing.T) {
 	}
 	at := time.Date(2026, 12, 5, 16, 40, 0, 0, time.UTC)
 	now := func() time.Time { return at }
-	srv, err := New(Config{Ledger: filepath.Join(t.TempDir(), "ledger.db"), Location: beijing, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	e := &env{t: t, srv: srv, addr: ln.Addr().String()}
+	srv, addr := serve(t, Config{Ledger: filepath.Join(t.TempDir(), "ledger.db"), Location: beijing, Now: now})
+	e := &env{t: t, srv: srv, addr: addr}
 	e.c = host.New(host.Config{
 		Address: e.addr, ConnectTimeout: time.Second, ResponseTimeout: 500 * time.Millisecond,
 		TerminalID: testTID, MerchantID: testMID, MasterKey: mustHex(t, DefaultMasterKey), Location: beijing, Now: now,
