@@ -115,15 +115,11 @@ func swipe(name string) *txn.Card {
 // It exits 0 when it got through without being killed.
 func child() int {
 	ctx := context.Background()
-	killAt, _ := strconv.Atoi(os.Getenv("CRASH_KILL_AT"))
-	s := &steps{killAt: killAt}
-	j, err := journal.Open(filepath.Join(os.Getenv("CRASH_DIR"), "journal.db"))
+	e, _, err := childTerminal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	client := newClient(os.Getenv("CRASH_HOST"))
-	e := engine(killStore{j, s}, killHost{client, s})
 	if err := e.SignOn(ctx, "01"); err != nil {
 		fmt.Fprintln(os.Stderr, "sign-on:", err)
 		return 2
@@ -146,6 +142,18 @@ func child() int {
 		return 2
 	}
 	return 0
+}
+
+// childTerminal is the terminal of a life run as a child: the journal in CRASH_DIR, the
+// host at CRASH_HOST, killed after step CRASH_KILL_AT of journal and host.
+func childTerminal() (*txn.Engine, *journal.Journal, error) {
+	killAt, _ := strconv.Atoi(os.Getenv("CRASH_KILL_AT"))
+	s := &steps{killAt: killAt}
+	j, err := journal.Open(filepath.Join(os.Getenv("CRASH_DIR"), "journal.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine(killStore{j, s}, killHost{newClient(os.Getenv("CRASH_HOST")), s}), j, nil
 }
 
 // TestKillAtEveryStep kills the terminal after step 1, 2, ... until a life completes.

@@ -94,17 +94,13 @@ func TestSoak(t *testing.T) {
 // soakChild is one cycle's terminal life: a dozen random operations.
 func soakChild() int {
 	ctx := context.Background()
-	killAt, _ := strconv.Atoi(os.Getenv("CRASH_KILL_AT"))
 	seed, _ := strconv.ParseUint(os.Getenv("CRASH_SEED"), 10, 64)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	s := &steps{killAt: killAt}
-	j, err := journal.Open(filepath.Join(os.Getenv("CRASH_DIR"), "journal.db"))
+	e, j, err := childTerminal()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	client := newClient(os.Getenv("CRASH_HOST"))
-	e := engine(killStore{j, s}, killHost{client, s})
 	if err := e.SignOn(ctx, "01"); err != nil {
 		return 0 // the fault keeps the terminal from signing on: nothing to do this cycle
 	}
