@@ -302,7 +302,9 @@ func (e *Engine) ManualRefund(ctx context.Context, req ManualRefundRequest) (*Re
 // online is the write-ahead path of every request sent to the host: flush reversals
 // owed, commit the record (pending: its reversal armed), send, commit the outcome.
 func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Effect, origAuth string) (*Record, error) {
-	e.FlushReversals(ctx)
+	if err := e.reversalsFirst(ctx); err != nil {
+		return nil, err
+	}
 	r.Status = Pending
 	r.CreatedAt = e.now()
 	if err := e.Store.Begin(ctx, r); err != nil {
@@ -379,6 +381,19 @@ func outcomeOf(id int64, resp Response, err error, effects []Effect) (o Outcome,
 		o.Status = Declined
 	}
 	return o, false
+}
+
+// reversalsFirst sends the reversals owed and applies ReversalRules: nil when none is
+// left and the next request may go.
+func (e *Engine) reversalsFirst(ctx context.Context) error {
+	left := e.FlushReversals(ctx)
+	if left < 0 {
+		return fmt.Errorf("%w: cannot read pending reversals", ErrJournal)
+	}
+	if ref := apply(ReversalRules, &ReversalCheck{PendingReversals: left}); ref != nil {
+		return ref
+	}
+	return nil
 }
 
 // FlushReversals sends every pending reversal once; it returns how many are still to
@@ -461,12 +476,8 @@ type Settlement struct {
 // cut —, calling Settle again resumes the same settlement with the same totals, and an
 // acquirer that had already settled answers the repeated 0500 as it did the first.
 func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, error) {
-	left := e.FlushReversals(ctx)
-	if left < 0 {
-		return nil, fmt.Errorf("%w: cannot read pending reversals", ErrJournal)
-	}
-	if ref := apply(SettleRules, &SettleCheck{PendingReversals: left}); ref != nil {
-		return nil, ref
+	if err := e.reversalsFirst(ctx); err != nil {
+		return nil, err
 	}
 	batch, err := e.Store.CurrentBatch(ctx)
 	if err != nil {

@@ -182,6 +182,27 @@ func TestUnrecordedIsNotNotSent(t *testing.T) {
 	}
 }
 
+// TestNoNewDebitWhileReversalOwed: while the reversal of an unanswered sale cannot be
+// delivered, a new sale is refused before anything is written or sent (the customer
+// retrying must not be debited twice); once the reversal goes, the sale goes.
+func TestNoNewDebitWhileReversalOwed(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.host.Script(txntest.Answer{Err: txn.ErrNoResponse})
+	first := r.sale(t, 500, panOK)
+	r.host.ReverseErr = txn.ErrNoResponse
+	_, err := r.e.Sale(ctx, txn.SaleRequest{Amount: 500, Card: card(panOK), Operator: "01"})
+	refusedBy(t, err, "no pending reversals")
+	if len(r.host.Sends) != 1 {
+		t.Errorf("sends with a reversal owed = %d; want only the first sale", len(r.host.Sends))
+	}
+	r.host.ReverseErr = nil
+	second := r.sale(t, 500, panOK)
+	if got, _ := r.j.Get(ctx, first.ID); got.Status != txn.Reversed || second.Status != txn.Approved {
+		t.Errorf("first = %s, retried sale = %s; want reversed, approved", got.Status, second.Status)
+	}
+}
+
 func TestBadMACSignsOnAgain(t *testing.T) {
 	r := newRig(t)
 	r.host.Script(txntest.Answer{Err: txn.ErrBadMAC})

@@ -270,14 +270,17 @@ var BatchRules = []Rule[BatchCheck]{
 	}},
 }
 
-// SettleCheck is what the settlement rules look at.
-type SettleCheck struct {
-	PendingReversals int
+// ReversalCheck is what the reversal rules look at.
+type ReversalCheck struct {
+	PendingReversals int // reversals still owed after sending them once more
 }
 
-// SettleRules must pass before a batch is settled.
-var SettleRules = []Rule[SettleCheck]{
-	{"no pending reversals", func(c *SettleCheck) *Refusal {
+// ReversalRules must pass before anything goes to the host that moves money or closes a
+// batch (a sale, void, refund or settlement): a request that may have debited the card
+// is undone first. A cashier retrying a sale whose answer was lost would otherwise
+// debit the customer twice while the first debit waits for its reversal.
+var ReversalRules = []Rule[ReversalCheck]{
+	{"no pending reversals", func(c *ReversalCheck) *Refusal {
 		if c.PendingReversals > 0 {
 			return &Refusal{EN: fmt.Sprintf("%d reversals pending", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
 		}

@@ -125,10 +125,10 @@ func TestManualRefundRules(t *testing.T) {
 	})
 }
 
-func TestSettleRules(t *testing.T) {
-	good := func() SettleCheck { return SettleCheck{} }
-	testRules(t, SettleRules, good, []ruleCase[SettleCheck]{
-		{"no pending reversals", func(c *SettleCheck) { c.PendingReversals = 999 }},
+func TestReversalRules(t *testing.T) {
+	good := func() ReversalCheck { return ReversalCheck{} }
+	testRules(t, ReversalRules, good, []ruleCase[ReversalCheck]{
+		{"no pending reversals", func(c *ReversalCheck) { c.PendingReversals = 999 }},
 	})
 }
 
