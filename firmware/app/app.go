@@ -86,10 +86,10 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// The PIN pad holds the card-hash key and the journal's anchor: the journal is
-	// checked against it before anything else happens.
-	// The simulator marks its journal as a simulator's; production refuses one so marked,
-	// before anything else (sign-on, reversals) can happen on it (origin.go).
+	// Before anything else happens (sign-on, reversals): the journal is checked against
+	// the PIN pad, which holds the card-hash key and the journal's anchor; and production
+	// refuses a journal the simulator marked as its own, which the simulator marks
+	// (origin.go).
 	check := CheckProduction
 	if o.SeedSimDefaults {
 		check = markSim
