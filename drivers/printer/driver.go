@@ -271,6 +271,11 @@ func readReplies(ctx context.Context, port Port, kinds []escpos.StatusKind, dead
 		switch {
 		case err == nil:
 		case errors.Is(err, serialport.ErrTimeout):
+			// The caller's deadline, when it passed during the read, is the reason
+			// to give, not the printer's silence (on a loaded machine both pass).
+			if err := ctx.Err(); err != nil {
+				return s, err
+			}
 			if !time.Now().Before(deadline) {
 				return s, fmt.Errorf("%w to DLE EOT %d", ErrNoReply, kinds[got])
 			}
