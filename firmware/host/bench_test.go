@@ -13,11 +13,11 @@ func BenchmarkPackSale(b *testing.B) {
 	req := txn.Request{Type: txn.Sale, STAN: 123, Batch: 1, Amount: 12345, Card: testCard(), At: day1}
 	b.ReportAllocs()
 	for b.Loop() {
-		mti, f, err := c.financial(req)
+		mti, f, card, err := c.financial(req)
 		if err != nil {
 			b.Fatal(err)
 		}
-		msg, err := Build(mti, f)
+		msg, err := buildRequest(mti, f, card)
 		if err != nil {
 			b.Fatal(err)
 		}

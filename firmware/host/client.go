@@ -176,7 +176,7 @@ func (c *Client) network(ctx context.Context, stan int64, code string) (*iso8583
 	}
 	return c.exchange(ctx, "0800", Fields{
 		7: dateTime(c.cfg.Now(), time.UTC), 11: s, 41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 70: code,
-	})
+	}, nil)
 }
 
 // SignedOn reports whether the client holds a MAC key.
@@ -210,33 +210,34 @@ func (c *Client) Close() error {
 
 // Send carries a sale, void or refund and returns the host's answer.
 func (c *Client) Send(ctx context.Context, req txn.Request) (txn.Response, error) {
-	mti, f, err := c.financial(req)
+	mti, f, card, err := c.financial(req)
 	if err != nil {
 		return txn.Response{}, fmt.Errorf("%s: %w: %v", req.Type, txn.ErrNotSent, err)
 	}
-	resp, err := c.exchange(ctx, mti, f)
+	resp, err := c.exchange(ctx, mti, f, card)
 	if err != nil {
 		return txn.Response{}, fmt.Errorf("%s: %w", req.Type, err)
 	}
 	return c.response(resp), nil
 }
 
-// financial builds the fields of a sale, void or refund.
-func (c *Client) financial(req txn.Request) (string, Fields, error) {
+// financial builds the fields of a sale, void or refund; the card's are apart, as
+// the caller's bytes (CardFields).
+func (c *Client) financial(req txn.Request) (string, Fields, CardFields, error) {
 	fin, ok := FinancialOf(req.Type)
 	if !ok {
-		return "", nil, fmt.Errorf("a %q record is not sent to the host", req.Type)
+		return "", nil, nil, fmt.Errorf("a %q record is not sent to the host", req.Type)
 	}
 	stan, err := FormatSTAN(req.STAN)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	batch, err := FormatBatch(req.Batch)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if req.Amount <= 0 || req.Amount > maxAmount {
-		return "", nil, fmt.Errorf("amount %d is out of range", req.Amount)
+		return "", nil, nil, fmt.Errorf("amount %d is out of range", req.Amount)
 	}
 	at := req.At
 	if at.IsZero() {
@@ -248,13 +249,14 @@ func (c *Client) financial(req txn.Request) (string, Fields, error) {
 		12: local.Format("150405"), 13: local.Format("0102"), 25: "00",
 		41: c.cfg.TerminalID, 42: c.cfg.MerchantID, 49: c.currency(req.Currency), 60: batch,
 	}
-	if err := f.card(req.Card); err != nil {
-		return "", nil, err
+	card, err := f.card(req.Card)
+	if err != nil {
+		return "", nil, nil, err
 	}
 	switch req.Type {
 	case txn.Void, txn.Refund:
 		if req.OrigRRN == "" {
-			return "", nil, fmt.Errorf("a %s needs the original's RRN", req.Type)
+			return "", nil, nil, fmt.Errorf("a %s needs the original's RRN", req.Type)
 		}
 		f[37] = req.OrigRRN
 		if req.Type == txn.Void && req.OrigAuthCode != "" {
@@ -266,38 +268,45 @@ func (c *Client) financial(req txn.Request) (string, Fields, error) {
 		}
 		f[90] = OriginalData{MTI: "0200", STAN: req.OrigSTAN, DateTime: dt}.String()
 	}
-	return fin.MTI, f, nil
+	return fin.MTI, f, card, nil
 }
 
-// card adds the card fields: 2, 14, 22, 35, and 52 with its KSN in 62 when a
-// PIN was entered.
-func (f Fields) card(card *txn.Card) error {
+// CardFields are the card data of a request by field number (2 PAN, 35 track 2,
+// 52 PIN block): the card's own bytes, never copied into a Go string, which
+// could not be wiped. The card's owner wipes them (txn.Card.Wipe) after the
+// request.
+type CardFields map[int][]byte
+
+// card adds the fields that describe the card (14, 22, and the KSN in 62 when a
+// PIN was entered) and returns its data fields apart.
+func (f Fields) card(card *txn.Card) (CardFields, error) {
 	if card == nil || (len(card.PAN) == 0 && len(card.Track2) == 0) {
-		return nil
+		return nil, nil
 	}
 	pin := len(card.PINBlock) > 0
 	mode, ok := EntryModeCode(card.EntryMode, pin)
 	if !ok {
-		return fmt.Errorf("entry mode %q cannot be sent", card.EntryMode)
+		return nil, fmt.Errorf("entry mode %q cannot be sent", card.EntryMode)
 	}
 	f[22] = mode
+	cf := CardFields{}
 	if len(card.PAN) > 0 {
-		f[2] = string(card.PAN)
+		cf[2] = card.PAN
 	}
 	if len(card.Track2) > 0 {
-		f[35] = string(card.Track2)
+		cf[35] = card.Track2
 	}
 	if card.Expiry != "" {
 		f[14] = card.Expiry
 	}
 	if pin {
 		if len(card.PINBlock) != 8 || len(card.KSN) != 10 {
-			return errors.New("the PIN block must be 8 bytes with a 10-byte KSN")
+			return nil, errors.New("the PIN block must be 8 bytes with a 10-byte KSN")
 		}
-		f[52] = string(card.PINBlock)
+		cf[52] = card.PINBlock
 		f[62] = strings.ToUpper(hex.EncodeToString(card.KSN))
 	}
-	return nil
+	return cf, nil
 }
 
 // currency is the numeric code for field 49. Journal records keep the alphabetic code
@@ -323,7 +332,7 @@ func (c *Client) Reverse(ctx context.Context, rev txn.Reversal) (txn.Response, e
 	if err != nil {
 		return txn.Response{}, fmt.Errorf("reversal of %s %d: %w: %v", o.Type, o.STAN, txn.ErrNotSent, err)
 	}
-	resp, err := c.exchange(ctx, mti, f)
+	resp, err := c.exchange(ctx, mti, f, nil)
 	if err != nil {
 		return txn.Response{}, fmt.Errorf("reversal of %s %d: %w", o.Type, o.STAN, err)
 	}
@@ -380,7 +389,7 @@ func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64, trailer b
 		// journal rewritten afterwards can be proven rewritten (DESIGN §5).
 		f[62] = t.Head
 	}
-	resp, err := c.exchange(ctx, "0500", f)
+	resp, err := c.exchange(ctx, "0500", f, nil)
 	if err != nil {
 		return false, fmt.Errorf("settlement: %w", err)
 	}
@@ -401,7 +410,7 @@ func (c *Client) Upload(ctx context.Context, r txn.Record, stan int64) error {
 	if err != nil {
 		return fmt.Errorf("batch upload: %w: %v", txn.ErrNotSent, err)
 	}
-	resp, err := c.exchange(ctx, "0320", f)
+	resp, err := c.exchange(ctx, "0320", f, nil)
 	if err != nil {
 		return fmt.Errorf("batch upload: %w", err)
 	}

@@ -678,3 +678,31 @@ func TestNoCardDataOut(t *testing.T) {
 		}
 	}
 }
+
+// TestCardDataStaysInTheCardsBytes: the PAN, track 2 and PIN block of a request are
+// never copied into Go strings (which cannot be wiped): the message's fields hold the
+// card's own bytes, so wiping the card wipes them, and the other fields hold none of it.
+func TestCardDataStaysInTheCardsBytes(t *testing.T) {
+	c := testClient(t, "127.0.0.1:1", day1)
+	card := testCard()
+	mti, f, cf, err := c.financial(txn.Request{Type: txn.Sale, STAN: 1, Batch: 1, Amount: 100, Card: card, At: day1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := buildRequest(mti, f, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range f {
+		if strings.Contains(v, testPAN) || strings.Contains(v, testTrack2) || strings.Contains(v, testPIN) {
+			t.Errorf("field %d holds card data as a string", id)
+		}
+	}
+	card.Wipe()
+	for _, id := range []int{2, 35, 52} {
+		b, err := msg.GetField(id).Bytes()
+		if err != nil || len(b) == 0 || strings.Trim(string(b), "\x00") != "" {
+			t.Errorf("field %d after the card was wiped = %q, %v; want its bytes wiped too", id, b, err)
+		}
+	}
+}

@@ -34,7 +34,7 @@ var errMismatch = errors.New("answer does not match the request")
 // terminal), txn.ErrNoResponse (the request may have left; no valid answer),
 // txn.ErrBadMAC (an answer without a MAC that verifies, whatever its response
 // code) and txn.ErrBadAnswer (a signed answer that does not repeat the request).
-func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.Message, error) {
+func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFields) (*iso8583.Message, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, c.err)
 	}
@@ -47,7 +47,7 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.M
 		return nil, err
 	}
 	defer clear(key)
-	msg, err := Build(mti, f)
+	msg, err := buildRequest(mti, f, card)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", txn.ErrNotSent, mti, err)
 	}
@@ -98,6 +98,21 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields) (*iso8583.M
 		c.log.Debug("host: answer", "message", iso87.Describe(resp))
 		return resp, nil
 	}
+}
+
+// buildRequest is Build with the card's fields set from their bytes: the fields keep
+// the slices (moov's Binary fields do), which the card's owner wipes after the request.
+func buildRequest(mti string, f Fields, card CardFields) (*iso8583.Message, error) {
+	msg, err := Build(mti, f)
+	if err != nil {
+		return nil, err
+	}
+	for id, b := range card {
+		if err := msg.BinaryField(id, b); err != nil {
+			return nil, fmt.Errorf("field %d: %v", id, err)
+		}
+	}
+	return msg, nil
 }
 
 // keyFor returns a copy of the MAC key when m needs one.

@@ -26,7 +26,7 @@ var Spec = &iso8583.MessageSpec{
 			Enc:         encoding.Binary,
 			Pref:        prefix.Binary.Fixed,
 		}),
-		2:   ifaLLNum(19, "Primary Account Number", digits),
+		2:   ifaLLNumBytes(19, "Primary Account Number", digits),
 		3:   ifaNumeric(6, "Processing Code"),
 		4:   ifaNumericInt(12, "Amount, Transaction"),
 		7:   ifaNumeric(10, "Transmission Date and Time"),
@@ -36,7 +36,7 @@ var Spec = &iso8583.MessageSpec{
 		14:  ifaNumeric(4, "Date, Expiration"),
 		22:  ifaNumeric(3, "POS Entry Mode"),
 		25:  ifaNumeric(2, "POS Condition Code"),
-		35:  ifaLLNum(37, "Track 2 Data", track2),
+		35:  ifaLLNumBytes(37, "Track 2 Data", track2),
 		37:  ifChar(12, "Retrieval Reference Number"),
 		38:  ifChar(6, "Authorization Identification Response"),
 		39:  ifChar(2, "Response Code"),
@@ -89,6 +89,21 @@ func ifaNumericInt(length int, desc string) field.Field {
 // ifaLLNum is jPOS IFA_LLNUM: two ASCII length digits, then the value.
 func ifaLLNum(max int, desc string, cs charset) field.Field {
 	return field.NewString(&field.Spec{
+		Length:      max,
+		Description: desc,
+		Enc:         encoding.ASCII,
+		Pref:        prefix.ASCII.LL,
+		Packer:      cs,
+		Unpacker:    cs,
+	})
+}
+
+// ifaLLNumBytes is IFA_LLNUM for card data: the same bytes on the wire, but the
+// field holds the caller's []byte (moov's Binary keeps the slice it is given)
+// instead of a Go string, so that the terminal can wipe the PAN and track 2
+// once the request is packed.
+func ifaLLNumBytes(max int, desc string, cs charset) field.Field {
+	return field.NewBinary(&field.Spec{
 		Length:      max,
 		Description: desc,
 		Enc:         encoding.ASCII,
