@@ -41,8 +41,10 @@ smoke-arm: arm arm64
 deps:
 	scripts/deps
 
+# go mod tidy -diff changes nothing and fails when tidy would change go.mod or go.sum.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 
 bench: build
