@@ -34,7 +34,8 @@ type layer struct {
 	Why        string
 }
 
-// layers is the import direction of DESIGN §1.
+// layers is the import direction of DESIGN §1. ui/i18n, the one bilingual text type,
+// is a leaf so that txn, ui and receipts can share it.
 var layers = []layer{
 	{From: "drivers/...", Deny: []string{"firmware/...", "ui/...", "board/..."},
 		Why: "a driver knows its device, not the application, the screens or the board"},
@@ -43,8 +44,10 @@ var layers = []layer{
 	{From: "board/...", Deny: []string{"firmware/...", "ui/..."},
 		Why: "a board opens drivers; it is data, not application code"},
 	{From: "firmware/txn", Deny: []string{"posfw/...", "database/sql/...", "github.com/mattn/go-sqlite3/..."},
-		Allow: []string{"firmware/txn/..."}, XTestsFree: true,
+		Allow: []string{"ui/i18n", "firmware/txn/..."}, XTestsFree: true,
 		Why: "transaction rules are pure logic: no driver, no database, only small interfaces"},
+	{From: "ui/i18n", Deny: []string{"posfw/..."},
+		Why: "the text type is a leaf every layer may import"},
 }
 
 // pkg is what the test reads of one `go list -json` entry.
@@ -232,7 +235,8 @@ func TestLayeringRules(t *testing.T) {
 	}{
 		{"clean", `
 {"ImportPath":"posfw/drivers/printer","Imports":["fmt","posfw/drivers/serialport"]}
-{"ImportPath":"posfw/firmware/txn","Imports":["errors","posfw/firmware/txn/txntest"]}
+{"ImportPath":"posfw/firmware/txn","Imports":["posfw/ui/i18n","errors","posfw/firmware/txn/txntest"]}
+{"ImportPath":"posfw/ui/i18n","Imports":["strings"]}
 {"ImportPath":"posfw/firmware/app","Imports":["posfw/ui","posfw/board","posfw/firmware/txn"]}`, nil},
 		{"driver imports firmware", `
 {"ImportPath":"posfw/drivers/printer","Imports":["posfw/firmware/receipt"]}
@@ -254,9 +258,10 @@ func TestLayeringRules(t *testing.T) {
 {"ImportPath":"posfw/ui/tui","Imports":[]}`,
 			[]string{"posfw/board imports posfw/ui/tui (posfw/board → example.com/lib → posfw/ui/tui)"}},
 		{"txn reaches the database through another package", `
-{"ImportPath":"posfw/firmware/txn","Imports":["posfw/firmware/journal"]}
+{"ImportPath":"posfw/firmware/txn","Imports":["posfw/ui/i18n","posfw/firmware/journal"]}
 {"ImportPath":"posfw/firmware/journal","Imports":["database/sql"]}
-{"ImportPath":"database/sql","Imports":[]}`,
+{"ImportPath":"database/sql","Imports":[]}
+{"ImportPath":"posfw/ui/i18n","Imports":[]}`,
 			[]string{"posfw/firmware/txn imports posfw/firmware/journal (posfw/firmware/txn → posfw/firmware/journal)"}},
 		{"txn test imports sqlite, its external test the journal", `
 {"ImportPath":"posfw/firmware/txn [posfw/firmware/txn.test]","Imports":["github.com/mattn/go-sqlite3"]}
@@ -270,6 +275,13 @@ func TestLayeringRules(t *testing.T) {
 {"ImportPath":"posfw/board [posfw/board.test]","Imports":["posfw/drivers/serialport"]}
 {"ImportPath":"posfw/ui/tui","Imports":[]}`,
 			[]string{"posfw/board_test imports posfw/ui/tui (posfw/board_test → posfw/ui/tui)"}},
+		{"the text leaf imports the module", `
+{"ImportPath":"posfw/ui/i18n","Imports":["posfw/firmware/config"]}
+{"ImportPath":"posfw/firmware/config","Imports":[]}`,
+			[]string{
+				"posfw/ui/i18n imports posfw/firmware/config (posfw/ui/i18n → posfw/firmware/config)",
+				"posfw/ui/i18n imports posfw/firmware/config (posfw/ui/i18n → posfw/firmware/config)",
+			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := readGraph(strings.NewReader(tt.list))

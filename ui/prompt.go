@@ -9,23 +9,23 @@ import (
 
 // Prompt words of DESIGN §4: scripts and tests wait for them on screen.
 var (
-	WordAmount     = Text{"Amount", "金额"}
-	WordCard       = Text{"Card: swipe/insert/tap", "请刷卡/插卡/挥卡"}
-	WordPIN        = Text{"PIN", "密码"}
-	WordPassword   = Text{"Password", "密码"}
-	WordSupervisor = Text{"Supervisor", "主管"}
-	WordOperator   = Text{"Operator", "操作员"}
-	WordTrace      = Text{"Trace", "凭证号"}
-	WordRRN        = Text{"RRN", "参考号"}
-	WordDate       = Text{"Date (MMDD)", "日期(月日)"}
-	WordConfirm    = Text{"Confirm: ENTER", "确认请按确认键"}
-	WordApproved   = Text{"Approved", "交易成功"}
-	WordDeclined   = Text{"Declined", "交易失败"}
-	WordRefused    = Text{"Refused", "交易拒绝"}
-	WordProcessing = Text{"Processing", "处理中"}
-	WordRemoveCard = Text{"Remove card", "请取卡"}
-	WordPrinting   = Text{"Printing", "正在打印"}
-	WordManual     = Text{"F1: key card number", "F1: 手输卡号"}
+	WordAmount     = Text{EN: "Amount", ZH: "金额"}
+	WordCard       = Text{EN: "Card: swipe/insert/tap", ZH: "请刷卡/插卡/挥卡"}
+	WordPIN        = Text{EN: "PIN", ZH: "密码"}
+	WordPassword   = Text{EN: "Password", ZH: "密码"}
+	WordSupervisor = Text{EN: "Supervisor", ZH: "主管"}
+	WordOperator   = Text{EN: "Operator", ZH: "操作员"}
+	WordTrace      = Text{EN: "Trace", ZH: "凭证号"}
+	WordRRN        = Text{EN: "RRN", ZH: "参考号"}
+	WordDate       = Text{EN: "Date (MMDD)", ZH: "日期(月日)"}
+	WordConfirm    = Text{EN: "Confirm: ENTER", ZH: "确认请按确认键"}
+	WordApproved   = Text{EN: "Approved", ZH: "交易成功"}
+	WordDeclined   = Text{EN: "Declined", ZH: "交易失败"}
+	WordRefused    = Text{EN: "Refused", ZH: "交易拒绝"}
+	WordProcessing = Text{EN: "Processing", ZH: "处理中"}
+	WordRemoveCard = Text{EN: "Remove card", ZH: "请取卡"}
+	WordPrinting   = Text{EN: "Printing", ZH: "正在打印"}
+	WordManual     = Text{EN: "F1: key card number", ZH: "F1: 手输卡号"}
 )
 
 // maxAmountDigits bounds amount entry to what ISO 8583 field 4 carries comfortably.
@@ -154,7 +154,7 @@ func (u *UI) Result(ctx context.Context, wait time.Duration, lines ...string) er
 	for len(lines) < u.rows-1 {
 		lines = append(lines, "")
 	}
-	lines = append(lines[:u.rows-1], u.T(Text{"ENTER: done", "按确认键返回"}))
+	lines = append(lines[:u.rows-1], u.T(Text{EN: "ENTER: done", ZH: "按确认键返回"}))
 	u.Show(lines...)
 	deadline := time.Now().Add(wait)
 	for {

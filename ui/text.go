@@ -1,39 +1,29 @@
 package ui
 
-// Lang is a screen language.
-type Lang string
+import "posfw/ui/i18n"
+
+// Lang is a screen language: the one of package i18n, named here for the screens.
+type Lang = i18n.Lang
 
 // Languages of screens and receipts.
 const (
-	English Lang = "en"
-	Chinese Lang = "zh"
+	English = i18n.English
+	Chinese = i18n.Chinese
 )
 
 // ParseLang accepts "zh" and "en".
-func ParseLang(s string) (Lang, bool) {
-	switch Lang(s) {
-	case English, Chinese:
-		return Lang(s), true
-	}
-	return "", false
-}
+func ParseLang(s string) (Lang, bool) { return i18n.ParseLang(s) }
 
-// Text is a message in both languages. English wording follows the prompt vocabulary
-// of DESIGN §4 (Operator, Amount, Card, PIN, Password, ...) so scripts can drive any flow.
-type Text struct{ EN, ZH string }
-
-// In returns the text in lang.
-func (t Text) In(lang Lang) string {
-	if lang == Chinese && t.ZH != "" {
-		return t.ZH
-	}
-	return t.EN
-}
+// Text is a message in both languages: the one text type of package i18n, which the
+// transaction rules and the receipts use too, so a refusal or a response code's words
+// go on screen as they are. English wording follows the prompt vocabulary of DESIGN §4
+// (Operator, Amount, Card, PIN, Password, ...) so scripts can drive any flow.
+type Text = i18n.Text
 
 // Messages the screens share.
 var (
-	MsgNotAvailable = Text{"Not available yet", "暂未开放"}
-	MsgPressCancel  = Text{"CANCEL: back", "取消键返回"}
-	MsgMore         = Text{"UP/DOWN: more", "上下键翻页"}
-	MsgNoModem      = Text{"No modem", "无模块"}
+	MsgNotAvailable = Text{EN: "Not available yet", ZH: "暂未开放"}
+	MsgPressCancel  = Text{EN: "CANCEL: back", ZH: "取消键返回"}
+	MsgMore         = Text{EN: "UP/DOWN: more", ZH: "上下键翻页"}
+	MsgNoModem      = Text{EN: "No modem", ZH: "无模块"}
 )

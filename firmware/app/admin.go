@@ -190,7 +190,7 @@ func (a *App) settleFlow(ctx context.Context) error {
 	}
 	// The screen says what the report says: balanced, balanced after the upload, or
 	// closed unbalanced.
-	lines := append([]string{a.title(TitleSettlement), a.ui.T(ui.Text(txn.SettleResults[s.Result]))}, totalsLines(a.ui, s.Totals)...)
+	lines := append([]string{a.title(TitleSettlement), a.ui.T(txn.SettleResults[s.Result])}, totalsLines(a.ui, s.Totals)...)
 	if a.printer != nil {
 		a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
 		b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,

@@ -65,7 +65,7 @@ func (a *App) saleFlow(ctx context.Context) error {
 		rec, err := a.engine.Sale(ctx, req)
 		var ref *txn.Refusal
 		if errors.As(err, &ref) && ref.Rule == "duplicate confirmed" && !req.ConfirmDuplicate {
-			ok, cerr := a.ui.Confirm(ctx, TitleSale, a.ui.T(msgDuplicate), a.ui.T(ui.Text{EN: ref.EN, ZH: ref.ZH}), pres.Card.Masked(), ui.FormatAmount(amount))
+			ok, cerr := a.ui.Confirm(ctx, TitleSale, a.ui.T(msgDuplicate), a.ui.T(ref.Text), pres.Card.Masked(), ui.FormatAmount(amount))
 			if cerr != nil || !ok {
 				return cerr
 			}
@@ -90,7 +90,7 @@ func (a *App) refused(ctx context.Context, title ui.Text, err error) error {
 	var ref *txn.Refusal
 	switch {
 	case errors.As(err, &ref):
-		reason = a.ui.T(ui.Text{EN: ref.EN, ZH: ref.ZH})
+		reason = a.ui.T(ref.Text)
 	case errors.Is(err, txn.ErrJournal):
 		reason = a.ui.T(msgJournal)
 	}
@@ -112,7 +112,7 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 		lines = append(lines, a.ui.T(ui.WordApproved))
 	case txn.Declined:
 		c := txn.LookupCode(rec.ResponseCode)
-		msg = a.ui.T(ui.Text{EN: c.EN, ZH: c.ZH})
+		msg = a.ui.T(c.Text)
 		lines = append(lines, a.ui.T(ui.WordDeclined), fmt.Sprintf("%s %s", rec.ResponseCode, msg))
 	case txn.ReversalPending:
 		// The slip says it in both languages itself; msg is for the host's words only.
@@ -298,11 +298,7 @@ func (a *App) manualRefundFlow(ctx context.Context) error {
 }
 
 func (a *App) manualRefund(ctx context.Context, sup, rrn, date string, amount int64) error {
-	reasons := make([]ui.Text, len(txn.ManualRefundReasons))
-	for i, r := range txn.ManualRefundReasons {
-		reasons[i] = ui.Text{EN: r.EN, ZH: r.ZH}
-	}
-	i, err := a.ui.Choose(ctx, msgReason, reasons)
+	i, err := a.ui.Choose(ctx, msgReason, txn.ManualRefundReasons)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"posfw/drivers/printer/escpos"
 	"posfw/firmware/txn"
+	"posfw/ui/i18n"
 )
 
 // Cols is the width of a 58 mm roll.
@@ -38,13 +39,13 @@ const (
 	CustomerCopy
 )
 
-var copyNames = map[Copy]txn.Text{
+var copyNames = map[Copy]i18n.Text{
 	MerchantCopy: {EN: "MERCHANT COPY", ZH: "商户存根"},
 	CustomerCopy: {EN: "CUSTOMER COPY", ZH: "持卡人存根"},
 }
 
 // typeNames are the bilingual names of record types, printed large.
-var typeNames = map[txn.Type]txn.Text{
+var typeNames = map[txn.Type]i18n.Text{
 	txn.Sale:         {EN: "SALE", ZH: "消费"},
 	txn.Void:         {EN: "VOID", ZH: "撤销"},
 	txn.Refund:       {EN: "REFUND", ZH: "退货"},
@@ -90,15 +91,13 @@ func kv(label, value string) string {
 	return label + strings.Repeat(" ", gap) + value
 }
 
-func bi(t txn.Text) string { return t.ZH + " " + t.EN }
-
 // Bytes renders the slip as ESC/POS.
 func (s Slip) Bytes() ([]byte, error) {
 	r := s.Record
 	loc := zone(s.Location)
 	var b escpos.Builder
 	b.Init().Align(escpos.Center).Bold(true).Line(s.Merchant.Name).Bold(false)
-	b.Line(bi(copyNames[s.Copy]))
+	b.Line(copyNames[s.Copy].Both())
 	if s.Reprint {
 		b.Bold(true).Line("*** REPRINT 重打印 ***").Bold(false)
 	}
@@ -114,7 +113,7 @@ func (s Slip) Bytes() ([]byte, error) {
 	b.Line(kv("终端号 TID", s.Merchant.TerminalID))
 	b.Line(kv("操作员 Operator", r.Operator))
 	b.Line(strings.Repeat("-", Cols))
-	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(bi(typeNames[r.Type])).Size(1, 1).Bold(false).Align(escpos.Left)
+	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(typeNames[r.Type].Both()).Size(1, 1).Bold(false).Align(escpos.Left)
 	if r.MaskedPAN != "" {
 		b.Line("卡号 Card No.")
 		b.Bold(true).Line(r.MaskedPAN + " " + entryNames[r.EntryMode]).Bold(false)
@@ -168,7 +167,7 @@ func (s Slip) Bytes() ([]byte, error) {
 	return b.Bytes(), b.Err()
 }
 
-var statusNames = map[txn.Status]txn.Text{
+var statusNames = map[txn.Status]i18n.Text{
 	txn.Approved:          {EN: "APPROVED", ZH: "成功"},
 	txn.Declined:          {EN: "DECLINED", ZH: "失败"},
 	txn.Voided:            {EN: "VOIDED", ZH: "已撤销"},
@@ -185,7 +184,7 @@ var statusNames = map[txn.Status]txn.Text{
 // notices are what the slip of a record in trouble says first, centred and bold, one
 // line per language (32 columns do not hold both): what happened, what happens next,
 // and what the merchant must do.
-var notices = map[txn.Status][]txn.Text{
+var notices = map[txn.Status][]i18n.Text{
 	txn.ReversalPending: {
 		{EN: "FAILED: NO ANSWER FROM HOST", ZH: "交易失败 主机无应答"},
 		{EN: "WILL BE REVERSED AUTOMATICALLY", ZH: "将自动冲正"},
@@ -198,7 +197,7 @@ var notices = map[txn.Status][]txn.Text{
 	},
 }
 
-func statusText(r txn.Record) string { return bi(statusNames[r.Status]) }
+func statusText(r txn.Record) string { return statusNames[r.Status].Both() }
 
 // Report is the settlement report of a closed batch.
 type Report struct {
@@ -242,16 +241,16 @@ func (rp Report) Bytes() ([]byte, error) {
 	b.Line(kv("时间 Time", rp.At.In(zone(rp.Location)).Format("2006-01-02 15:04:05")))
 	b.Line(strings.Repeat("-", Cols))
 	for _, row := range []struct {
-		name  txn.Text
+		name  i18n.Text
 		total txn.Total
 	}{
-		{txn.Text{EN: "Sales", ZH: "消费"}, t.Sales},
-		{txn.Text{EN: "Voids", ZH: "撤销"}, t.Voids},
-		{txn.Text{EN: "Refunds", ZH: "退货"}, t.Refunds},
-		{txn.Text{EN: "Manual refunds", ZH: "手工退款"}, t.ManualRefunds},
-		{txn.Text{EN: "Reversal failed", ZH: "冲正失败"}, t.ReversalsFailed},
+		{i18n.Text{EN: "Sales", ZH: "消费"}, t.Sales},
+		{i18n.Text{EN: "Voids", ZH: "撤销"}, t.Voids},
+		{i18n.Text{EN: "Refunds", ZH: "退货"}, t.Refunds},
+		{i18n.Text{EN: "Manual refunds", ZH: "手工退款"}, t.ManualRefunds},
+		{i18n.Text{EN: "Reversal failed", ZH: "冲正失败"}, t.ReversalsFailed},
 	} {
-		b.Line(bi(row.name))
+		b.Line(row.name.Both())
 		b.Line(kv(fmt.Sprintf("  %d", row.total.Count), rp.Currency+" "+txn.Money(row.total.Amount)))
 	}
 	b.Line(strings.Repeat("-", Cols))

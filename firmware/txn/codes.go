@@ -1,5 +1,7 @@
 package txn
 
+import "posfw/ui/i18n"
+
 // Action is what the terminal does about a host response code.
 type Action string
 
@@ -24,41 +26,41 @@ const (
 type Code struct {
 	Code   string
 	Action Action
-	EN, ZH string
+	i18n.Text
 }
 
 // Codes is the response code table: ISO 8583:1987 field 39 values as China UnionPay and
 // most acquirers use them. A code not in the table is ActUnknown: reversed, never taken
 // for a final decline.
 var Codes = []Code{
-	{"00", ActApproved, "Approved", "交易成功"},
-	{"01", ActCallIssuer, "Refer to card issuer", "请持卡人与发卡行联系"},
-	{"03", ActDeclined, "Invalid merchant", "无效商户"},
-	{"04", ActDeclined, "Pick up card", "没收卡"},
-	{"05", ActDeclined, "Do not honour", "发卡行拒绝"},
-	{"06", ActRetry, "Error, try again", "出错，请重试"},
-	{"12", ActDeclined, "Invalid related transaction", "无效的关联交易"},
-	{"13", ActDeclined, "Invalid amount", "无效金额"},
-	{"14", ActDeclined, "Invalid card number", "无效卡号"},
-	{"22", ActRetry, "Suspected malfunction", "故障怀疑"},
-	{"25", ActDeclined, "Original not found", "找不到原始交易"},
-	{"30", ActRetry, "Format error", "报文格式错误"},
-	{"40", ActManualRoute, "Original route unavailable", "原路退回不可用"},
-	{"41", ActDeclined, "Lost card", "挂失卡"},
-	{"43", ActDeclined, "Stolen card", "被窃卡"},
-	{"51", ActDeclined, "Insufficient funds", "余额不足"},
-	{"54", ActDeclined, "Expired card", "过期卡"},
-	{"55", ActDeclined, "Wrong PIN", "密码错误"},
-	{"57", ActDeclined, "Not permitted to cardholder", "不允许持卡人进行的交易"},
-	{"58", ActDeclined, "Not permitted to terminal", "不允许终端进行的交易"},
-	{"61", ActDeclined, "Exceeds amount limit", "超出金额限制"},
-	{"65", ActDeclined, "Exceeds frequency limit", "超出取款次数限制"},
-	{"75", ActCallIssuer, "PIN tries exceeded", "密码错误次数超限"},
-	{"91", ActRetry, "Issuer unavailable", "发卡行不能操作"},
-	{"94", ActTraceUsed, "Trace used: call support", "流水号重复，请联系维护"},
-	{"96", ActRetry, "System malfunction", "系统故障"},
-	{"97", ActReverse, "Terminal not signed on", "终端未签到"},
-	{"A0", ActReverse, "MAC error, sign on again", "MAC校验错，请重新签到"},
+	{"00", ActApproved, i18n.Text{EN: "Approved", ZH: "交易成功"}},
+	{"01", ActCallIssuer, i18n.Text{EN: "Refer to card issuer", ZH: "请持卡人与发卡行联系"}},
+	{"03", ActDeclined, i18n.Text{EN: "Invalid merchant", ZH: "无效商户"}},
+	{"04", ActDeclined, i18n.Text{EN: "Pick up card", ZH: "没收卡"}},
+	{"05", ActDeclined, i18n.Text{EN: "Do not honour", ZH: "发卡行拒绝"}},
+	{"06", ActRetry, i18n.Text{EN: "Error, try again", ZH: "出错，请重试"}},
+	{"12", ActDeclined, i18n.Text{EN: "Invalid related transaction", ZH: "无效的关联交易"}},
+	{"13", ActDeclined, i18n.Text{EN: "Invalid amount", ZH: "无效金额"}},
+	{"14", ActDeclined, i18n.Text{EN: "Invalid card number", ZH: "无效卡号"}},
+	{"22", ActRetry, i18n.Text{EN: "Suspected malfunction", ZH: "故障怀疑"}},
+	{"25", ActDeclined, i18n.Text{EN: "Original not found", ZH: "找不到原始交易"}},
+	{"30", ActRetry, i18n.Text{EN: "Format error", ZH: "报文格式错误"}},
+	{"40", ActManualRoute, i18n.Text{EN: "Original route unavailable", ZH: "原路退回不可用"}},
+	{"41", ActDeclined, i18n.Text{EN: "Lost card", ZH: "挂失卡"}},
+	{"43", ActDeclined, i18n.Text{EN: "Stolen card", ZH: "被窃卡"}},
+	{"51", ActDeclined, i18n.Text{EN: "Insufficient funds", ZH: "余额不足"}},
+	{"54", ActDeclined, i18n.Text{EN: "Expired card", ZH: "过期卡"}},
+	{"55", ActDeclined, i18n.Text{EN: "Wrong PIN", ZH: "密码错误"}},
+	{"57", ActDeclined, i18n.Text{EN: "Not permitted to cardholder", ZH: "不允许持卡人进行的交易"}},
+	{"58", ActDeclined, i18n.Text{EN: "Not permitted to terminal", ZH: "不允许终端进行的交易"}},
+	{"61", ActDeclined, i18n.Text{EN: "Exceeds amount limit", ZH: "超出金额限制"}},
+	{"65", ActDeclined, i18n.Text{EN: "Exceeds frequency limit", ZH: "超出取款次数限制"}},
+	{"75", ActCallIssuer, i18n.Text{EN: "PIN tries exceeded", ZH: "密码错误次数超限"}},
+	{"91", ActRetry, i18n.Text{EN: "Issuer unavailable", ZH: "发卡行不能操作"}},
+	{"94", ActTraceUsed, i18n.Text{EN: "Trace used: call support", ZH: "流水号重复，请联系维护"}},
+	{"96", ActRetry, i18n.Text{EN: "System malfunction", ZH: "系统故障"}},
+	{"97", ActReverse, i18n.Text{EN: "Terminal not signed on", ZH: "终端未签到"}},
+	{"A0", ActReverse, i18n.Text{EN: "MAC error, sign on again", ZH: "MAC校验错，请重新签到"}},
 }
 
 // LookupCode returns the row for a response code; a code not in the table is
@@ -69,5 +71,5 @@ func LookupCode(code string) Code {
 			return c
 		}
 	}
-	return Code{code, ActUnknown, "Unknown answer, reversing", "未知应答，将冲正"}
+	return Code{code, ActUnknown, i18n.Text{EN: "Unknown answer, reversing", ZH: "未知应答，将冲正"}}
 }

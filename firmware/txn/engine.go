@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"posfw/ui/i18n"
 )
 
 // Limits are the configured money limits.
@@ -206,7 +208,7 @@ func (e *Engine) FindForRefund(ctx context.Context, rrn, date string) (*Record, 
 		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
 	}
 	if date != "" && e.localDate(o.CreatedAt) != date {
-		return nil, &Refusal{Rule: "original date matches", EN: "Date does not match the original", ZH: "原交易日期不符"}
+		return nil, &Refusal{Rule: "original date matches", Text: i18n.Text{EN: "Date does not match the original", ZH: "原交易日期不符"}}
 	}
 	return o, nil
 }
@@ -227,7 +229,7 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error)
 		}
 	}
 	if req.Card == nil || len(req.Card.PAN) == 0 {
-		return nil, &Refusal{Rule: "card presented", EN: "No card", ZH: "无卡"}
+		return nil, &Refusal{Rule: "card presented", Text: i18n.Text{EN: "No card", ZH: "无卡"}}
 	}
 	if ref := apply(RefundRules, &c); ref != nil {
 		return nil, ref
@@ -457,7 +459,7 @@ const (
 )
 
 // SettleResults are the words for each result, on the screen and on the report.
-var SettleResults = map[SettleResult]Text{
+var SettleResults = map[SettleResult]i18n.Text{
 	SettledBalanced:    {EN: "Settled: BALANCED", ZH: "结算成功，对账平"},
 	SettledAfterUpload: {EN: "BALANCED after upload", ZH: "上送后对账平"},
 	ClosedUnbalanced:   {EN: "Closed: UNBALANCED", ZH: "对账不平，已上送"},

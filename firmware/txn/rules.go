@@ -2,15 +2,21 @@ package txn
 
 import (
 	"fmt"
+
+	"posfw/ui/i18n"
 )
 
-// Refusal is a local rule saying no, with the reason shown on the line after "Refused".
+// Refusal is a local rule saying no, with the reason (Text) shown on the line after
+// "Refused".
 type Refusal struct {
-	Rule   string // the rule's name, for logs and tests
-	EN, ZH string
+	Rule string // the rule's name, for logs and tests
+	i18n.Text
 }
 
 func (r *Refusal) Error() string { return "refused: " + r.EN }
+
+// refuse is the refusal of a rule: apply names it.
+func refuse(en, zh string) *Refusal { return &Refusal{Text: i18n.Text{EN: en, ZH: zh}} }
 
 // Rule is one named check of a request of kind C. Check returns nil when the request
 // passes it.
@@ -44,25 +50,25 @@ type SaleCheck struct {
 var SaleRules = []Rule[SaleCheck]{
 	{"amount positive", func(c *SaleCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
+			return refuse("Amount must be above 0", "金额必须大于零")
 		}
 		return nil
 	}},
 	{"amount within maximum", func(c *SaleCheck) *Refusal {
 		if c.Amount > c.MaxAmount {
-			return &Refusal{EN: "Over limit " + Money(c.MaxAmount), ZH: "超过上限 " + Money(c.MaxAmount)}
+			return refuse("Over limit "+Money(c.MaxAmount), "超过上限 "+Money(c.MaxAmount))
 		}
 		return nil
 	}},
 	{"card presented", func(c *SaleCheck) *Refusal {
 		if !c.HasCard {
-			return &Refusal{EN: "No card", ZH: "无卡"}
+			return refuse("No card", "无卡")
 		}
 		return nil
 	}},
 	{"duplicate confirmed", func(c *SaleCheck) *Refusal {
 		if c.Duplicate != nil && !c.Confirmed {
-			return &Refusal{EN: "Duplicate? trace " + trace(c.Duplicate.STAN), ZH: "疑似重复 凭证号" + trace(c.Duplicate.STAN)}
+			return refuse("Duplicate? trace "+trace(c.Duplicate.STAN), "疑似重复 凭证号"+trace(c.Duplicate.STAN))
 		}
 		return nil
 	}},
@@ -80,49 +86,49 @@ type VoidCheck struct {
 var VoidRules = []Rule[VoidCheck]{
 	{"supervisor authorised", func(c *VoidCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
+			return refuse("Needs supervisor", "需要主管密码")
 		}
 		return nil
 	}},
 	{"original found", func(c *VoidCheck) *Refusal {
 		if c.Orig == nil {
-			return &Refusal{EN: "Original not found", ZH: "原交易不存在"}
+			return refuse("Original not found", "原交易不存在")
 		}
 		return nil
 	}},
 	{"original is a sale or refund", func(c *VoidCheck) *Refusal {
 		if c.Orig.Type != Sale && c.Orig.Type != Refund {
-			return &Refusal{EN: "Only sales, refunds", ZH: "只能撤销消费或退货"}
+			return refuse("Only sales, refunds", "只能撤销消费或退货")
 		}
 		return nil
 	}},
 	{"original not settled", func(c *VoidCheck) *Refusal {
 		if c.Orig.Batch != c.CurrentBatch {
-			return &Refusal{EN: "Settled: use refund", ZH: "已结算，请做退货"}
+			return refuse("Settled: use refund", "已结算，请做退货")
 		}
 		return nil
 	}},
 	{"original not already voided", func(c *VoidCheck) *Refusal {
 		if c.Orig.Status == Voided {
-			return &Refusal{EN: "Already voided", ZH: "原交易已撤销"}
+			return refuse("Already voided", "原交易已撤销")
 		}
 		return nil
 	}},
 	{"original has no refunds", func(c *VoidCheck) *Refusal {
 		if c.Orig.Status == PartiallyRefunded || c.Orig.Status == Refunded {
-			return &Refusal{EN: "Has refunds: cannot void", ZH: "已有退货，不能撤销"}
+			return refuse("Has refunds: cannot void", "已有退货，不能撤销")
 		}
 		return nil
 	}},
 	{"original approved", func(c *VoidCheck) *Refusal {
 		if c.Orig.Status != Approved {
-			return &Refusal{EN: "Original not approved", ZH: "原交易未成功"}
+			return refuse("Original not approved", "原交易未成功")
 		}
 		return nil
 	}},
 	{"same card", func(c *VoidCheck) *Refusal {
 		if c.CardHash != "" && c.CardHash != c.Orig.CardHash {
-			return &Refusal{EN: "Not the original card", ZH: "非原交易卡"}
+			return refuse("Not the original card", "非原交易卡")
 		}
 		return nil
 	}},
@@ -142,50 +148,50 @@ type RefundCheck struct {
 var RefundRules = []Rule[RefundCheck]{
 	{"supervisor authorised", func(c *RefundCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
+			return refuse("Needs supervisor", "需要主管密码")
 		}
 		return nil
 	}},
 	{"amount positive", func(c *RefundCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
+			return refuse("Amount must be above 0", "金额必须大于零")
 		}
 		return nil
 	}},
 	{"amount within refund ceiling", func(c *RefundCheck) *Refusal {
 		if c.Amount > c.Ceiling {
-			return &Refusal{EN: "Refund limit " + Money(c.Ceiling), ZH: "超过退货限额" + Money(c.Ceiling)}
+			return refuse("Refund limit "+Money(c.Ceiling), "超过退货限额"+Money(c.Ceiling))
 		}
 		return nil
 	}},
 	{"original is a sale", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Type != Sale {
-			return &Refusal{EN: "Original not a sale", ZH: "原交易不是消费"}
+			return refuse("Original not a sale", "原交易不是消费")
 		}
 		return nil
 	}},
 	{"original not voided", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Status == Voided {
-			return &Refusal{EN: "Original was voided", ZH: "原交易已撤销"}
+			return refuse("Original was voided", "原交易已撤销")
 		}
 		return nil
 	}},
 	{"original approved", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Status != Approved && c.Orig.Status != PartiallyRefunded && c.Orig.Status != Refunded {
-			return &Refusal{EN: "Original not approved", ZH: "原交易未成功"}
+			return refuse("Original not approved", "原交易未成功")
 		}
 		return nil
 	}},
 	{"refunds within original", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Refunded+c.Amount > c.Orig.Amount {
 			left := c.Orig.Amount - c.Orig.Refunded
-			return &Refusal{EN: "Max refund " + Money(left), ZH: "超过可退金额" + Money(left)}
+			return refuse("Max refund "+Money(left), "超过可退金额"+Money(left))
 		}
 		return nil
 	}},
 	{"original card", func(c *RefundCheck) *Refusal {
 		if c.Orig != nil && c.CardHash != c.Orig.CardHash {
-			return &Refusal{EN: "Not the original card", ZH: "非原交易卡"}
+			return refuse("Not the original card", "非原交易卡")
 		}
 		return nil
 	}},
@@ -201,51 +207,48 @@ type ManualRefundCheck struct {
 }
 
 // ManualRefundReasons are the reasons a supervisor picks from (free text may follow).
-var ManualRefundReasons = []Text{
-	{"Original route unavailable", "原路退回不可用"},
-	{"Card closed or replaced", "卡已注销或换卡"},
-	{"Original older than journal", "原交易超出保存期"},
-	{"Other", "其他"},
+var ManualRefundReasons = []i18n.Text{
+	{EN: "Original route unavailable", ZH: "原路退回不可用"},
+	{EN: "Card closed or replaced", ZH: "卡已注销或换卡"},
+	{EN: "Original older than journal", ZH: "原交易超出保存期"},
+	{EN: "Other", ZH: "其他"},
 }
-
-// Text is a message in English and Chinese.
-type Text struct{ EN, ZH string }
 
 // ManualRefundRules are the rules a manual refund record must pass.
 var ManualRefundRules = []Rule[ManualRefundCheck]{
 	{"supervisor authorised", func(c *ManualRefundCheck) *Refusal {
 		if !c.Supervisor {
-			return &Refusal{EN: "Needs supervisor", ZH: "需要主管密码"}
+			return refuse("Needs supervisor", "需要主管密码")
 		}
 		return nil
 	}},
 	{"amount positive", func(c *ManualRefundCheck) *Refusal {
 		if c.Amount <= 0 {
-			return &Refusal{EN: "Amount must be above 0", ZH: "金额必须大于零"}
+			return refuse("Amount must be above 0", "金额必须大于零")
 		}
 		return nil
 	}},
 	{"amount within refund ceiling", func(c *ManualRefundCheck) *Refusal {
 		if c.Amount > c.Ceiling {
-			return &Refusal{EN: "Refund limit " + Money(c.Ceiling), ZH: "超过退货限额" + Money(c.Ceiling)}
+			return refuse("Refund limit "+Money(c.Ceiling), "超过退货限额"+Money(c.Ceiling))
 		}
 		return nil
 	}},
 	{"reason given", func(c *ManualRefundCheck) *Refusal {
 		if c.Reason == "" {
-			return &Refusal{EN: "Reason required", ZH: "需要填写原因"}
+			return refuse("Reason required", "需要填写原因")
 		}
 		return nil
 	}},
 	{"original reference given", func(c *ManualRefundCheck) *Refusal {
 		if c.OrigRRN == "" {
-			return &Refusal{EN: "Original RRN required", ZH: "需要原参考号"}
+			return refuse("Original RRN required", "需要原参考号")
 		}
 		return nil
 	}},
 	{"within original", func(c *ManualRefundCheck) *Refusal {
 		if c.Orig != nil && c.Orig.Refunded+c.Amount > c.Orig.Amount {
-			return &Refusal{EN: "Max refund " + Money(c.Orig.Amount-c.Orig.Refunded), ZH: "超过可退金额" + Money(c.Orig.Amount-c.Orig.Refunded)}
+			return refuse("Max refund "+Money(c.Orig.Amount-c.Orig.Refunded), "超过可退金额"+Money(c.Orig.Amount-c.Orig.Refunded))
 		}
 		return nil
 	}},
@@ -264,7 +267,7 @@ type BatchCheck struct {
 var BatchRules = []Rule[BatchCheck]{
 	{"no settlement in progress", func(c *BatchCheck) *Refusal {
 		if c.Settling {
-			return &Refusal{EN: "Settlement unfinished", ZH: "结算未完成，请先结算"}
+			return refuse("Settlement unfinished", "结算未完成，请先结算")
 		}
 		return nil
 	}},
@@ -282,7 +285,7 @@ type ReversalCheck struct {
 var ReversalRules = []Rule[ReversalCheck]{
 	{"no pending reversals", func(c *ReversalCheck) *Refusal {
 		if c.PendingReversals > 0 {
-			return &Refusal{EN: fmt.Sprintf("%d reversals pending", c.PendingReversals), ZH: fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals)}
+			return refuse(fmt.Sprintf("%d reversals pending", c.PendingReversals), fmt.Sprintf("有%d笔冲正未完成", c.PendingReversals))
 		}
 		return nil
 	}},

@@ -278,7 +278,7 @@ response_timeout = "2s"
 	s.sel(ui.Text{EN: "Settlement", ZH: "结算"})
 	s.wait(ui.WordConfirm)
 	s.keys("ENTER")
-	s.wait(ui.Text(txn.SettleResults[txn.SettledBalanced]))
+	s.wait(txn.SettleResults[txn.SettledBalanced])
 	s.done()
 	report := s.do("printer")
 	// Approved sales: 50.00 (partly refunded) and 3.00; voided 12.34; refund 20.00.
