@@ -44,9 +44,6 @@ func safeID(id string) string {
 	return id
 }
 
-// SupervisorID is the supervisor's operator number.
-const SupervisorID = "00"
-
 func (a *App) operatorID() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -102,7 +99,7 @@ func (a *App) supervisor(ctx context.Context, title ui.Text) (string, error) {
 			a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(ui.WordRefused), a.ui.T(passwordRefusal(err, a.loc)))
 			return "", ui.ErrCancel
 		}
-		return SupervisorID, nil
+		return operator.SupervisorID, nil
 	}
 }
 

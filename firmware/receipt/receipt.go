@@ -146,7 +146,7 @@ func (s Slip) Bytes() ([]byte, error) {
 	if r.Status == txn.ReversalFailed && s.ReversalTries > 0 {
 		b.Line(kv("冲正次数 Reversal tries", fmt.Sprint(s.ReversalTries)))
 	}
-	if r.ResponseCode != "" && r.ResponseCode != "00" {
+	if r.ResponseCode != "" && r.ResponseCode != txn.CodeApproved {
 		b.Line(kv("应答码 Response", r.ResponseCode))
 	}
 	if s.Message != "" {

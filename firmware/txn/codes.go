@@ -1,6 +1,10 @@
 package txn
 
-import "posfw/ui/i18n"
+import (
+	"slices"
+
+	"posfw/ui/i18n"
+)
 
 // Action is what the terminal does about a host response code.
 type Action string
@@ -33,7 +37,7 @@ type Code struct {
 // most acquirers use them. A code not in the table is ActUnknown: reversed, never taken
 // for a final decline.
 var Codes = []Code{
-	{"00", ActApproved, i18n.Text{EN: "Approved", ZH: "交易成功"}},
+	{CodeApproved, ActApproved, i18n.Text{EN: "Approved", ZH: "交易成功"}},
 	{"01", ActCallIssuer, i18n.Text{EN: "Refer to card issuer", ZH: "请持卡人与发卡行联系"}},
 	{"03", ActDeclined, i18n.Text{EN: "Invalid merchant", ZH: "无效商户"}},
 	{"04", ActDeclined, i18n.Text{EN: "Pick up card", ZH: "没收卡"}},
@@ -62,6 +66,17 @@ var Codes = []Code{
 	{"97", ActReverse, i18n.Text{EN: "Terminal not signed on", ZH: "终端未签到"}},
 	{"A0", ActReverse, i18n.Text{EN: "MAC error, sign on again", ZH: "MAC校验错，请重新签到"}},
 }
+
+// CodeApproved is the one answer that approves (field 39).
+const CodeApproved = "00"
+
+// ReversalAnswers are the answers to a reversal that clear it: 00 the host reversed
+// the original; 12 and 25 the host never had it, so nothing was debited. Any other
+// answer, or none, leaves the reversal owed.
+var ReversalAnswers = []string{CodeApproved, "12", "25"}
+
+// ClearsReversal reports whether a reversal answered with code is done.
+func ClearsReversal(code string) bool { return slices.Contains(ReversalAnswers, code) }
 
 // LookupCode returns the row for a response code; a code not in the table is
 // ActUnknown.

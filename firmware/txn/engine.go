@@ -410,8 +410,7 @@ func (e *Engine) FlushReversals(ctx context.Context) int {
 	left := 0
 	for _, t := range tasks {
 		resp, err := e.Host.Reverse(ctx, Reversal{Orig: t.Record, Reason: t.Reason, Repeat: t.Tries > 0})
-		// Any valid answer settles it: 00 reversed, 25/12 the host never had the original.
-		ok := err == nil && (resp.Code == "00" || resp.Code == "25" || resp.Code == "12")
+		ok := err == nil && ClearsReversal(resp.Code)
 		max := e.MaxReversalTries
 		if max <= 0 {
 			max = 3

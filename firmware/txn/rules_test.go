@@ -184,3 +184,24 @@ func TestCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestClearsReversal(t *testing.T) {
+	for _, tt := range []struct {
+		code string
+		want bool
+	}{
+		{"00", true}, // reversed
+		{"12", true}, // invalid related transaction: the host has no original
+		{"25", true}, // original not found
+		{"", false},  // no answer
+		{"06", false},
+		{"96", false},
+		{"A0", false},
+		{"97", false},
+		{"Z9", false},
+	} {
+		if got := ClearsReversal(tt.code); got != tt.want {
+			t.Errorf("ClearsReversal(%q) = %v; want %v", tt.code, got, tt.want)
+		}
+	}
+}
