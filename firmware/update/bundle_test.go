@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,11 +15,17 @@ import (
 
 // testFiles writes a fake binary and a board file into dir.
 func testFiles(t testing.TB, dir string) []Source {
+	return testFilesSeed(t, dir, 1)
+}
+
+// testFilesSeed is testFiles with content drawn from seed: the same seed gives the same
+// bundle (the fuzzer's workers each build the seed corpus's bundle anew).
+func testFilesSeed(t testing.TB, dir string, seed byte) []Source {
 	t.Helper()
 	bin := filepath.Join(dir, "posfw.bin")
 	// Incompressible bytes, so that a cut lands inside a file's stream.
 	data := make([]byte, 64<<10)
-	rand.Read(data)
+	mrand.NewChaCha8([32]byte{seed}).Read(data)
 	if err := os.WriteFile(bin, append([]byte("#!/bin/sh\nexit 0\n"), data...), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +250,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:100])
 	f.Add([]byte(Magic + "\x00\x00\x00\x02{}"))
-	signed := good[12 : 12+binary.BigEndian.Uint32(good[8:12])]
+	signed := bytes.Clone(good[12 : 12+binary.BigEndian.Uint32(good[8:12])])
 	keys := devKeys()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bu, err := Open(bytes.NewReader(b), keys)
@@ -275,7 +282,11 @@ func FuzzParseVersion(f *testing.F) {
 // own CRC intact) is caught by the manifest's SHA-256.
 func TestSwappedFileStream(t *testing.T) {
 	a := buildBundle(t, testManifest("1.2.0"), DevKey())
-	b := buildBundle(t, testManifest("1.2.0"), DevKey()) // other random bytes
+	var buf bytes.Buffer
+	if _, err := Build(&buf, testManifest("1.2.0"), testFilesSeed(t, t.TempDir(), 2), DevKey()); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes() // other bytes of the same length
 	ma, _ := Open(bytes.NewReader(a), devKeys())
 	mb, _ := Open(bytes.NewReader(b), devKeys())
 	// Bundle a's manifest and signature, followed by bundle b's streams, with b's stored
