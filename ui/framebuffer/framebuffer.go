@@ -1,6 +1,7 @@
 // Package framebuffer is a ui.Display for the Linux framebuffer device
 // (/dev/fbN, Documentation/fb/api.rst): it draws the text grid with the GNU
-// Unifont glyphs (8×16 half width, 16×16 for CJK, which takes two cells),
+// Unifont glyphs of package unifont, the printer picture's font too (8×16 half
+// width, 16×16 for CJK, which takes two cells),
 // white on black, scaled by a whole factor to fit the panel and centred.
 //
 // The geometry comes from sysfs: /sys/class/graphics/fbN/virtual_size,
@@ -22,13 +23,13 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
-	"posfw/drivers/printer/escpos/paperpng"
+	"posfw/drivers/unifont"
 )
 
 // The cell is the size of a half-width Unifont glyph, in pixels.
 const (
 	cellW = 8
-	cellH = 16
+	cellH = unifont.Height
 )
 
 // maxFrame bounds the frame buffer this package allocates (a 4K panel at
@@ -215,7 +216,8 @@ func (fb *FB) clear() {
 // drawCell draws r in the w cells starting at (row, col). A glyph narrower
 // than its cells is centred in them; a wider one is cut to them.
 func (fb *FB) drawCell(row, col, w int, r rune) {
-	bits, gw, ok := paperpng.Glyph(r)
+	g, ok := unifont.Lookup(r)
+	bits, gw := g.Rows, g.Width
 	if !ok {
 		bits, gw = box(w*cellW), w*cellW
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"posfw/drivers/printer/escpos/paperpng"
+	"posfw/drivers/unifont"
 )
 
 var sample = flag.String("sample", "", "write a PNG of one rendered frame to this file")
@@ -120,9 +120,9 @@ func TestShow(t *testing.T) {
 					gx, gy := (x-tt.x0)/tt.scale, (y-tt.y0)/tt.scale
 					if x >= tt.x0 && y >= tt.y0 && gx < 20*8 && gy < 8*16 {
 						if c, ok := cells[[2]int{gy / 16, gx / 8}]; ok {
-							rows, w, _ := paperpng.Glyph(c.r)
+							g, _ := unifont.Lookup(c.r)
 							bit := c.half*8 + gx%8
-							want = bit < w && rows[gy%16]&(0x8000>>bit) != 0
+							want = bit < g.Width && g.Rows[gy%16]&(0x8000>>bit) != 0
 						}
 					}
 					if ink[y][x] != want && bad < 5 {

@@ -6,8 +6,8 @@
 // how a printer prints: characters magnified by whole multiples (GS !, ESC
 // !, FS !), emphasis as a second strike one dot to the right (ESC E), lines
 // justified (ESC a), characters of different heights standing on one
-// baseline. The glyphs are GNU Unifont's (8×16 half width, 16×16 full
-// width; see internal/gen and unifont.LICENSE). One column of
+// baseline. The glyphs are package unifont's (8×16 half width, 16×16 full
+// width), the font of the terminal's display too. One column of
 // escpos.Paper.Text is 8 pixels, and lines wrap as there, so the picture
 // and the text agree character for character.
 //
@@ -25,6 +25,7 @@ import (
 	"unicode"
 
 	"posfw/drivers/printer/escpos"
+	"posfw/drivers/unifont"
 )
 
 // MaxCols is the widest paper Render draws, in columns.
@@ -32,8 +33,9 @@ const MaxCols = 255
 
 // Geometry of the picture, in pixels.
 const (
-	colWidth = 8  // one column: a half-width glyph
-	margin   = 16 // white paper around the print area
+	glyphHeight = unifont.Height
+	colWidth    = 8  // one column: a half-width glyph
+	margin      = 16 // white paper around the print area
 	// lineGap is left under every row: a printer's default line spacing
 	// (30 dots) is a quarter more than its 24-dot font.
 	lineGap = glyphHeight / 4
@@ -79,7 +81,7 @@ func Render(p escpos.Paper, cols int) (image.Image, error) {
 	if cols < 1 || cols > MaxCols {
 		return nil, fmt.Errorf("paperpng: %d columns; want 1 to %d", cols, MaxCols)
 	}
-	font, err := loadFont()
+	font, err := unifont.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,7 @@ func Render(p escpos.Paper, cols int) (image.Image, error) {
 // renderer lays out a paper as bands, then draws them once the paper's
 // length is known.
 type renderer struct {
-	font   map[rune]*glyph
+	font   unifont.Font
 	cols   int
 	width  int // of the picture
 	height int // of the bands and their gaps
@@ -230,7 +232,7 @@ func (r *renderer) drawChar(dst *image.Gray, ch rune, cols int, at image.Rectang
 		outline(dst, at.Inset(1), 1)
 		return
 	}
-	if g.width == colWidth && cols == 2 && !g.joins() {
+	if g.Width == colWidth && cols == 2 && !g.Joins() {
 		q := at.Dx() / 4
 		at.Min.X, at.Max.X = at.Min.X+q, at.Max.X-q
 	}
@@ -240,27 +242,18 @@ func (r *renderer) drawChar(dst *image.Gray, ch rune, cols int, at image.Rectang
 	}
 }
 
-// joins reports whether a glyph has ink in its first and last columns.
-func (g *glyph) joins() bool {
-	var all uint16
-	for _, row := range g.rows {
-		all |= row
-	}
-	return all&0x8000 != 0 && all&(0x8000>>(g.width-1)) != 0
-}
-
 // drawGlyph scales g to fill at, each pixel to a whole block of pixels
 // (at least one), as a printer magnifies its font.
-func drawGlyph(dst *image.Gray, g *glyph, at image.Rectangle) {
+func drawGlyph(dst *image.Gray, g *unifont.Glyph, at image.Rectangle) {
 	w, h := at.Dx(), at.Dy()
-	for y, row := range g.rows {
+	for y, row := range g.Rows {
 		y0 := at.Min.Y + y*h/glyphHeight
 		y1 := max(at.Min.Y+(y+1)*h/glyphHeight, y0+1)
 		for row != 0 {
 			x := bits.LeadingZeros16(row)
 			row &^= 0x8000 >> x
-			x0 := at.Min.X + x*w/g.width
-			x1 := max(at.Min.X+(x+1)*w/g.width, x0+1)
+			x0 := at.Min.X + x*w/g.Width
+			x1 := max(at.Min.X+(x+1)*w/g.Width, x0+1)
 			fill(dst, image.Rect(x0, y0, x1, y1))
 		}
 	}

@@ -1,4 +1,4 @@
-// Command gen writes the subset of GNU Unifont that paperpng embeds.
+// Command gen writes the subset of GNU Unifont that package unifont embeds.
 //
 // Unifont (https://unifoundry.com/unifont/) is an 8×16 / 16×16 bitmap font
 // kept as "hex" text, one glyph a line: "XXXX:" and 32 hex digits (8 px
@@ -15,10 +15,10 @@
 //   - the upper half of every ESC t code table the escpos decoder shows.
 //
 // It is gzipped with no name or time in the header, so that the same input
-// gives the same bytes. Run it from the paperpng directory after
+// gives the same bytes. Run it from the unifont directory after
 // installing the Debian "unifont" package (apt-get install unifont):
 //
-//	go generate ./drivers/printer/escpos/paperpng
+//	go generate ./drivers/unifont
 //
 // or by hand:
 //
