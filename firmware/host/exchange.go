@@ -12,8 +12,8 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
-	"posfw/firmware/host/mac"
 	"posfw/firmware/txn"
 )
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
-	"posfw/firmware/host/mac"
 	"posfw/firmware/txn"
 )
 

@@ -1,6 +1,8 @@
 // Package mac computes the message authentication codes that acquirers
 // require on ISO 8583 messages, with the MAC working key (MAK) received at
-// sign-on:
+// sign-on. The terminal's PIN pad computes them (it holds the MAK; package padsim
+// is the simulated pad), and so does the acquirer (package hostsim); the firmware
+// itself never holds the key:
 //
 //   - X919: the ANSI X9.19 retail MAC, which is ISO/IEC 9797-1 MAC
 //     algorithm 3 with DES, padding method 1, over a double-length key;

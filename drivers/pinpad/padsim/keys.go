@@ -28,6 +28,8 @@ type secrets struct {
 	JournalKey []byte `json:"journal_key"`
 	AnchorID   int64  `json:"anchor_id"`
 	AnchorHash []byte `json:"anchor_hash"`
+	// TMK is the terminal master key (session.go), injected by load TMK.
+	TMK []byte `json:"tmk,omitempty"`
 }
 
 // newSecrets generates the two keys; there is no anchor yet.

@@ -78,6 +78,7 @@ type Sim struct {
 	started chan struct{} // closed when an entry starts, then replaced
 	link    *frame.Link
 	sec     *secrets // loaded from NVRAM or generated at first use (keys.go)
+	sess    session  // working keys of the last sign-on (session.go)
 }
 
 // entry is a PIN entry in progress.
@@ -89,6 +90,7 @@ type entry struct {
 	min     int
 	max     int
 	bypass  bool
+	session bool // the PIN block under the PIK, not DUKPT
 	digits  []byte
 	timer   *time.Timer
 }
@@ -221,6 +223,8 @@ func (s *Sim) handle(link *frame.Link, p []byte) {
 		s.loadKey(link, m)
 	case frame.CmdCardHash, frame.CmdSeal, frame.CmdAnchor, frame.CmdCheckSeal:
 		s.keyed(link, m)
+	case frame.CmdLoadTMK, frame.CmdLoadTMKPart, frame.CmdLoadWorkingKeys, frame.CmdMAC, frame.CmdEncryptTrack:
+		s.sessionCmd(link, m)
 	}
 }
 
@@ -252,12 +256,14 @@ func (s *Sim) getPIN(link *frame.Link, m frame.Message, p []byte) {
 		}
 		return // a resend of the request in progress: it will be answered
 	}
-	if s.dev == nil {
+	underPIK := m.Uint(frame.TagFlags)&frame.FlagSessionKey != 0
+	if s.dev == nil && !underPIK || underPIK && s.sess.pik == nil {
 		s.mu.Unlock()
 		s.send(link, m, frame.StatusNoKey)
 		return
 	}
 	e := &entry{
+		session: underPIK,
 		request: bytes.Clone(p),
 		seq:     m.Seq,
 		pan:     m.Text(frame.TagPANDigits),
@@ -405,6 +411,16 @@ func (s *Sim) enter(e *entry) error {
 	if s.entry != e {
 		s.mu.Unlock()
 		return ErrIdle
+	}
+	if e.session {
+		block, ok := s.sessionPINBlockLocked(e.digits, e.pan)
+		s.mu.Unlock()
+		if !ok {
+			return s.finish(e, frame.StatusNoKey)
+		}
+		defer dukpt.Wipe(block[:])
+		var zero dukpt.KSN
+		return s.finish(e, frame.StatusOK, frame.Bytes(frame.TagPINBlock, block[:]), frame.Bytes(frame.TagKSN, zero[:]))
 	}
 	ksn, key, err := s.dev.Next()
 	if err != nil {
