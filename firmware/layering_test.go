@@ -48,7 +48,12 @@ var layers = []layer{
 		Why: "transaction rules are pure logic: no driver, no database, only small interfaces"},
 	{From: "ui/i18n", Deny: []string{"posfw/..."},
 		Why: "the text type is a leaf every layer may import"},
+	{From: "drivers/testkit", Deny: []string{"posfw/..."},
+		Why: "the shared test helpers are a leaf every layer's tests may import"},
 }
+
+// testOnly are packages that only test files may import.
+var testOnly = []string{"drivers/testkit", "drivers/pinpad/pinpadtest"}
 
 // pkg is what the test reads of one `go list -json` entry.
 type pkg struct {
@@ -56,7 +61,7 @@ type pkg struct {
 	Imports    []string
 }
 
-// graph maps a package (test variants folded into their package) to its imports.
+// graph maps a package to its imports.
 type graph map[string][]string
 
 // expand turns a rule pattern into a full import path pattern: module-relative
@@ -103,19 +108,23 @@ func strip(path string) string {
 	return path
 }
 
-// readGraph parses the JSON stream of `go list -json`, folding test variants.
-func readGraph(r io.Reader) (graph, error) {
-	g := graph{}
+// readGraph parses the JSON stream of `go list -json`: g has test variants folded into
+// their package, prod the packages as built without their tests.
+func readGraph(r io.Reader) (g, prod graph, err error) {
+	g, prod = graph{}, graph{}
 	dec := json.NewDecoder(r)
 	for {
 		var p pkg
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			return g, nil
+			return g, prod, nil
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if strings.HasSuffix(p.ImportPath, ".test") {
 			continue // the generated test main imports only the variants below
+		}
+		if !strings.Contains(p.ImportPath, " ") && !strings.HasSuffix(p.ImportPath, "_test") {
+			prod[p.ImportPath] = p.Imports
 		}
 		from := strip(p.ImportPath)
 		for _, imp := range p.Imports {
@@ -174,6 +183,20 @@ func violations(g graph, rules []layer) []string {
 	return out
 }
 
+// testOnlyViolations lists the packages whose non-test files import a testOnly package.
+func testOnlyViolations(prod graph) []string {
+	var out []string
+	for p, imps := range prod {
+		for _, imp := range imps {
+			if matchAny(testOnly, imp) {
+				out = append(out, fmt.Sprintf("%s imports %s outside its tests: it is for tests only", p, imp))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // goTool is the go command that runs this test.
 func goTool(t *testing.T) string {
 	t.Helper()
@@ -202,7 +225,7 @@ func TestLayering(t *testing.T) {
 			if err != nil {
 				t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
 			}
-			g, err := readGraph(bytes.NewReader(out))
+			g, prod, err := readGraph(bytes.NewReader(out))
 			if err != nil {
 				t.Fatalf("reading go list output: %v", err)
 			}
@@ -221,7 +244,30 @@ func TestLayering(t *testing.T) {
 			for _, v := range violations(g, layers) {
 				t.Error(v)
 			}
+			for _, v := range testOnlyViolations(prod) {
+				t.Error(v)
+			}
 		})
+	}
+}
+
+// TestTestOnly proves that a test helper imported by a package's own code is caught,
+// and the same import from its tests is not.
+func TestTestOnly(t *testing.T) {
+	list := `
+{"ImportPath":"posfw/drivers/modem","Imports":["posfw/drivers/testkit"]}
+{"ImportPath":"posfw/drivers/modem [posfw/drivers/modem.test]","Imports":["posfw/drivers/testkit"]}
+{"ImportPath":"posfw/ui/evdev","Imports":["fmt"]}
+{"ImportPath":"posfw/ui/evdev [posfw/ui/evdev.test]","Imports":["posfw/drivers/testkit"]}
+{"ImportPath":"posfw/firmware/hostsim_test [posfw/firmware/hostsim.test]","Imports":["posfw/drivers/testkit"]}`
+	_, prod, err := readGraph(strings.NewReader(list))
+	if err != nil {
+		t.Fatalf("readGraph: %v", err)
+	}
+	got := testOnlyViolations(prod)
+	want := []string{"posfw/drivers/modem imports posfw/drivers/testkit outside its tests: it is for tests only"}
+	if !slices.Equal(got, want) {
+		t.Errorf("testOnlyViolations = %q; want %q", got, want)
 	}
 }
 
@@ -284,7 +330,7 @@ func TestLayeringRules(t *testing.T) {
 			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := readGraph(strings.NewReader(tt.list))
+			g, _, err := readGraph(strings.NewReader(tt.list))
 			if err != nil {
 				t.Fatalf("readGraph: %v", err)
 			}

@@ -2,7 +2,6 @@ package hostsim
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"net"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"posfw/drivers/cardreader/testcards"
 	"posfw/drivers/pinpad/dukpt"
 	"posfw/drivers/pinpad/iso9564"
+	"posfw/drivers/testkit"
 	"posfw/firmware/host"
 	"posfw/firmware/txn"
 )
@@ -52,7 +52,7 @@ func start(t testing.TB) *env {
 	t.Helper()
 	srv, addr := serve(t, Config{Ledger: filepath.Join(t.TempDir(), "ledger.db"), Location: time.UTC})
 	e := &env{t: t, srv: srv, addr: addr}
-	e.c = e.client(testTID, mustHex(t, DefaultMasterKey))
+	e.c = e.client(testTID, testkit.Unhex(t, DefaultMasterKey))
 	if err := e.c.SignOn(context.Background(), e.next()); err != nil {
 		t.Fatalf("SignOn() = %v", err)
 	}
@@ -64,14 +64,6 @@ func (e *env) client(tid string, tmk []byte) *host.Client {
 		Address: e.addr, ConnectTimeout: time.Second, ResponseTimeout: 500 * time.Millisecond,
 		TerminalID: tid, MerchantID: testMID, MasterKey: tmk, Location: time.UTC,
 	})
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func (e *env) next() int64 { e.stan++; return e.stan }
@@ -337,7 +329,7 @@ func TestMACRequired(t *testing.T) {
 	e := start(t)
 	// Signing TERM0001 on again replaces its key: the old client's MACs fail.
 	stale := e.c
-	fresh := e.client(testTID, mustHex(t, DefaultMasterKey))
+	fresh := e.client(testTID, testkit.Unhex(t, DefaultMasterKey))
 	if err := fresh.SignOn(context.Background(), e.next()); err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +345,7 @@ func TestMACRequired(t *testing.T) {
 	if err != nil || resp.Code != "00" {
 		t.Errorf("sale under the new key = %+v, %v; want 00", resp, err)
 	}
-	wrongTMK := e.client("TERM0003", mustHex(t, DefaultBDK))
+	wrongTMK := e.client("TERM0003", testkit.Unhex(t, DefaultBDK))
 	if err := wrongTMK.SignOn(context.Background(), 1); !errors.Is(err, txn.ErrNoResponse) || wrongTMK.SignedOn() {
 		t.Errorf("sign-on with another master key = %v; want a key check failure", err)
 	}

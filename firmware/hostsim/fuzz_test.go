@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"posfw/drivers/testkit"
 	"posfw/firmware/host"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
@@ -29,7 +30,7 @@ func fuzzServer(tb testing.TB) (*Server, []byte) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	key, err := kbs[0].Open(mustHex(tb, DefaultMasterKey))
+	key, err := kbs[0].Open(testkit.Unhex(tb, DefaultMasterKey))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"posfw/drivers/testkit"
 	"posfw/firmware/host"
 )
 
@@ -63,7 +64,7 @@ func TestReadDeadline(t *testing.T) {
 	// client, longer together than the read timeout.
 	c := host.New(host.Config{
 		Address: addr, TerminalID: testTID, MerchantID: testMID,
-		MasterKey: mustHex(t, DefaultMasterKey), ResponseTimeout: time.Second,
+		MasterKey: testkit.Unhex(t, DefaultMasterKey), ResponseTimeout: time.Second,
 	})
 	defer c.Close()
 	for i := range 2 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"posfw/drivers/pinpad/pinpadtest"
 	"posfw/firmware/txn"
 	"posfw/firmware/txn/txntest"
 )
@@ -208,7 +209,7 @@ func TestFullOrReadOnlyRefusedBeforeSend(t *testing.T) {
 				t.Fatal(err)
 			}
 			host := &txntest.Host{}
-			e := &txn.Engine{Store: j, Cards: testPad(t), Host: host, Currency: "CNY", Numeric: "156", Limits: txn.Limits{MaxAmount: 1 << 40}}
+			e := &txn.Engine{Store: j, Cards: pinpadtest.Shared(t), Host: host, Currency: "CNY", Numeric: "156", Limits: txn.Limits{MaxAmount: 1 << 40}}
 			// Big enough records to need new pages.
 			var err error
 			sent := 0
@@ -238,7 +239,7 @@ func TestFullOrReadOnlyRefusedBeforeSend(t *testing.T) {
 // cardHash is the PAN's hash as the PIN pad computes it.
 func cardHash(t *testing.T, j *Journal, pan string) string {
 	t.Helper()
-	h, err := testPad(t).CardHash(context.Background(), []byte(pan))
+	h, err := pinpadtest.Shared(t).CardHash(context.Background(), []byte(pan))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,44 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"posfw/drivers/pinpad"
-	"posfw/drivers/pinpad/padsim"
+	"posfw/drivers/pinpad/pinpadtest"
 	"posfw/firmware/txn"
 )
-
-// testPad is a simulated PIN pad on a real PTY, reached through the driver as the
-// terminal reaches its pad; nvram "" keeps its keys in memory.
-func testPadAt(t testing.TB, nvram string) *pinpad.Driver {
-	t.Helper()
-	sim := padsim.New()
-	sim.NVRAM = nvram
-	d, stop, err := padsim.Connect(sim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return d
-}
-
-var shared struct {
-	once sync.Once
-	pad  *pinpad.Driver
-	err  error
-}
-
-// testPad is one simulated PIN pad (keys in memory) shared by the package's tests, so
-// that a card hashes the same in each.
-func testPad(t testing.TB) *pinpad.Driver {
-	t.Helper()
-	shared.once.Do(func() { shared.pad, _, shared.err = padsim.Connect(padsim.New()) })
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.pad
-}
 
 var _ Witness = (*pinpad.Driver)(nil)
 
@@ -339,7 +307,7 @@ func TestWitnessCatchesRollback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nvram := filepath.Join(t.TempDir(), "pad.nvram")
 			p := filepath.Join(t.TempDir(), "journal.db")
-			w := testPadAt(t, nvram)
+			w := pinpadtest.At(t, nvram)
 			back := tc.make(t, p, w)
 			// Without the witness the journal looks whole: that is the attack.
 			if j, err := Open(copyFiles(t, back, "")); err != nil {
@@ -380,7 +348,7 @@ func fileHashIf(t *testing.T, p string) [32]byte {
 func TestSeals(t *testing.T) {
 	ctx := context.Background()
 	nvram := filepath.Join(t.TempDir(), "pad.nvram")
-	w := testPadAt(t, nvram)
+	w := pinpadtest.At(t, nvram)
 	p := filepath.Join(t.TempDir(), "journal.db")
 	j, err := OpenWith(p, Options{Witness: w})
 	if err != nil {
@@ -444,7 +412,7 @@ func TestSeals(t *testing.T) {
 // TestWitnessWithoutJournal: a pad that sealed a journal, and no journal at all (a data
 // directory wiped or swapped): refused, and no empty journal is created in its place.
 func TestWitnessWithoutJournal(t *testing.T) {
-	w := testPadAt(t, filepath.Join(t.TempDir(), "pad.nvram"))
+	w := pinpadtest.At(t, filepath.Join(t.TempDir(), "pad.nvram"))
 	p := filepath.Join(t.TempDir(), "journal.db")
 	j, err := OpenWith(p, Options{Witness: w})
 	if err != nil {
@@ -460,7 +428,7 @@ func TestWitnessWithoutJournal(t *testing.T) {
 		t.Errorf("the refused start left a journal file (%v); want none", err)
 	}
 	// A new pad and a new journal: the first start of a terminal.
-	k, err := OpenWith(gone, Options{Witness: testPadAt(t, "")})
+	k, err := OpenWith(gone, Options{Witness: pinpadtest.At(t, "")})
 	if err != nil {
 		t.Fatalf("first start with a new pad = %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"posfw/drivers/pinpad/pinpadtest"
 	"posfw/firmware/journal"
 	"posfw/firmware/txn"
 	"posfw/firmware/txn/txntest"
@@ -35,7 +36,7 @@ func newRig(t *testing.T) *rig {
 	clock := func() time.Time { return r.now }
 	j.SetClock(clock)
 	r.e = &txn.Engine{
-		Store: j, Cards: testCards(t), Host: r.host, Currency: "CNY", Numeric: "156", MaxReversalTries: 3, Now: clock,
+		Store: j, Cards: pinpadtest.Shared(t), Host: r.host, Currency: "CNY", Numeric: "156", MaxReversalTries: 3, Now: clock,
 		Limits: txn.Limits{MaxAmount: 1_000_000, RefundCeiling: 500_000, DuplicateWindow: 2 * time.Minute},
 	}
 	return r
@@ -462,7 +463,7 @@ func BenchmarkSale(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	e := &txn.Engine{Store: j, Cards: testCards(b), Host: &txntest.Host{}, Currency: "CNY", Numeric: "156",
+	e := &txn.Engine{Store: j, Cards: pinpadtest.Shared(b), Host: &txntest.Host{}, Currency: "CNY", Numeric: "156",
 		Limits: txn.Limits{MaxAmount: 1 << 40, DuplicateWindow: 2 * time.Minute}}
 	ctx := context.Background()
 	b.ResetTimer()

@@ -2,20 +2,11 @@ package frame
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"testing"
-)
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex in test: %v", err)
-	}
-	return b
-}
+	"posfw/drivers/testkit"
+)
 
 // TestEncode checks frames byte for byte against the layout of the package doc.
 func TestEncode(t *testing.T) {
@@ -29,9 +20,9 @@ func TestEncode(t *testing.T) {
 		{"ACK and NAK inside the payload", "06 15", "02 00 02 06 15 03 12"},
 		{"get PIN cancelled", "92 07 01", "02 00 03 92 07 01 03 94"},
 	} {
-		got, err := Encode(unhex(t, tc.payload))
-		if err != nil || !bytes.Equal(got, unhex(t, tc.want)) {
-			t.Errorf("%s: Encode(% X) = % X, %v; want %s", tc.name, unhex(t, tc.payload), got, err, tc.want)
+		got, err := Encode(testkit.Unhex(t, tc.payload))
+		if err != nil || !bytes.Equal(got, testkit.Unhex(t, tc.want)) {
+			t.Errorf("%s: Encode(% X) = % X, %v; want %s", tc.name, testkit.Unhex(t, tc.payload), got, err, tc.want)
 		}
 	}
 
@@ -75,8 +66,8 @@ func TestEncodeMessages(t *testing.T) {
 		{
 			"get PIN response",
 			Message{Command: CmdGetPIN, Response: true, Seq: 7, Status: StatusOK, Fields: []Field{
-				Bytes(TagPINBlock, unhex(t, "1B9C1845EB993A7A")),
-				Bytes(TagKSN, unhex(t, "FFFF9876543210E00001")),
+				Bytes(TagPINBlock, testkit.Unhex(t, "1B9C1845EB993A7A")),
+				Bytes(TagKSN, testkit.Unhex(t, "FFFF9876543210E00001")),
 			}},
 			"02 00 19 92 07 00 30 08 1b 9c 18 45 eb 99 3a 7a 04 0a ff ff 98 76 54 32 10 e0 00 01 03 28",
 		},
@@ -92,7 +83,7 @@ func TestEncodeMessages(t *testing.T) {
 			continue
 		}
 		got, err := Encode(p)
-		if err != nil || !bytes.Equal(got, unhex(t, tc.want)) {
+		if err != nil || !bytes.Equal(got, testkit.Unhex(t, tc.want)) {
 			t.Errorf("%s: frame = % x, %v; want %s", tc.name, got, err, tc.want)
 		}
 		back, err := ParseMessage(p)
@@ -141,11 +132,11 @@ func TestDecoder(t *testing.T) {
 		{"length above the bound", "02 04 01 00", []want{{Damaged, "", ErrLength}}, 1},
 		{"unfinished frame", "02 00 05 10 01", nil, 0},
 	} {
-		evs, noise := decodeAll(unhex(t, tc.in))
+		evs, noise := decodeAll(testkit.Unhex(t, tc.in))
 		ok := len(evs) == len(tc.want) && noise == tc.noise
 		for i := 0; ok && i < len(evs); i++ {
 			ok = evs[i].Kind == tc.want[i].kind &&
-				bytes.Equal(evs[i].Payload, unhex(t, tc.want[i].payload)) &&
+				bytes.Equal(evs[i].Payload, testkit.Unhex(t, tc.want[i].payload)) &&
 				errors.Is(evs[i].Err, tc.want[i].err) && (evs[i].Err == nil) == (tc.want[i].err == nil)
 		}
 		if !ok {
@@ -157,7 +148,7 @@ func TestDecoder(t *testing.T) {
 // TestDecoderReset: a frame whose bytes stopped is dropped, and the next one decodes.
 func TestDecoderReset(t *testing.T) {
 	var d Decoder
-	for _, c := range unhex(t, "02 00 05 10 01") {
+	for _, c := range testkit.Unhex(t, "02 00 05 10 01") {
 		d.Step(c)
 	}
 	if !d.InFrame() {
@@ -165,7 +156,7 @@ func TestDecoderReset(t *testing.T) {
 	}
 	d.Reset()
 	var got []Event
-	for _, c := range unhex(t, "02 00 02 10 01 03 10") {
+	for _, c := range testkit.Unhex(t, "02 00 02 10 01 03 10") {
 		if ev, ok := d.Step(c); ok {
 			got = append(got, ev)
 		}
@@ -187,9 +178,9 @@ func TestKindString(t *testing.T) {
 // reports must be within bounds and re-encode to a frame that decodes to the same
 // payload, and after a Reset it must decode a good frame whatever came before.
 func FuzzDecoder(f *testing.F) {
-	f.Add(unhex(f, "02 00 02 10 01 03 10"))
-	f.Add(unhex(f, "ff 06 02 00 02 10 01 03 11 15 02 00 03 10 01 02 00 01 02 03 00"))
-	f.Add(unhex(f, "02 04 01 00 02 00 00 03 03"))
+	f.Add(testkit.Unhex(f, "02 00 02 10 01 03 10"))
+	f.Add(testkit.Unhex(f, "ff 06 02 00 02 10 01 03 11 15 02 00 03 10 01 02 00 01 02 03 00"))
+	f.Add(testkit.Unhex(f, "02 04 01 00 02 00 00 03 03"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var d Decoder
 		for _, c := range in {
@@ -221,7 +212,7 @@ func FuzzDecoder(f *testing.F) {
 		}
 		d.Reset()
 		var got []Event
-		for _, c := range unhex(t, "02 00 02 10 01 03 10") {
+		for _, c := range testkit.Unhex(t, "02 00 02 10 01 03 10") {
 			if ev, ok := d.Step(c); ok {
 				got = append(got, ev)
 			}

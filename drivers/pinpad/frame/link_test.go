@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"posfw/drivers/testkit"
 )
 
 // peer is the far end of a Link under test, driven byte by byte by the test.
@@ -141,7 +143,7 @@ func TestLinkReceive(t *testing.T) {
 		{"noise before STX", "ff 00 0d 0a 02 00 02 90 02 03 93", Ack, "90 02"},
 		{"length above the bound", "02 7f ff", Nak, ""},
 	} {
-		p.write(unhex(t, tc.in))
+		p.write(testkit.Unhex(t, tc.in))
 		if ev, ok := p.next(2 * time.Second); !ok || ev.Kind != tc.answer {
 			t.Errorf("%s: link answered %v (%v); want %v", tc.name, ev.Kind, ok, tc.answer)
 		}
@@ -150,7 +152,7 @@ func TestLinkReceive(t *testing.T) {
 		}
 		select {
 		case got := <-l.Frames():
-			if !bytes.Equal(got, unhex(t, tc.frame)) {
+			if !bytes.Equal(got, testkit.Unhex(t, tc.frame)) {
 				t.Errorf("%s: Frames() gave % x; want %s", tc.name, got, tc.frame)
 			}
 		case <-time.After(2 * time.Second):
@@ -163,11 +165,11 @@ func TestLinkReceive(t *testing.T) {
 // resend that follows is taken whole.
 func TestLinkInterByteTimeout(t *testing.T) {
 	l, p := newPeer(t, LinkConfig{InterByteTimeout: 50 * time.Millisecond})
-	p.write(unhex(t, "02 00 02 90"))
+	p.write(testkit.Unhex(t, "02 00 02 90"))
 	if ev, ok := p.next(150 * time.Millisecond); ok {
 		t.Fatalf("link answered %v to half a frame; want silence", ev.Kind)
 	}
-	p.write(unhex(t, "02 00 02 90 01 03 90"))
+	p.write(testkit.Unhex(t, "02 00 02 90 01 03 90"))
 	p.expect(Ack)
 	if got := <-l.Frames(); !bytes.Equal(got, []byte{0x90, 0x01}) {
 		t.Errorf("Frames() gave % x; want 90 01", got)

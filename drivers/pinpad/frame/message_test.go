@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"posfw/drivers/testkit"
 )
 
 func TestParseMessageRefused(t *testing.T) {
@@ -34,7 +36,7 @@ func TestParseMessageRefused(t *testing.T) {
 		{"seal id 4 bytes", "16 01 40 04 00 00 00 05 41 20" + strings.Repeat(" aa", 32), ErrField},
 		{"anchor answer without MAC", "97 01 00 40 08 00 00 00 00 00 00 00 05 41 20" + strings.Repeat(" aa", 32), ErrField},
 	} {
-		_, err := ParseMessage(unhex(t, tc.payload))
+		_, err := ParseMessage(testkit.Unhex(t, tc.payload))
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: ParseMessage(%s) = %v; want %v", tc.name, tc.payload, err, tc.want)
 		}
@@ -57,7 +59,7 @@ func TestParseMessageAccepted(t *testing.T) {
 		{"info answer", "90 05 00 01 01 41 02 01 42 03 01 43 04 0a ff ff 98 76 54 32 10 e0 00 03",
 			`info response #5 done model="A" serial="B" firmware="C" KSN=FFFF9876543210E00003`},
 	} {
-		p := unhex(t, tc.payload)
+		p := testkit.Unhex(t, tc.payload)
 		m, err := ParseMessage(p)
 		if err != nil || m.String() != tc.want {
 			t.Errorf("%s: ParseMessage(%s) = %v, %v; want %s", tc.name, tc.payload, m, err, tc.want)
@@ -71,7 +73,7 @@ func TestParseMessageAccepted(t *testing.T) {
 }
 
 func TestUnknownCommandKeepsSeq(t *testing.T) {
-	m, err := ParseMessage(unhex(t, "7f 2a 01 00"))
+	m, err := ParseMessage(testkit.Unhex(t, "7f 2a 01 00"))
 	if !errors.Is(err, ErrUnknownCommand) || m.Command != 0x7f || m.Seq != 0x2a || m.Response {
 		t.Errorf("ParseMessage(7f 2a ...) = %+v, %v; want command 7F request #42, ErrUnknownCommand", m, err)
 	}
@@ -98,8 +100,8 @@ func TestMarshalRefused(t *testing.T) {
 func TestStringRedacts(t *testing.T) {
 	m := Message{Command: CmdGetPIN, Seq: 1, Fields: []Field{
 		Text(TagPANDigits, "401234567890"),
-		Bytes(TagPINBlock, unhex(t, "1B9C1845EB993A7A")),
-		Bytes(TagIPEK, unhex(t, "6AC292FAA1315B4D858AB3A3D7D5933A")),
+		Bytes(TagPINBlock, testkit.Unhex(t, "1B9C1845EB993A7A")),
+		Bytes(TagIPEK, testkit.Unhex(t, "6AC292FAA1315B4D858AB3A3D7D5933A")),
 		Text(TagPAN, "6222021234567893214"),
 	}}
 	s := m.String()
@@ -114,7 +116,7 @@ func TestStringRedacts(t *testing.T) {
 }
 
 func TestWipe(t *testing.T) {
-	p := unhex(t, "92 01 00 30 08 1b 9c 18 45 eb 99 3a 7a 04 0a ff ff 98 76 54 32 10 e0 00 01")
+	p := testkit.Unhex(t, "92 01 00 30 08 1b 9c 18 45 eb 99 3a 7a 04 0a ff ff 98 76 54 32 10 e0 00 01")
 	m, err := ParseMessage(p)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +140,7 @@ func FuzzParseMessage(f *testing.F) {
 		"97 03 00 40 08 00 00 00 00 00 00 00 05 41 20" + strings.Repeat(" aa", 32) + " 42 20" + strings.Repeat(" bb", 32),
 		"98 04 09",
 	} {
-		f.Add(unhex(f, s))
+		f.Add(testkit.Unhex(f, s))
 	}
 	f.Fuzz(func(t *testing.T, p []byte) {
 		m, err := ParseMessage(p)
