@@ -4,13 +4,14 @@ package journal
 //
 // A sale waits for two durable commits, Begin before the request goes out and Finish
 // when the answer is in, and on flash or a virtual disk a commit costs about what it
-// writes: each WAL page is two writes and more for the sync to flush. Written the plain
-// way, Begin touched eight pages (the record row, five indexes, the counters, the event)
-// and Finish five. So Begin and Finish commit only their events: the hash chain, whose
-// rows carry each record's whole snapshot, is the truth, and a commit of one event row
-// is about the cost of a single-row commit. The tables the events describe (records and
-// their indexes, the counters, the reversals) follow in a projection transaction that
-// a background goroutine commits while the request is on the wire or the slip prints.
+// writes: each WAL page is two writes and more for the sync to flush. A commit of the
+// record row with its five indexes, the counters and the event would touch eight pages
+// for Begin and five for Finish. So Begin and Finish commit only their events: the hash
+// chain, whose rows carry each record's whole snapshot, is the truth, and a commit of
+// one event row is about the cost of a single-row commit. The tables the events
+// describe (records and their indexes, the counters, the reversals) follow in a
+// projection transaction that a background goroutine commits while the request is on
+// the wire or the slip prints.
 //
 // The counter 'projected' is the newest event the tables reflect; it moves in the same
 // transaction as the tables. Open replays the events beyond it, so a power cut between

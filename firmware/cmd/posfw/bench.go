@@ -30,15 +30,14 @@ import (
 // adds. DESIGN §10 compares it with "the two durable SQLite commits it needs", and the
 // two meet different conditions: Begin follows the terminal's own work, Finish follows
 // the host's answer, when the CPU has waited on the network and the host's work has
-// been through its caches. On the 2-core build VM a single-row commit costs 0.07–0.09
-// ms in the first condition and 0.10–0.11 ms in the second. So the bench measures the
-// reference commit in each: commit_ms between two sales, commit_after_host_ms right
-// after the host has answered (in extra sales, run between the measured ones and not
-// counted, so that the probe does not warm a measured Finish). ratio is
-// terminal_p50_ms / (commit_ms + commit_after_host_ms), the target (≤ 1.5);
-// ratio_equal_commits is terminal_p50_ms / (2 × commit_ms), as if both commits met the
-// first condition. commit_idle_ms is the same commit in a loop of its own after the
-// sales.
+// been through its caches, so the same single-row commit costs more in the second. The
+// bench therefore measures the reference commit in each: commit_ms between two sales,
+// commit_after_host_ms right after the host has answered (in extra sales, run between
+// the measured ones and not counted, so that the probe does not warm a measured
+// Finish). ratio is terminal_p50_ms / (commit_ms + commit_after_host_ms), the target
+// (≤ 1.5); ratio_equal_commits is terminal_p50_ms / (2 × commit_ms), as if both
+// commits met the first condition. commit_idle_ms is the same commit in a loop of its
+// own after the sales.
 //
 // A sale's two commits hold only its journal events; the journal's tables follow on a
 // background goroutine (firmware/journal/project.go) after the sale, while a terminal
