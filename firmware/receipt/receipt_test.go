@@ -20,12 +20,11 @@ func render(t *testing.T, s interface{ Bytes() ([]byte, error) }) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := escpos.NewDecoder(escpos.Options{})
-	d.Write(b)
-	if err := d.Close(); err != nil {
+	p, err := escpos.Decode(b)
+	if err != nil {
 		t.Fatalf("decoding the slip: %v", err)
 	}
-	return d.Paper().Text(Cols)
+	return p.Text(Cols)
 }
 
 func sale() txn.Record {
