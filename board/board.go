@@ -50,7 +50,9 @@ type Keypad struct {
 
 // Serial is one device's serial line.
 type Serial struct {
-	// Port is a device path, or "pty" for a simulator on a pseudo-terminal.
+	// Port is a device path (best a /dev/serial/by-id link, which keeps naming the
+	// same device across a USB replug), "pty" for a simulator on a pseudo-terminal,
+	// or "none" for a device this terminal does not have.
 	Port     string `toml:"port"`
 	Baud     int    `toml:"baud"`
 	DataBits int    `toml:"data_bits"`
@@ -182,8 +184,8 @@ func (b *Board) check() (key, reason string) {
 		if s.Port == "" {
 			return "serial." + name + ".port", "missing"
 		}
-		if s.Port != PTY && !devicePath.MatchString(s.Port) {
-			return "serial." + name + ".port", fmt.Sprintf("%q is neither a /dev path nor %q", s.Port, PTY)
+		if s.Port != PTY && s.Port != None && !devicePath.MatchString(s.Port) {
+			return "serial." + name + ".port", fmt.Sprintf("%q is neither a /dev path, %q nor %q", s.Port, PTY, None)
 		}
 		if err := s.Config().Validate(); err != nil {
 			return "serial." + name, err.Error()
@@ -193,7 +195,7 @@ func (b *Board) check() (key, reason string) {
 	ports := map[string]string{}
 	for _, name := range SerialDevices {
 		port := b.Serial[name].Port
-		if other, ok := ports[port]; ok && port != PTY {
+		if other, ok := ports[port]; ok && port != PTY && port != None {
 			return "serial." + name + ".port", fmt.Sprintf("%s is also serial.%s's port: serial.%s and serial.%s cannot share one port", port, other, other, name)
 		}
 		ports[port] = name

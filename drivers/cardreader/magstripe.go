@@ -34,7 +34,7 @@ const (
 // Read and Close may be called from different goroutines; Reads are served
 // one at a time.
 type MagStripe struct {
-	open func() (serialport.Port, error)
+	open serialport.Opener
 
 	readMu  sync.Mutex // held by Read; guards the fields below
 	f       *framer
@@ -51,13 +51,11 @@ var _ Reader = (*MagStripe)(nil)
 
 // NewMagStripe returns a reader on the port that open opens, for example
 //
-//	cardreader.NewMagStripe(func() (serialport.Port, error) {
-//		return serialport.Open("/dev/ttyS1", serialport.Config{Baud: 9600})
-//	})
+//	cardreader.NewMagStripe(serialport.PathOpener("/dev/ttyS2", serialport.Config{Baud: 9600}))
 //
 // The port is opened by the first Read (or Connect); MagStripe sets its read
 // timeout itself.
-func NewMagStripe(open func() (serialport.Port, error)) *MagStripe {
+func NewMagStripe(open serialport.Opener) *MagStripe {
 	return &MagStripe{open: open, f: newFramer(), done: make(chan struct{})}
 }
 
@@ -208,4 +206,14 @@ func (m *MagStripe) Close() error {
 		m.readMu.Unlock()
 	})
 	return err
+}
+
+// String names the device and, while it is open, its port.
+func (m *MagStripe) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.port == nil {
+		return "card reader"
+	}
+	return "card reader on " + m.port.Path()
 }

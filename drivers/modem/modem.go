@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,19 +22,45 @@ import (
 	"posfw/drivers/serialport"
 )
 
-// Port is the serial line the modem sits on.
-type Port interface {
-	io.ReadWriter
-	SetReadTimeout(time.Duration) error
+// Device is the modem as the rest of the firmware sees it; *Modem is one.
+type Device interface {
+	// Signal is the received signal strength (AT+CSQ).
+	Signal(ctx context.Context) (Signal, error)
+	// Registration is the network registration state (AT+CEREG, else AT+CREG).
+	Registration(ctx context.Context) (Registration, error)
+	// SIMState is the SIM's state (AT+CPIN?): READY, SIM PIN, ...
+	SIMState(ctx context.Context) (string, error)
+	// Operator is the network's name (AT+COPS?).
+	Operator(ctx context.Context) (string, error)
+	// IMEI is the modem's IMEI (AT+CGSN).
+	IMEI(ctx context.Context) (string, error)
+	String() string
+	// Close releases the port.
+	Close() error
 }
+
+var _ Device = (*Modem)(nil)
 
 // Modem is an AT command channel to one modem. Its methods are safe for concurrent use;
 // commands are sent one at a time.
+//
+// It is built on an Opener rather than an open port: the port is opened, and the modem
+// set up (echo off, numeric errors, the APN), by the first command, and again by the
+// first command after the line failed (a USB modem unplugged or reset).
 type Modem struct {
 	mu      sync.Mutex
-	port    Port
+	open    serialport.Opener
+	apn     string
+	port    serialport.Port // nil until opened, and after the line failed
 	buf     []byte
 	timeout time.Duration
+}
+
+// Options set up a modem; the zero value is a modem without an APN.
+type Options struct {
+	// APN, when set, defines PDP context 1 as IP on it (AT+CGDCONT) each time the
+	// port is opened.
+	APN string
 }
 
 // ErrNoAnswer means the modem did not finish its answer before the deadline.
@@ -49,19 +74,70 @@ type CommandError struct {
 
 func (e *CommandError) Error() string { return fmt.Sprintf("modem: AT%s: %s", e.Command, e.Result) }
 
-// New returns a Modem on port with a default per-command timeout of 5 s.
-func New(port Port) *Modem {
-	return &Modem{port: port, timeout: 5 * time.Second}
+// New returns a Modem on the line that open opens, with a per-command timeout of 5 s.
+// An APN with a quote or a line break is refused here rather than sent.
+func New(open serialport.Opener, o Options) (*Modem, error) {
+	if strings.ContainsAny(o.APN, "\"\r\n") {
+		return nil, fmt.Errorf("modem: APN %q contains a quote or line break", o.APN)
+	}
+	return &Modem{open: open, apn: o.APN, timeout: 5 * time.Second}, nil
 }
 
-// Init turns command echo off and asks for numeric +CME errors, so that answers parse
-// the same on every modem.
-func (m *Modem) Init(ctx context.Context) error {
-	for _, cmd := range []string{"E0", "+CMEE=1"} {
-		if _, err := m.Command(ctx, cmd); err != nil {
+// String names the device and, once opened, its port.
+func (m *Modem) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.port == nil {
+		return "modem"
+	}
+	return "modem on " + m.port.Path()
+}
+
+// Connect opens the port and sets the modem up now, if it is not, so that a missing
+// modem is reported at start-up or in a self test.
+func (m *Modem) Connect(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.connect(ctx)
+}
+
+// connect opens the port when it is not, and sets the modem up on it: echo off and
+// numeric +CME errors, so that answers parse the same on every modem, and the APN.
+func (m *Modem) connect(ctx context.Context) error {
+	if m.port != nil {
+		return nil
+	}
+	p, err := m.open()
+	if err != nil {
+		return fmt.Errorf("modem: %w", err)
+	}
+	m.port, m.buf = p, m.buf[:0]
+	setup := []string{"E0", "+CMEE=1"}
+	if m.apn != "" {
+		setup = append(setup, fmt.Sprintf(`+CGDCONT=1,"IP","%s"`, m.apn))
+	}
+	for _, cmd := range setup {
+		if _, err := m.command(ctx, cmd); err != nil {
+			m.drop()
 			return err
 		}
 	}
+	return nil
+}
+
+// drop closes the port, so that the next command opens it again.
+func (m *Modem) drop() {
+	if m.port != nil {
+		m.port.Close()
+		m.port = nil
+	}
+}
+
+// Close closes the port; a later command opens it again.
+func (m *Modem) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.drop()
 	return nil
 }
 
@@ -73,6 +149,19 @@ var finalResults = []string{"OK", "ERROR", "+CME ERROR:", "+CMS ERROR:", "NO CAR
 func (m *Modem) Command(ctx context.Context, cmd string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.connect(ctx); err != nil {
+		return nil, err
+	}
+	lines, err := m.command(ctx, cmd)
+	var ce *CommandError
+	if err != nil && !errors.As(err, &ce) && !errors.Is(err, ErrNoAnswer) && ctx.Err() == nil {
+		m.drop() // the line failed: the next command reopens it
+	}
+	return lines, err
+}
+
+// command sends "AT"+cmd on the open port and reads its answer.
+func (m *Modem) command(ctx context.Context, cmd string) ([]string, error) {
 	deadline := time.Now().Add(m.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -278,15 +367,6 @@ func (m *Modem) IMEI(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("modem: AT+CGSN: no IMEI in the answer")
-}
-
-// SetAPN defines PDP context 1 as IP on apn (AT+CGDCONT).
-func (m *Modem) SetAPN(ctx context.Context, apn string) error {
-	if strings.ContainsAny(apn, "\"\r\n") {
-		return fmt.Errorf("modem: APN %q contains a quote or line break", apn)
-	}
-	_, err := m.Command(ctx, fmt.Sprintf(`+CGDCONT=1,"IP","%s"`, apn))
-	return err
 }
 
 // query sends cmd and returns the values after prefix in the first line that has it.

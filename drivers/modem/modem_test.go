@@ -10,30 +10,36 @@ import (
 	"posfw/drivers/serialport"
 )
 
-// simModem starts the simulator on a real PTY and opens the device end as the firmware does.
-func simModem(t *testing.T) (*Modem, *modemsim.Sim, *serialport.PTY) {
+// simModem starts the simulator on a real PTY behind a replugging device path and opens
+// it as the firmware does.
+func simModem(t *testing.T, o Options) (*Modem, *modemsim.Sim, *serialport.Hotplug) {
 	t.Helper()
-	pty, err := serialport.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
 	sim := modemsim.New()
-	go sim.Serve(pty)
-	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
+	h := serialport.NewHotplug(t.TempDir() + "/modem")
+	plugModem(t, h, sim)
+	m, err := New(serialport.PathOpener(h.Path(), serialport.Config{Baud: 115200}), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { port.Close(); pty.Close() })
-	m := New(port)
+	t.Cleanup(func() { m.Close(); h.Unplug() })
 	m.timeout = 2 * time.Second
-	return m, sim, pty
+	return m, sim, h
+}
+
+func plugModem(t *testing.T, h *serialport.Hotplug, sim *modemsim.Sim) {
+	t.Helper()
+	p, err := h.Plug()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go sim.Serve(p)
 }
 
 func TestModemOverPTY(t *testing.T) {
 	ctx := context.Background()
-	m, sim, _ := simModem(t)
-	if err := m.Init(ctx); err != nil {
-		t.Fatalf("Init: %v", err)
+	m, sim, _ := simModem(t, Options{APN: "cmnet"})
+	if err := m.Connect(ctx); err != nil {
+		t.Fatalf("Connect: %v", err)
 	}
 	if st, err := m.SIMState(ctx); err != nil || st != "READY" {
 		t.Errorf("SIMState = %q, %v; want READY", st, err)
@@ -51,11 +57,8 @@ func TestModemOverPTY(t *testing.T) {
 	if imei, err := m.IMEI(ctx); err != nil || imei != sim.IMEI {
 		t.Errorf("IMEI = %q, %v; want %s", imei, err, sim.IMEI)
 	}
-	if err := m.SetAPN(ctx, "cmnet"); err != nil {
-		t.Errorf("SetAPN: %v", err)
-	}
 	if lines, err := m.Command(ctx, "+CGDCONT?"); err != nil || len(lines) != 1 || lines[0] != `+CGDCONT: 1,"IP","cmnet","0.0.0.0",0,0` {
-		t.Errorf("AT+CGDCONT? = %q, %v; want the APN set before", lines, err)
+		t.Errorf("AT+CGDCONT? = %q, %v; want the APN set up at connect", lines, err)
 	}
 
 	sim.SetNoSignal(true)
@@ -72,20 +75,45 @@ func TestModemOverPTY(t *testing.T) {
 	}
 }
 
-// TestEchoSkipped: before ATE0 the modem echoes commands; the answer must not include it.
+// TestEchoSkipped: before ATE0 the modem echoes commands (the set-up's own ATE0 is
+// echoed); no answer may include the echo.
 func TestEchoSkipped(t *testing.T) {
-	m, _, _ := simModem(t)
+	m, _, _ := simModem(t, Options{})
 	lines, err := m.Command(context.Background(), "+CSQ")
 	if err != nil || len(lines) != 1 || lines[0] != "+CSQ: 24,99" {
 		t.Errorf("AT+CSQ with echo on = %q, %v; want [+CSQ: 24,99]", lines, err)
 	}
 }
 
-func TestModemGone(t *testing.T) {
-	m, _, pty := simModem(t)
-	pty.Close()
-	if _, err := m.Signal(context.Background()); err == nil {
+// TestModemReplug unplugs the modem: commands fail while it is out, and the first
+// command after it is plugged back in works, on a modem set up again (echo off, APN).
+func TestModemReplug(t *testing.T) {
+	ctx := context.Background()
+	m, sim, h := simModem(t, Options{APN: "cmnet"})
+	if _, err := m.Signal(ctx); err != nil {
+		t.Fatalf("Signal before the unplug: %v", err)
+	}
+	h.Unplug()
+	if _, err := m.Signal(ctx); err == nil {
 		t.Error("Signal after the modem vanished succeeded; want an error")
+	}
+	if _, err := m.Signal(ctx); err == nil {
+		t.Error("Signal while the modem is out succeeded; want an error")
+	}
+	fresh := modemsim.New() // a modem that was power-cycled: echo on, no APN
+	fresh.IMEI = sim.IMEI
+	plugModem(t, h, fresh)
+	if sig, err := m.Signal(ctx); err != nil || sig.RSSI != 24 {
+		t.Errorf("Signal after the replug = %+v, %v; want RSSI 24", sig, err)
+	}
+	if lines, err := m.Command(ctx, "+CGDCONT?"); err != nil || len(lines) != 1 || lines[0] != `+CGDCONT: 1,"IP","cmnet","0.0.0.0",0,0` {
+		t.Errorf("AT+CGDCONT? after the replug = %q, %v; want the APN set up again", lines, err)
+	}
+}
+
+func TestRefusedAPN(t *testing.T) {
+	if _, err := New(nil, Options{APN: "cm\"net"}); err == nil {
+		t.Error(`New with APN cm"net succeeded; want it refused`)
 	}
 }
 
@@ -103,12 +131,11 @@ func TestNoAnswer(t *testing.T) {
 			}
 		}
 	}()
-	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
+	m, err := New(serialport.PathOpener(pty.Path(), serialport.Config{Baud: 115200}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer port.Close()
-	m := New(port)
+	defer m.Close()
 	m.timeout = 200 * time.Millisecond
 	if _, err := m.Command(context.Background(), ""); !errors.Is(err, ErrNoAnswer) {
 		t.Errorf("AT to a silent modem = %v; want ErrNoAnswer", err)

@@ -12,6 +12,7 @@ import (
 
 	"posfw/drivers/pinpad/dukpt"
 	"posfw/drivers/pinpad/frame"
+	"posfw/drivers/serialport"
 )
 
 // Config tunes a Driver; the zero value gives the defaults.
@@ -28,18 +29,31 @@ const DefaultAnswerTimeout = 2 * time.Second
 
 // Driver is a Pad on a serial line. Its methods are safe for concurrent use: Cancel
 // (or Info) may be called while GetPIN waits.
+//
+// It is built on an Opener rather than an open port, so that it recovers by itself:
+// when the pad goes away (unplugged, power-cycled) the call fails with ErrDeviceGone,
+// the line is dropped, and the next call opens it afresh. A request that could not
+// reach the pad on a line opened before the call is sent once more on a fresh one.
 type Driver struct {
-	port   io.Closer
-	link   *frame.Link
+	open   serialport.Opener
+	cfg    frame.LinkConfig
 	answer time.Duration
+	name   string
 
 	mu      sync.Mutex
+	line    *line // nil until the first call, and after the line failed
 	seq     byte
 	waiting map[byte]waiter
 	closed  bool
 }
 
 var _ Pad = (*Driver)(nil)
+
+// line is one opening of the serial port and the frame link on it.
+type line struct {
+	port io.Closer
+	link *frame.Link
+}
 
 // waiter is a request waiting for its response.
 type waiter struct {
@@ -52,28 +66,63 @@ type reply struct {
 	err error
 }
 
-// New returns a driver speaking to the PIN pad on port, which the driver owns from
-// now on (Close closes it). The port is best opened without a read timeout: the
-// driver keeps its own deadlines.
-func New(port io.ReadWriteCloser, c Config) *Driver {
+// New returns a driver for the PIN pad on the serial line that open opens, e.g.
+//
+//	pinpad.New(serialport.PathOpener("/dev/ttyUSB0", serialport.Config{Baud: 115200}), pinpad.Config{})
+//
+// The line is opened by the first call. It is best opened without a read timeout:
+// the driver keeps its own deadlines.
+func New(open serialport.Opener, c Config) *Driver {
 	if c.AnswerTimeout <= 0 {
 		c.AnswerTimeout = DefaultAnswerTimeout
 	}
-	d := &Driver{
-		port:    port,
-		link:    frame.NewLink(port, c.Link),
-		answer:  c.AnswerTimeout,
-		waiting: make(map[byte]waiter),
-	}
-	go d.dispatch()
-	return d
+	return &Driver{open: open, cfg: c.Link, answer: c.AnswerTimeout, name: "PIN pad", waiting: make(map[byte]waiter)}
 }
 
-// dispatch hands each response to the request with its sequence number.
-func (d *Driver) dispatch() {
+// String names the device and, once opened, its port.
+func (d *Driver) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.name
+}
+
+// connect returns the open line, opening it when there is none. fresh tells whether
+// this call opened it.
+func (d *Driver) connect() (l *line, fresh bool, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, false, ErrClosed
+	}
+	if d.line != nil {
+		return d.line, false, nil
+	}
+	port, err := d.open()
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %v", ErrDeviceGone, err)
+	}
+	d.name = "PIN pad on " + port.Path()
+	l = &line{port: port, link: frame.NewLink(port, d.cfg)}
+	d.line = l
+	go d.dispatch(l)
+	return l, true, nil
+}
+
+// drop closes l if it is still the driver's line, so that the next call reopens.
+func (d *Driver) drop(l *line) {
+	d.mu.Lock()
+	if d.line == l {
+		d.line = nil
+	}
+	d.mu.Unlock()
+	l.port.Close()
+}
+
+// dispatch hands each response on l to the request with its sequence number.
+func (d *Driver) dispatch(l *line) {
 	for {
 		select {
-		case p := <-d.link.Frames():
+		case p := <-l.link.Frames():
 			m, err := frame.ParseMessage(p)
 			if len(p) < 2 || !m.Response {
 				dukpt.Wipe(p) // the PIN pad sends no requests: noise that passed the LRC
@@ -90,7 +139,7 @@ func (d *Driver) dispatch() {
 				continue
 			}
 			w.ch <- reply{m, err}
-		case <-d.link.Done():
+		case <-l.link.Done():
 			return
 		}
 	}
@@ -122,30 +171,56 @@ func (d *Driver) call(ctx context.Context, req frame.Message, wait time.Duration
 	if err != nil {
 		return frame.Message{}, fmt.Errorf("pinpad: %w", err)
 	}
-	err = d.link.Send(ctx, p)
-	dukpt.Wipe(p)
-	if err != nil {
-		return frame.Message{}, d.linkError(req.Command, err)
+	defer dukpt.Wipe(p)
+	for try := 0; ; try++ {
+		l, fresh, err := d.connect()
+		if err != nil {
+			return frame.Message{}, err
+		}
+		m, sent, err := d.exchange(ctx, l, req.Command, p, ch, wait)
+		if err == nil || !errors.Is(err, ErrDeviceGone) {
+			return m, err
+		}
+		d.drop(l)
+		// The request never reached the pad on a line opened before this call (it was
+		// unplugged and plugged back in since): the caller need not know, try a fresh
+		// line once. A request the pad took is never sent twice.
+		if sent || fresh || try > 0 {
+			return m, err
+		}
 	}
+}
 
+// exchange sends the marshalled request p on l and waits for its answer on ch. sent
+// tells whether the pad acknowledged the request.
+func (d *Driver) exchange(ctx context.Context, l *line, cmd frame.Command, p []byte, ch chan reply, wait time.Duration) (m frame.Message, sent bool, err error) {
+	if err := l.link.Send(ctx, p); err != nil {
+		return frame.Message{}, false, d.linkError(cmd, err)
+	}
+	m, err = d.await(ctx, l, cmd, ch, wait)
+	return m, true, err
+}
+
+// await waits for the answer to cmd on ch.
+func (d *Driver) await(ctx context.Context, l *line, cmd frame.Command, ch chan reply, wait time.Duration) (frame.Message, error) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case r := <-ch:
 		if r.err != nil {
 			r.m.Wipe()
-			return frame.Message{}, fmt.Errorf("%w: %v: malformed answer: %w", ErrDeviceGone, req.Command, r.err)
+			return frame.Message{}, fmt.Errorf("%w: %v: malformed answer: %w", ErrDeviceGone, cmd, r.err)
 		}
 		if r.m.Status != frame.StatusOK {
-			return frame.Message{}, statusError(req.Command, r.m.Status)
+			return frame.Message{}, statusError(cmd, r.m.Status)
 		}
 		return r.m, nil
 	case <-t.C:
-		return frame.Message{}, fmt.Errorf("%w: no answer to %v within %v", ErrDeviceGone, req.Command, wait)
+		return frame.Message{}, fmt.Errorf("%w: no answer to %v within %v", ErrDeviceGone, cmd, wait)
 	case <-ctx.Done():
 		return frame.Message{}, ctx.Err()
-	case <-d.link.Done():
-		return frame.Message{}, d.linkError(req.Command, d.link.Err())
+	case <-l.link.Done():
+		return frame.Message{}, d.linkError(cmd, l.link.Err())
 	}
 }
 
@@ -344,6 +419,11 @@ func (d *Driver) Close() error {
 		return nil
 	}
 	d.closed = true
+	l := d.line
+	d.line = nil
 	d.mu.Unlock()
-	return d.port.Close()
+	if l == nil {
+		return nil
+	}
+	return l.port.Close()
 }

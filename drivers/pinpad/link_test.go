@@ -45,12 +45,7 @@ func scriptedPad(t *testing.T, c pinpad.Config) (*pinpad.Driver, *scripted) {
 			}
 		}
 	}()
-	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
-	if err != nil {
-		pty.Close()
-		t.Fatal(err)
-	}
-	d := pinpad.New(port, c)
+	d := pinpad.New(serialport.PathOpener(pty.Path(), serialport.Config{Baud: 115200}), c)
 	t.Cleanup(func() { d.Close(); pty.Close() })
 	return d, s
 }

@@ -127,7 +127,8 @@ var (
 	// ErrNotPermitted: the PIN pad refused to load a key over the serial line.
 	ErrNotPermitted = errors.New("pinpad: not permitted by the PIN pad")
 	// ErrDeviceGone: the PIN pad does not acknowledge or answer, or its serial line
-	// failed (unplugged, simulator stopped). Reopen the port to try again.
+	// failed (unplugged, simulator stopped). The driver opens the line again at its
+	// next call.
 	ErrDeviceGone = errors.New("pinpad: PIN pad not answering or gone")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("pinpad: driver closed")

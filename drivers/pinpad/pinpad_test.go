@@ -31,12 +31,7 @@ func simPad(t *testing.T, sim *padsim.Sim) (*pinpad.Driver, *serialport.PTY) {
 	}
 	served := make(chan struct{})
 	go func() { sim.Serve(pty); close(served) }()
-	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
-	if err != nil {
-		pty.Close()
-		t.Fatal(err)
-	}
-	d := pinpad.New(port, pinpad.Config{})
+	d := pinpad.New(serialport.PathOpener(pty.Path(), serialport.Config{Baud: 115200}), pinpad.Config{})
 	t.Cleanup(func() { d.Close(); pty.Close(); <-served })
 	return d, pty
 }
@@ -545,4 +540,45 @@ func (w *wire) expect(k frame.Kind) frame.Event {
 		w.t.Fatalf("got %v (%v); want %v", ev.Kind, ev.Err, k)
 	}
 	return ev
+}
+
+// TestReplug pulls the PIN pad's cable between two calls and plugs it back in: the
+// call after the replug works without anyone reopening the driver, and a call while
+// it is out says the pad is gone.
+func TestReplug(t *testing.T) {
+	sim := padsim.New()
+	h := serialport.NewHotplug(t.TempDir() + "/pinpad")
+	plug := func() {
+		t.Helper()
+		p, err := h.Plug()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go sim.Serve(p)
+	}
+	plug()
+	d := pinpad.New(serialport.PathOpener(h.Path(), serialport.Config{Baud: 115200}), pinpad.Config{})
+	t.Cleanup(func() { d.Close(); h.Unplug() })
+	ctx := context.Background()
+	if _, err := d.Info(ctx); err != nil {
+		t.Fatalf("Info before the unplug: %v", err)
+	}
+	h.Unplug()
+	if _, err := d.Info(ctx); !errors.Is(err, pinpad.ErrDeviceGone) {
+		t.Errorf("Info while unplugged = %v; want ErrDeviceGone", err)
+	}
+	for i := range 2 { // twice: the driver survives more than one replug
+		plug()
+		if info, err := d.Info(ctx); err != nil || info.Serial != sim.Serial {
+			t.Errorf("Info after replug %d = %+v, %v; want the pad's info", i+1, info, err)
+		}
+		// Unplugged and back between two calls: the next call finds the old line dead
+		// and goes on a fresh one without failing.
+		h.Unplug()
+		plug()
+		if err := d.Display(ctx, "after", "replug"); err != nil {
+			t.Errorf("Display on a replugged pad = %v", err)
+		}
+		h.Unplug()
+	}
 }

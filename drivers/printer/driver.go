@@ -12,16 +12,6 @@ import (
 	"posfw/drivers/serialport"
 )
 
-// Port is the serial line the printer sits on; a serialport.Port is one.
-type Port interface {
-	io.ReadWriteCloser
-	// SetReadTimeout bounds each Read; a Read that times out returns
-	// serialport.ErrTimeout.
-	SetReadTimeout(time.Duration) error
-	// Flush discards bytes received but not yet read.
-	Flush() error
-}
-
 // Options tune an ESCPOS driver. A zero field takes its default.
 type Options struct {
 	// Baud is the line rate the port runs at (default 9600, the slowest
@@ -71,8 +61,8 @@ const (
 // ErrDeviceGone, the port is closed, and the next call opens it afresh.
 type ESCPOS struct {
 	mu     sync.Mutex
-	open   func() (Port, error)
-	port   Port
+	open   serialport.Opener
+	port   serialport.Port
 	opt    Options
 	closed bool
 	// desync is set when a reply did not come: it may still, late.
@@ -86,12 +76,11 @@ var _ Printer = (*ESCPOS)(nil)
 
 // New returns a driver that opens its port with open when first used, e.g.
 //
-//	printer.New(func() (printer.Port, error) {
-//		return serialport.Open("/dev/ttyS1", serialport.Config{Baud: 115200})
-//	}, printer.Options{Baud: 115200})
+//	printer.New(serialport.PathOpener("/dev/ttyS1", serialport.Config{Baud: 115200}),
+//		printer.Options{Baud: 115200})
 //
 // The port needs no read timeout of its own; the driver sets it.
-func New(open func() (Port, error), opt Options) *ESCPOS {
+func New(open serialport.Opener, opt Options) *ESCPOS {
 	if opt.Baud <= 0 {
 		opt.Baud = DefaultBaud
 	}
@@ -201,7 +190,7 @@ func (p *ESCPOS) query(ctx context.Context, kinds []escpos.StatusKind, inflight 
 }
 
 // connect returns the open port, opening it if need be.
-func (p *ESCPOS) connect() (Port, error) {
+func (p *ESCPOS) connect() (serialport.Port, error) {
 	switch {
 	case p.closed:
 		return nil, ErrClosed
@@ -252,7 +241,7 @@ func gone(err error) error { return fmt.Errorf("%w: %v", ErrDeviceGone, err) }
 // readReplies reads one reply to each of kinds, requested in that order,
 // before deadline. Bytes that do not have a reply's shape are skipped; the
 // reader stops at the last reply and leaves what follows it unread.
-func readReplies(ctx context.Context, port Port, kinds []escpos.StatusKind, deadline time.Time) (escpos.Status, error) {
+func readReplies(ctx context.Context, port serialport.Port, kinds []escpos.StatusKind, deadline time.Time) (escpos.Status, error) {
 	var s escpos.Status
 	var b [1]byte // byte by byte: nothing after the last reply is consumed
 	for got := 0; got < len(kinds); {
@@ -289,7 +278,7 @@ func readReplies(ctx context.Context, port Port, kinds []escpos.StatusKind, dead
 // drain reads and drops what the printer sends until it is quiet for
 // quietGap, or for at most limit: a reply that came too late must not pass
 // for the answer to the next request.
-func drain(ctx context.Context, port Port, limit time.Duration) error {
+func drain(ctx context.Context, port serialport.Port, limit time.Duration) error {
 	if err := port.SetReadTimeout(quietGap); err != nil {
 		return gone(err)
 	}
@@ -307,4 +296,14 @@ func drain(ctx context.Context, port Port, limit time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// String names the device and, while it is open, its port.
+func (p *ESCPOS) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.port == nil {
+		return "printer"
+	}
+	return "printer on " + p.port.Path()
 }

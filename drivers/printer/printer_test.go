@@ -29,7 +29,7 @@ func newRig(t testing.TB, opt Options) *rig {
 	if opt.ReplyTimeout == 0 {
 		opt.ReplyTimeout = 500 * time.Millisecond
 	}
-	r.p = New(func() (Port, error) {
+	r.p = New(func() (serialport.Port, error) {
 		return serialport.Open(r.path, serialport.Config{Baud: 115200})
 	}, opt)
 	t.Cleanup(func() { r.p.Close() })
@@ -250,7 +250,7 @@ func TestNoReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pty.Close()
-	p := New(func() (Port, error) {
+	p := New(func() (serialport.Port, error) {
 		return serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
 	}, Options{Baud: 115200, ReplyTimeout: 100 * time.Millisecond})
 	defer p.Close()

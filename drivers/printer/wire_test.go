@@ -58,8 +58,12 @@ func (f *fakePort) Write(b []byte) (int, error) {
 }
 
 func (f *fakePort) SetReadTimeout(d time.Duration) error { f.timeout = d; return nil }
-func (f *fakePort) Flush() error                         { f.in = nil; return nil }
-func (f *fakePort) Close() error                         { return nil }
+
+// Path names the scripted line.
+func (f *fakePort) Path() string { return "fake" }
+
+func (f *fakePort) Flush() error { f.in = nil; return nil }
+func (f *fakePort) Close() error { return nil }
 
 // printerIn answers DLE EOT as a printer in state s does.
 func printerIn(s escpos.Status) func(escpos.StatusKind) []byte {
@@ -77,7 +81,7 @@ func onFake(f *fakePort, opt Options) *ESCPOS {
 	if opt.ReplyTimeout == 0 {
 		opt.ReplyTimeout = 20 * time.Millisecond
 	}
-	return New(func() (Port, error) { return f, nil }, opt)
+	return New(func() (serialport.Port, error) { return f, nil }, opt)
 }
 
 // req is the bytes of DLE EOT n for each n.

@@ -64,6 +64,17 @@ type Port interface {
 	Path() string
 }
 
+// Opener opens a device's serial line. Every serial driver is built on one rather than
+// on an open port, so that it can open the line again by itself after the device went
+// away (a USB adapter unplugged and plugged back, a simulator's PTY replaced).
+type Opener func() (Port, error)
+
+// PathOpener is the Opener of the device at path (a /dev/serial/by-id link keeps
+// naming the same device across a replug), opened with the line settings of c.
+func PathOpener(path string, c Config) Opener {
+	return func() (Port, error) { return Open(path, c) }
+}
+
 // Validate reports whether c describes a line this package can open.
 func (c Config) Validate() error {
 	if !validBaud(c.Baud) {

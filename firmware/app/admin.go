@@ -191,16 +191,15 @@ func (a *App) settleFlow(ctx context.Context) error {
 	// The screen says what the report says: balanced, balanced after the upload, or
 	// closed unbalanced.
 	lines := append([]string{a.title(TitleSettlement), a.ui.T(txn.SettleResults[s.Result])}, totalsLines(a.ui, s.Totals)...)
-	if a.printer != nil {
-		a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
-		b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,
-			Result: s.Result, Uploaded: s.Uploaded}.Bytes()
-		if err == nil {
-			err = a.printer.Print(ctx, b)
-		}
-		if err != nil {
-			lines = append(lines, a.ui.T(msgPrinterFault))
-		}
+	a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
+	b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,
+		Result: s.Result, Uploaded: s.Uploaded}.Bytes()
+	if err == nil {
+		err = a.dev.Printer.Print(ctx, b)
+	}
+	if err != nil {
+		a.log.Warn("settlement report not printed", "err", err)
+		lines = append(lines, a.ui.T(msgPrinterFault))
 	}
 	return a.ui.Result(ctx, resultWait, lines...)
 }

@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"posfw/board"
-	"posfw/drivers/cardreader"
 	"posfw/drivers/pinpad"
-	"posfw/drivers/printer"
 	"posfw/firmware/config"
 	"posfw/firmware/journal"
 	"posfw/firmware/operator"
@@ -29,7 +27,8 @@ type Options struct {
 	// DataDir holds the journal and the logs.
 	DataDir string
 	Config  *config.Config
-	Board   *board.Board
+	// Devices are the board's devices, opened by board.Open; the App closes them.
+	Devices *board.Devices
 	// Display shows the screens; its grid size comes from the board.
 	Display ui.Display
 	Lang    ui.Lang
@@ -55,12 +54,10 @@ type App struct {
 	journal *journal.Journal
 	engine  *txn.Engine
 	ui      *ui.UI
-	modem   *modemLink
-	reader  cardreader.Reader
-	pad     pinpad.Pad
+	dev     *board.Devices
+	board   *board.Board
+	modem   *modemWatch
 	cards   *pinpad.CardHashes // the pad's card hashes, asked for when the card is read
-	printer printer.Printer
-	ind     *indicators
 	ops     *operator.Service
 	log     *slog.Logger
 	stop    context.CancelFunc
@@ -94,8 +91,8 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if o.SeedSimDefaults {
 		check = markSim
 	}
-	pad := openPad(o.Board)
-	if pad == nil {
+	pad := o.Devices.Pad
+	if !board.Present(pad) {
 		// Say first what is wrong with the journal, if anything, read-only.
 		if jr, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{ReadOnly: true}); err == nil {
 			err = check(ctx, jr)
@@ -108,11 +105,11 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	}
 	j, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{Witness: pad})
 	if err != nil {
-		pad.Close()
 		return nil, err
 	}
-	// closeAll undoes the start when a later step fails.
-	closeAll := func() { j.Close(); pad.Close() }
+	// closeAll undoes the start when a later step fails; the caller still owns the
+	// devices until Start succeeds.
+	closeAll := func() { j.Close() }
 	if err := check(ctx, j); err != nil {
 		closeAll()
 		return nil, err
@@ -121,9 +118,10 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	a := &App{
 		opts:    o,
 		journal: j,
-		pad:     pad,
+		dev:     o.Devices,
+		board:   o.Devices.Board(),
 		cards:   &pinpad.CardHashes{Pad: pad},
-		ui:      ui.New(o.Display, o.Board.Display.Cols, o.Board.Display.Rows, o.Lang),
+		ui:      ui.New(o.Display, o.Devices.Board().Display.Cols, o.Devices.Board().Display.Rows, o.Lang),
 		log:     log,
 		stop:    stop,
 		now:     o.Now,
@@ -167,8 +165,10 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		}
 	}
 	a.applySettings(ctx)
-	a.openDevices()
-	a.modem = newModemLink(o.Board, o.Config.Modem.APN, log)
+	if err := o.Devices.Indicators.Err; err != nil {
+		log.Warn("buzzer and LEDs not available", "err", err)
+	}
+	a.modem = newModemWatch(o.Devices.Modem, log)
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -181,7 +181,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			a.hostWorker(bctx)
 		}()
 	}
-	log.Info("terminal started", "terminal_id", o.Config.TerminalID, "board", o.Board.Name,
+	log.Info("terminal started", "terminal_id", o.Config.TerminalID, "board", a.board.Name,
 		"version", o.Version, "sqlite", journal.SQLiteVersion())
 	return a, nil
 }
@@ -243,10 +243,11 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Close() error {
 	a.stop()
 	a.wg.Wait()
-	a.modem.close()
 	// The journal first: it seals its head with the PIN pad as it closes.
 	err := a.journal.Close()
-	a.closeDevices()
+	if derr := a.dev.Close(); derr != nil {
+		a.log.Warn("devices did not close cleanly", "err", derr)
+	}
 	a.log.Info("terminal stopped")
 	return err
 }
@@ -308,19 +309,19 @@ func (a *App) infoScreen(ctx context.Context) error {
 	c := a.opts.Config
 	batch, _ := a.journal.Counter(ctx, "batch")
 	return a.ui.Page(ctx,
-		ui.Center(a.ui.T(TitleInfo), a.opts.Board.Display.Cols),
+		ui.Center(a.ui.T(TitleInfo), a.board.Display.Cols),
 		"TID "+c.TerminalID,
 		"MID "+c.MerchantID,
 		c.MerchantName,
 		fmt.Sprintf("Batch %06d", batch),
 		"posfw "+a.opts.Version,
 		"SQLite "+journal.SQLiteVersion(),
-		"Board "+a.opts.Board.Name,
+		"Board "+a.board.Name,
 	)
 }
 
 func (a *App) modemScreen(ctx context.Context) error {
-	title := ui.Center(a.ui.T(TitleModem), a.opts.Board.Display.Cols)
+	title := ui.Center(a.ui.T(TitleModem), a.board.Display.Cols)
 	a.ui.Show(title, a.ui.T(ui.Text{EN: "Processing", ZH: "处理中"}))
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"posfw/board"
 	"posfw/drivers/cardreader"
 	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/iso9564"
@@ -55,15 +56,13 @@ func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optiona
 
 		rctx, cancel := context.WithCancel(ctx)
 		got := make(chan readResult, 1)
-		if a.reader != nil {
-			go func() {
-				p, err := a.reader.Read(rctx)
-				got <- readResult{p, err}
-			}()
-		}
-		p, err, retry, byKey := a.waitCard(ctx, got, optional)
+		go func() {
+			p, err := a.dev.Reader.Read(rctx)
+			got <- readResult{p, err}
+		}()
+		w, err := a.waitCard(ctx, got, optional)
 		cancel()
-		if a.reader != nil && byKey {
+		if w.byKey {
 			// The reader's answer is still to come: collect it, wiping a card that raced
 			// the key.
 			if r := <-got; r.err == nil || errors.Is(r.err, cardreader.ErrUseChip) {
@@ -73,11 +72,11 @@ func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optiona
 		switch {
 		case errors.Is(err, errManualEntry):
 			return a.keyCard(ctx, title)
-		case retry != nil:
-			note = a.ui.T(*retry)
+		case w.retry != nil:
+			note = a.ui.T(*w.retry)
 			continue
 		}
-		return p, err
+		return w.p, err
 	}
 }
 
@@ -88,36 +87,45 @@ type readResult struct {
 
 var errManualEntry = errors.New("manual entry chosen")
 
-// waitCard waits for the reader or a key. retry, when set, is the message to show
-// before asking again; byKey says a key (or ctx) ended the wait, so the reader's own
-// answer has not been taken from got yet.
-func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (p *cardreader.Presentation, err error, retry *ui.Text, byKey bool) {
+// cardWait is how a wait for a card ended.
+type cardWait struct {
+	// p is the card read, when one was.
+	p *cardreader.Presentation
+	// retry, when set, is the message to show before asking again.
+	retry *ui.Text
+	// byKey says a key (or ctx) ended the wait, so the reader's own answer has not
+	// been taken from got yet.
+	byKey bool
+}
+
+// waitCard waits for the reader or a key.
+func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (cardWait, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err(), nil, true
+			return cardWait{byKey: true}, ctx.Err()
 		case r := <-got:
 			var re *cardreader.ReadError
 			switch {
 			case r.err == nil:
-				return &r.p, nil, nil, false
+				return cardWait{p: &r.p}, nil
 			case errors.Is(r.err, cardreader.ErrUseChip):
 				r.p.Wipe()
-				return nil, r.err, &msgUseChip, false
+				return cardWait{retry: &msgUseChip}, r.err
 			case errors.As(r.err, &re):
 				a.log.Info("card read error", "cause", re.Cause)
-				return nil, r.err, &msgReadError, false
+				return cardWait{retry: &msgReadError}, r.err
 			}
 			a.log.Warn("card reader", "err", r.err)
-			return nil, r.err, &msgNoReader, false
+			return cardWait{retry: &msgNoReader}, r.err
 		case k := <-a.ui.Keys():
 			switch {
 			case k == ui.KeyCancel:
-				return nil, ui.ErrCancel, nil, true
+				return cardWait{byKey: true}, ui.ErrCancel
 			case k == ui.KeyF1:
-				return nil, errManualEntry, nil, true
+				return cardWait{byKey: true}, errManualEntry
 			case k == ui.KeyEnter && optional:
-				return nil, errNoCard, nil, true
+				return cardWait{byKey: true}, errNoCard
 			}
 		}
 	}
@@ -168,9 +176,6 @@ func needsPIN(p *cardreader.Presentation) bool {
 // readPIN asks the PIN pad for the PIN of card and puts the encrypted block and KSN on
 // it. CANCEL on either keypad abandons the transaction (nothing was sent).
 func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *txn.Card) error {
-	if a.pad == nil {
-		return errors.New(a.ui.T(msgNoPad))
-	}
 	digits, err := accountDigits(card.PAN)
 	if err != nil {
 		return err
@@ -191,17 +196,20 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 			}
 		}
 	}()
-	res, err := a.pad.GetPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
+	res, err := a.dev.Pad.GetPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
 	switch {
 	case err == nil:
 		card.PINBlock, card.KSN = append([]byte(nil), res.Block[:]...), append([]byte(nil), res.KSN[:]...)
 		res.Wipe()
 		return nil
 	case errors.Is(err, pinpad.ErrCancelled), pctx.Err() != nil && ctx.Err() == nil:
-		a.pad.Cancel(context.WithoutCancel(ctx))
+		a.dev.Pad.Cancel(context.WithoutCancel(ctx))
 		return ui.ErrCancel
 	case errors.Is(err, pinpad.ErrTimeout):
 		return errors.New(a.ui.T(msgPINTimeout))
+	case errors.Is(err, pinpad.ErrDeviceGone), errors.Is(err, board.ErrAbsent):
+		a.log.Warn("PIN pad", "err", err)
+		return errors.New(a.ui.T(msgNoPad))
 	}
 	return err
 }

@@ -33,7 +33,7 @@ var (
 	msgReason      = ui.Text{EN: "Reason", ZH: "原因"}
 )
 
-func (a *App) cols() int { return a.opts.Board.Display.Cols }
+func (a *App) cols() int { return a.board.Display.Cols }
 
 func (a *App) title(t ui.Text) string { return ui.Center(a.ui.T(t), a.cols()) }
 
@@ -83,7 +83,7 @@ func (a *App) refused(ctx context.Context, title ui.Text, err error) error {
 	}
 	if errors.Is(err, txn.ErrUnrecorded) {
 		a.log.Error("outcome not recorded; the record stays pending and is reversed at the next start", "title", title.EN, "error", err)
-		a.ind.outcome(ctx, txn.ReversalPending)
+		a.outcome(ctx, txn.ReversalPending)
 		return a.ui.Result(ctx, resultWait, a.title(title), a.ui.T(msgUnrecorded), a.ui.T(msgWillRevert), a.ui.T(msgCallTech))
 	}
 	reason := err.Error()
@@ -104,7 +104,7 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 	if err != nil {
 		return a.refused(ctx, title, err)
 	}
-	a.ind.outcome(ctx, rec.Status)
+	a.outcome(ctx, rec.Status)
 	lines := []string{a.title(title)}
 	msg := ""
 	switch rec.Status {
@@ -152,9 +152,6 @@ var merchantOnly = map[txn.Status]bool{txn.Declined: true, txn.ReversalFailed: t
 // customer copy; it returns a note for the screen when the printer failed. It runs on
 // the UI goroutine, the printer's only user (see notices).
 func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerified bool, msg string) string {
-	if a.printer == nil {
-		return a.ui.T(msgPrinterFault)
-	}
 	a.ui.Show(a.title(TitleReprint), a.ui.T(ui.WordPrinting))
 	copies := []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy}
 	if merchantOnly[rec.Status] {
@@ -163,7 +160,7 @@ func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerifi
 	for _, c := range copies {
 		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: c, Reprint: reprint, PINVerified: pinVerified, Message: msg, Location: a.loc}.Bytes()
 		if err == nil {
-			err = a.printer.Print(ctx, b)
+			err = a.dev.Printer.Print(ctx, b)
 		}
 		if err != nil {
 			a.log.Warn("printing failed", "trace", rec.STAN, "err", err)

@@ -2,15 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"posfw/board"
 	"posfw/drivers/modem"
-	"posfw/drivers/serialport"
 )
 
 // ModemStatus is what the idle screen and simctl state show of the data link.
@@ -20,86 +17,60 @@ type ModemStatus struct {
 	Registration string
 }
 
-// modemLink keeps the modem initialised: it opens the board's modem port, sets the APN,
-// polls signal and registration, and starts over when the modem drops or its port
-// disappears.
-type modemLink struct {
-	board *board.Board
-	apn   string
-	log   *slog.Logger
+// modemWatch polls the modem's signal and registration for the idle screen and simctl
+// state. The driver opens (and after an unplug reopens) its port and sets the modem up
+// by itself; a poll that fails only shows "no modem" until one succeeds again.
+type modemWatch struct {
+	m   modem.Device
+	log *slog.Logger
 
-	mu   sync.Mutex
-	port serialport.Port
-	m    *modem.Modem
-	st   ModemStatus
+	mu sync.Mutex
+	st ModemStatus
 }
 
-func newModemLink(b *board.Board, apn string, log *slog.Logger) *modemLink {
-	return &modemLink{board: b, apn: apn, log: log, st: ModemStatus{Bars: -1, Registration: "no modem"}}
+func newModemWatch(m modem.Device, log *slog.Logger) *modemWatch {
+	return &modemWatch{m: m, log: log, st: noModem}
 }
+
+var noModem = ModemStatus{Bars: -1, Registration: "no modem"}
 
 // pollEvery is how often signal and registration are read.
 const pollEvery = 3 * time.Second
 
-func (l *modemLink) run(ctx context.Context) {
+func (l *modemWatch) run(ctx context.Context) {
 	for {
-		err := l.session(ctx)
-		l.close()
-		if ctx.Err() != nil {
-			return
-		}
-		l.log.Warn("modem link down", "err", err)
-		l.set(ModemStatus{Bars: -1, Registration: "no modem"})
+		l.set(l.poll(ctx))
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
-		}
-	}
-}
-
-// session opens and initialises the modem and polls it until it fails.
-func (l *modemLink) session(ctx context.Context) error {
-	port, err := l.board.OpenSerial("modem")
-	if err != nil {
-		return err
-	}
-	m := modem.New(port)
-	l.mu.Lock()
-	l.port, l.m = port, m
-	l.mu.Unlock()
-	if err := m.Init(ctx); err != nil {
-		return err
-	}
-	if l.apn != "" {
-		if err := m.SetAPN(ctx, l.apn); err != nil {
-			return err
-		}
-	}
-	l.log.Info("modem ready", "port", port.Path())
-	for {
-		sig, err := m.Signal(ctx)
-		if err != nil {
-			return err
-		}
-		reg, err := m.Registration(ctx)
-		if err != nil {
-			return err
-		}
-		bars := sig.Bars()
-		if !reg.Registered() {
-			bars = 0
-		}
-		l.set(ModemStatus{Bars: bars, Registration: reg.String()})
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-time.After(pollEvery):
 		}
 	}
 }
 
-func (l *modemLink) set(s ModemStatus) {
+// poll reads signal and registration once.
+func (l *modemWatch) poll(ctx context.Context) ModemStatus {
+	sig, err := l.m.Signal(ctx)
+	if err == nil {
+		var reg modem.Registration
+		if reg, err = l.m.Registration(ctx); err == nil {
+			bars := sig.Bars()
+			if !reg.Registered() {
+				bars = 0
+			}
+			if l.status() == noModem {
+				l.log.Info("modem ready", "modem", l.m.String())
+			}
+			return ModemStatus{Bars: bars, Registration: reg.String()}
+		}
+	}
+	if ctx.Err() == nil && l.status() != noModem {
+		l.log.Warn("modem not answering", "modem", l.m.String(), "err", err)
+	}
+	return noModem
+}
+
+func (l *modemWatch) set(s ModemStatus) {
 	l.mu.Lock()
 	changed := l.st != s
 	l.st = s
@@ -109,20 +80,15 @@ func (l *modemLink) set(s ModemStatus) {
 	}
 }
 
-func (l *modemLink) status() ModemStatus {
+func (l *modemWatch) status() ModemStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.st
 }
 
 // report queries the modem now, for the technician's modem screen.
-func (l *modemLink) report(ctx context.Context) ([]string, error) {
-	l.mu.Lock()
+func (l *modemWatch) report(ctx context.Context) ([]string, error) {
 	m := l.m
-	l.mu.Unlock()
-	if m == nil {
-		return nil, errors.New("modem not connected")
-	}
 	sim, err := m.SIMState(ctx)
 	if err != nil {
 		return nil, err
@@ -148,13 +114,4 @@ func (l *modemLink) report(ctx context.Context) ([]string, error) {
 		"Operator " + op,
 		"IMEI " + imei,
 	}, nil
-}
-
-func (l *modemLink) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.port != nil {
-		l.port.Close()
-	}
-	l.port, l.m = nil, nil
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"posfw/board"
 	"posfw/drivers/printer"
 	"posfw/firmware/receipt"
 	"posfw/firmware/txn"
@@ -79,7 +80,7 @@ func (n *notices) done(now time.Time, printed bool) {
 // printNotices prints the reversal-failed slips owed, oldest first. It runs on the UI
 // goroutine at the idle screen (see notices).
 func (a *App) printNotices(ctx context.Context) {
-	if a.printer == nil {
+	if !board.Present(a.dev.Printer) {
 		return // the idle alert is all this terminal can give
 	}
 	for {
@@ -90,7 +91,7 @@ func (a *App) printNotices(ctx context.Context) {
 		a.ui.Show(a.title(titleReversalFailed), a.ui.T(msgCallAcquirer), "", a.ui.T(ui.WordPrinting))
 		b, err := receipt.Slip{Merchant: a.merchant(), Record: rec, Copy: receipt.MerchantCopy, ReversalTries: reversalTries, Location: a.loc}.Bytes()
 		if err == nil {
-			err = a.printer.Print(ctx, b)
+			err = a.dev.Printer.Print(ctx, b)
 		}
 		if err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Warn("reversal-failed slip not printed, will retry", "trace", rec.STAN, "paper_out", errors.Is(err, printer.ErrPaperOut), "err", err, "in", noticeRetry)

@@ -41,8 +41,16 @@ func startProduction(t *testing.T, dir string) (*app.App, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app.Start(context.Background(), app.Options{DataDir: dir, Config: config.Sim(), Board: b,
+	devs, err := board.Open(b, board.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Start(context.Background(), app.Options{DataDir: dir, Config: config.Sim(), Devices: devs,
 		Display: headless.New(nil, b.Display.Cols), Lang: ui.English, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		devs.Close()
+	}
+	return a, err
 }
 
 // TestRunRefusesSimJournal: the journal `posfw sim` made (operators with the default

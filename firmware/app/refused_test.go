@@ -33,7 +33,8 @@ func TestRefusedTellsTheTruth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := headless.New(nil, 24)
 			a := &App{ui: ui.New(d, 24, 10, ui.English), log: slog.New(slog.DiscardHandler),
-				opts: Options{Board: &board.Board{Display: board.Display{Cols: 24, Rows: 10}}}}
+				board: &board.Board{Display: board.Display{Cols: 24, Rows: 10}}}
+			a.dev = board.Absent(a.board)
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			if err := a.refused(ctx, TitleSale, tc.err); err != nil && !errors.Is(err, context.DeadlineExceeded) {

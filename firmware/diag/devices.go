@@ -12,17 +12,10 @@ import (
 	"posfw/drivers/pinpad"
 	"posfw/drivers/printer"
 	"posfw/drivers/printer/escpos"
-	"posfw/drivers/serialport"
 )
 
 // checkPad asks the PIN pad who it is and which key serial number it is at.
-func checkPad(ctx context.Context, b *board.Board) (string, error) {
-	p, err := b.OpenSerial("pinpad")
-	if err != nil {
-		return "", err
-	}
-	pad := pinpad.New(p, pinpad.Config{})
-	defer pad.Close()
+func checkPad(ctx context.Context, pad pinpad.Pad) (string, error) {
 	info, err := pad.Info(ctx)
 	if err != nil {
 		return "", err
@@ -31,9 +24,7 @@ func checkPad(ctx context.Context, b *board.Board) (string, error) {
 }
 
 // checkPrinter reads the printer's status and prints a test slip.
-func checkPrinter(ctx context.Context, b *board.Board) (string, error) {
-	pr := printer.New(func() (printer.Port, error) { return b.OpenSerial("printer") }, printer.Options{Baud: b.Serial["printer"].Baud})
-	defer pr.Close()
+func checkPrinter(ctx context.Context, pr printer.Printer) (string, error) {
 	st, err := pr.Status(ctx)
 	if err != nil {
 		return "", err
@@ -50,16 +41,24 @@ func checkPrinter(ctx context.Context, b *board.Board) (string, error) {
 	return "ready, test slip printed", nil
 }
 
+// connector is a reader that can open its line before the first card (MagStripe).
+type connector interface {
+	Connect(ctx context.Context) error
+}
+
 // checkReader waits for a card swiped by swipe (the simulator), or on hardware checks
 // that the reader's port opens: a stripe reader says nothing until a card passes.
-func checkReader(ctx context.Context, b *board.Board, swipe func() error) (string, error) {
-	if swipe == nil {
-		return checkPort(b, "cardreader")
+func checkReader(ctx context.Context, r cardreader.Reader, swipe func() error) (string, error) {
+	if !board.Present(r) {
+		return "", fmt.Errorf("card reader: %w", board.ErrAbsent)
 	}
-	r := cardreader.NewMagStripe(func() (serialport.Port, error) { return b.OpenSerial("cardreader") })
-	defer r.Close()
-	if err := r.Connect(ctx); err != nil {
-		return "", err
+	if c, ok := r.(connector); ok {
+		if err := c.Connect(ctx); err != nil {
+			return "", err
+		}
+	}
+	if swipe == nil {
+		return fmt.Sprintf("%v opens; swipe a card to test reading", r), nil
 	}
 	if err := swipe(); err != nil {
 		return "", err
@@ -73,39 +72,23 @@ func checkReader(ctx context.Context, b *board.Board, swipe func() error) (strin
 }
 
 // checkGPIO sounds a key beep, blinks both LEDs once and reads the paper sensor.
-func checkGPIO(ctx context.Context, b *board.Board) (string, error) {
-	lines, err := gpio.NewLines(b.GPIO)
-	if err != nil {
+func checkGPIO(ctx context.Context, ind *board.Indicators) (string, error) {
+	if ind.Err != nil {
+		return "", ind.Err
+	}
+	if err := ind.Buzzer.Beep(ctx, gpio.BeepKey); err != nil {
 		return "", err
 	}
-	bz, err := gpio.NewBuzzer(lines.Buzzer, gpio.High, nil)
-	if err != nil {
-		return "", err
-	}
-	if err := bz.Beep(ctx, gpio.BeepKey); err != nil {
-		return "", err
-	}
-	for _, pin := range []struct {
+	for _, led := range []struct {
 		name string
-		led  func() (*gpio.LED, error)
-	}{
-		{"green", func() (*gpio.LED, error) { return gpio.NewLED(lines.LEDGreen, gpio.High, nil) }},
-		{"red", func() (*gpio.LED, error) { return gpio.NewLED(lines.LEDRed, gpio.High, nil) }},
-	} {
-		led, err := pin.led()
-		if err != nil {
-			return "", fmt.Errorf("LED %s: %w", pin.name, err)
+		set  func(bool) error
+	}{{"green", ind.Green.Set}, {"red", ind.Red.Set}} {
+		if err := errors.Join(led.set(true), led.set(false)); err != nil {
+			return "", fmt.Errorf("LED %s: %w", led.name, err)
 		}
-		if err := errors.Join(led.Set(true), led.Set(false)); err != nil {
-			return "", fmt.Errorf("LED %s: %w", pin.name, err)
-		}
-	}
-	sensor, err := gpio.NewPaperSensor(lines.PaperSensor, gpio.PaperOpts{Present: gpio.High})
-	if err != nil {
-		return "", err
 	}
 	paper := "paper present"
-	if !sensor.Present() {
+	if !ind.PaperSensor.Present() {
 		paper = "no paper"
 	}
 	return "buzzer, LEDs toggled; sensor: " + paper, nil

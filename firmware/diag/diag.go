@@ -53,15 +53,16 @@ type Options struct {
 	Swipe func() error
 }
 
-// Checks are the self tests of board b; the journal check works in dir.
-func Checks(b *board.Board, dir string, o Options) []Check {
+// Checks are the self tests of the devices d (opened by board.Open); the journal check
+// works in dir.
+func Checks(d *board.Devices, dir string, o Options) []Check {
 	return []Check{
 		{"journal", func(ctx context.Context) (string, error) { return checkJournal(ctx, dir) }},
-		{"cardreader", func(ctx context.Context) (string, error) { return checkReader(ctx, b, o.Swipe) }},
-		{"pinpad", func(ctx context.Context) (string, error) { return checkPad(ctx, b) }},
-		{"printer", func(ctx context.Context) (string, error) { return checkPrinter(ctx, b) }},
-		{"modem", func(ctx context.Context) (string, error) { return checkModem(ctx, b) }},
-		{"gpio", func(ctx context.Context) (string, error) { return checkGPIO(ctx, b) }},
+		{"cardreader", func(ctx context.Context) (string, error) { return checkReader(ctx, d.Reader, o.Swipe) }},
+		{"pinpad", func(ctx context.Context) (string, error) { return checkPad(ctx, d.Pad) }},
+		{"printer", func(ctx context.Context) (string, error) { return checkPrinter(ctx, d.Printer) }},
+		{"modem", func(ctx context.Context) (string, error) { return checkModem(ctx, d.Modem) }},
+		{"gpio", func(ctx context.Context) (string, error) { return checkGPIO(ctx, d.Indicators) }},
 	}
 }
 
@@ -81,28 +82,7 @@ func checkJournal(ctx context.Context, dir string) (string, error) {
 	return fmt.Sprintf("SQLite %s, WAL, synchronous=FULL, schema %d, integrity ok", journal.SQLiteVersion(), v), nil
 }
 
-// checkPort opens and closes a device's serial line: the adapter is there and takes
-// the line settings.
-func checkPort(b *board.Board, dev string) (string, error) {
-	s := b.Serial[dev]
-	p, err := b.OpenSerial(dev)
-	if err != nil {
-		return "", err
-	}
-	p.Close()
-	return fmt.Sprintf("%s opens at %d baud; swipe a card to test reading", s.Port, s.Baud), nil
-}
-
-func checkModem(ctx context.Context, b *board.Board) (string, error) {
-	p, err := b.OpenSerial("modem")
-	if err != nil {
-		return "", err
-	}
-	defer p.Close()
-	m := modem.New(p)
-	if err := m.Init(ctx); err != nil {
-		return "", err
-	}
+func checkModem(ctx context.Context, m modem.Device) (string, error) {
 	simState, err := m.SIMState(ctx)
 	if err != nil {
 		return "", err

@@ -5,8 +5,11 @@ package sim
 
 import (
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 
 	"posfw/board"
 	"posfw/drivers/cardreader/readersim"
@@ -28,7 +31,15 @@ type Devices struct {
 	Paper *gpiosim.Pin
 	// Pins are all simulated GPIO lines by function (buzzer, led_green ...).
 	Pins map[string]*gpiosim.Pin
-	ptys []*serialport.PTY
+
+	mu    sync.Mutex
+	plugs map[string]*plug // by board device name
+}
+
+// plug is one simulated serial device behind its replugging path.
+type plug struct {
+	h     *serialport.Hotplug
+	serve func(p *serialport.PTY)
 }
 
 // SetPaper loads (true) or runs out of (false) paper: the printer's status and the
@@ -44,14 +55,20 @@ func (d *Devices) SetPaper(present bool) {
 	}
 }
 
-// StartDevices starts a simulator on a fresh PTY for every device that b puts on a "pty"
-// port, and attaches the PTY's path to b.
-func StartDevices(b *board.Board) (*Devices, error) {
+// StartDevices starts a simulator for every device that b puts on a "pty" port and
+// attaches it to b. Each device's path is a link in linkDir to its PTY (as udev's
+// /dev/serial/by-id links are to a USB adapter's node), so that Unplug and Plug can
+// take the device away and bring it back on the path the firmware opens.
+func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
+	if err := os.MkdirAll(linkDir, 0o700); err != nil {
+		return nil, fmt.Errorf("device links: %w", err)
+	}
 	d := &Devices{
 		Modem:   modemsim.New(),
 		Reader:  readersim.New(),
 		Pad:     padsim.New(),
 		Printer: printersim.New(),
+		plugs:   map[string]*plug{},
 	}
 	// Each simulator serves the controller end of its PTY, as the device would the cable.
 	serve := map[string]func(p *serialport.PTY){
@@ -71,19 +88,74 @@ func StartDevices(b *board.Board) (*Devices, error) {
 		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {
 			continue
 		}
-		p, err := serialport.OpenPTY()
-		if err != nil {
+		pl := &plug{h: serialport.NewHotplug(filepath.Join(linkDir, dev)), serve: serve[dev]}
+		d.plugs[dev] = pl
+		if err := d.plugIn(pl); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("%s simulator: %w", dev, err)
 		}
-		d.ptys = append(d.ptys, p)
-		serve[dev](p)
-		if err := b.Attach(dev, p.Path()); err != nil {
+		if err := b.Attach(dev, pl.h.Path()); err != nil {
 			d.Close()
 			return nil, err
 		}
 	}
 	return d, nil
+}
+
+func (d *Devices) plugIn(pl *plug) error {
+	p, err := pl.h.Plug()
+	if err != nil {
+		return err
+	}
+	pl.serve(p)
+	return nil
+}
+
+// deviceNames are the names simctl fault uses for the board's serial devices.
+var deviceNames = map[string]string{"reader": "cardreader", "cardreader": "cardreader", "pinpad": "pinpad", "printer": "printer", "modem": "modem"}
+
+func (d *Devices) plugOf(name string) (*plug, error) {
+	pl, ok := d.plugs[deviceNames[name]]
+	if !ok {
+		have := make([]string, 0, len(deviceNames))
+		for n := range deviceNames {
+			have = append(have, n)
+		}
+		sort.Strings(have)
+		return nil, fmt.Errorf("no simulated serial device %q (have %s)", name, strings.Join(have, ", "))
+	}
+	return pl, nil
+}
+
+// Unplug takes the named serial device away as pulling its USB cable would: its path
+// disappears and the firmware's open port fails.
+func (d *Devices) Unplug(name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pl, err := d.plugOf(name)
+	if err != nil {
+		return err
+	}
+	if name == "reader" || name == "cardreader" {
+		d.Reader.Close()
+	}
+	return pl.h.Unplug()
+}
+
+// Plug brings an unplugged device back on a fresh PTY at the same path, with the state
+// its simulator kept (a PIN pad's keys, a printer's paper). Plugging a device that is
+// in does nothing.
+func (d *Devices) Plug(name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pl, err := d.plugOf(name)
+	if err != nil {
+		return err
+	}
+	if pl.h.Plugged() {
+		return nil
+	}
+	return d.plugIn(pl)
 }
 
 // PadNVRAM is where the simulated PIN pad of a terminal whose data directory is
@@ -98,13 +170,12 @@ func PadNVRAM(dataDir string) string {
 	return filepath.Clean(dataDir) + ".pinpad"
 }
 
-// Close stops every simulator by closing its PTY.
+// Close stops every simulator by unplugging its device.
 func (d *Devices) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.Reader.Close()
-	for _, p := range d.ptys {
-		p.Close()
+	for _, pl := range d.plugs {
+		pl.h.Unplug()
 	}
-	d.ptys = nil
 }
-
-var _ io.ReadWriter = (*serialport.PTY)(nil)

@@ -66,7 +66,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		return nil, err
 	}
 	b = b.Clone()
-	devs, err := StartDevices(b)
+	devs, err := StartDevices(b, filepath.Join(o.DataDir, "dev"))
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +87,19 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		TerminalID: c.TerminalID, MerchantID: c.MerchantID, Currency: c.CurrencyCode(), MasterKey: tmk, Logger: o.Log,
 		Now: o.Now, Location: c.Location(),
 	})
+	opened, err := board.Open(b, board.Options{APN: c.Modem.APN})
+	if err != nil {
+		t.closeAcquirer()
+		devs.Close()
+		return nil, err
+	}
 	t.App, err = app.Start(ctx, app.Options{
-		DataDir: o.DataDir, Config: o.Config, Board: b, Display: t.Display,
+		DataDir: o.DataDir, Config: o.Config, Devices: opened, Display: t.Display,
 		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client, KeepLang: o.KeepLang,
 		Now: o.Now,
 	})
 	if err != nil {
+		opened.Close()
 		t.closeAcquirer()
 		devs.Close()
 		return nil, err
@@ -292,7 +299,9 @@ func (t *Terminal) state(ctx context.Context, req control.Request) control.Respo
 	return control.Response{OK: true, State: b}
 }
 
-// faults are the simulator faults this build can inject: DEVICE=MODE → action.
+// faults are the simulator faults this build can inject: DEVICE=MODE → action. Besides
+// these, every serial device takes DEVICE=unplugged (its USB cable pulled) and
+// DEVICE=ok plugs it back in.
 var faults = map[string]func(d *Devices){
 	"modem=no-signal":    func(d *Devices) { d.Modem.SetNoSignal(true) },
 	"modem=ok":           func(d *Devices) { d.Modem.SetNoSignal(false) },
@@ -321,9 +330,22 @@ func (t *Terminal) Fault(spec string) error {
 		}
 		return nil
 	}
+	dev, mode, _ := strings.Cut(spec, "=")
+	switch _, serial := deviceNames[dev]; {
+	case serial && mode == "unplugged":
+		return t.Devices.Unplug(dev)
+	case serial && mode == "ok":
+		if err := t.Devices.Plug(dev); err != nil {
+			return err
+		}
+		if f, ok := faults[spec]; ok {
+			f(t.Devices)
+		}
+		return nil
+	}
 	f, ok := faults[spec]
 	if !ok {
-		have := slices.Sorted(maps.Keys(faults))
+		have := append(slices.Sorted(maps.Keys(faults)), "reader|pinpad|printer|modem=unplugged|ok")
 		if t.hostFault != nil {
 			have = append(have, "host=MODE[:ARG][@MTI[#N]] (down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|unsigned|echo:FIELD|code:XX|hold|cut|ok)")
 		}

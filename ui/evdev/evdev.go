@@ -164,3 +164,44 @@ func (d *Device) Run(ctx context.Context, press func(ui.Key) bool) error {
 
 // Close closes the device.
 func (d *Device) Close() error { return d.f.Close() }
+
+// Keypad is the keypad's input event device, reopened after it went away (a USB
+// keypad unplugged and plugged back, a driver reloaded), as the serial drivers reopen
+// their lines.
+type Keypad struct {
+	// Path is the device, e.g. /dev/input/event0 or a /dev/input/by-path link.
+	Path string
+	// Lost, when set, hears why the device was lost before each reopening.
+	Lost func(err error)
+	// Retry is the wait between two attempts to reopen (2 s when zero).
+	Retry time.Duration
+}
+
+// Run passes the keypad's presses to press until ctx ends, reopening the device each
+// time it goes away.
+func (k Keypad) Run(ctx context.Context, press func(ui.Key) bool) {
+	retry := k.Retry
+	if retry <= 0 {
+		retry = 2 * time.Second
+	}
+	for ctx.Err() == nil {
+		dev, err := Open(k.Path)
+		if err == nil {
+			err = dev.Run(ctx, press)
+			dev.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		if k.Lost != nil {
+			k.Lost(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+	}
+}

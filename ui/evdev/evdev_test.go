@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing/iotest"
 	"time"
 
+	"posfw/drivers/testkit"
 	"posfw/ui"
 )
 
@@ -27,15 +27,6 @@ func event(size int, typ, code uint16, value int32) []byte {
 	binary.LittleEndian.PutUint16(b[size-8:], typ)           // type
 	binary.LittleEndian.PutUint16(b[size-6:], code)          // code
 	binary.LittleEndian.PutUint32(b[size-4:], uint32(value)) // value
-	return b
-}
-
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
 	return b
 }
 
@@ -66,7 +57,7 @@ func TestRecorded(t *testing.T) {
 		rec  string
 	}{{24, recorded64}, {16, recorded32}} {
 		var got []ui.Key
-		err := NewReader(bytes.NewReader(unhex(t, tt.rec)), tt.size).Run(context.Background(), func(k ui.Key) bool {
+		err := NewReader(bytes.NewReader(testkit.Unhex(t, tt.rec)), tt.size).Run(context.Background(), func(k ui.Key) bool {
 			got = append(got, k)
 			return true
 		})
@@ -247,5 +238,38 @@ func BenchmarkRead(b *testing.B) {
 		if _, err := r.Read(); err == io.EOF {
 			br.Reset(stream)
 		}
+	}
+}
+
+// TestKeypadReopens: the device goes away (here: a file whose events end) and comes
+// back; Keypad.Run reports the loss and reads the reopened device's keys, with no
+// one calling Open again.
+func TestKeypadReopens(t *testing.T) {
+	path := t.TempDir() + "/event0"
+	if err := os.WriteFile(path, event(EventSize, EvKey, 2, 1), 0o600); err != nil { // KEY_1
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []ui.Key
+	lost := 0
+	done := make(chan struct{})
+	go func() {
+		Keypad{Path: path, Retry: time.Millisecond, Lost: func(error) { lost++ }}.Run(ctx, func(k ui.Key) bool {
+			got = append(got, k)
+			if len(got) == 3 {
+				cancel()
+			}
+			return true
+		})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Keypad.Run did not come back after the device reopened")
+	}
+	if len(got) != 3 || got[2] != "1" || lost < 2 {
+		t.Errorf("keys %q after %d losses; want three 1s, read across at least 2 reopenings", got, lost)
 	}
 }

@@ -15,11 +15,6 @@ func Connect(s *Sim) (d *pinpad.Driver, stop func(), err error) {
 		return nil, nil, err
 	}
 	go s.Serve(pty)
-	port, err := serialport.Open(pty.Path(), serialport.Config{Baud: 115200})
-	if err != nil {
-		pty.Close()
-		return nil, nil, err
-	}
-	d = pinpad.New(port, pinpad.Config{})
+	d = pinpad.New(serialport.PathOpener(pty.Path(), serialport.Config{Baud: 115200}), pinpad.Config{})
 	return d, func() { d.Close(); pty.Close() }, nil
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"posfw/board"
-	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/config"
 	"posfw/firmware/journal"
@@ -108,12 +107,15 @@ func witness(data, cfgFile, nvram string) (journal.Witness, func(), error) {
 		if err != nil {
 			return nil, none, err
 		}
-		port, err := b.OpenSerial("pinpad")
+		d, err := board.Open(b, board.Options{})
 		if err != nil {
 			return nil, none, err
 		}
-		d := pinpad.New(port, pinpad.Config{})
-		return d, func() { d.Close() }, nil
+		if !board.Present(d.Pad) {
+			d.Close()
+			return nil, none, fmt.Errorf("board %s has no PIN pad to check the journal's seals with", b.Name)
+		}
+		return d.Pad, func() { d.Close() }, nil
 	}
 	if nvram == "" {
 		nvram = sim.PadNVRAM(data)

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"posfw/board"
 	"posfw/drivers/gpio"
@@ -62,11 +61,16 @@ func runRun(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	devs, err := board.Open(b, board.Options{APN: cfg.Modem.APN})
+	if err != nil {
+		return err
+	}
 	a, err := app.Start(ctx, app.Options{
-		DataDir: *data, Config: cfg, Board: b, Display: display,
+		DataDir: *data, Config: cfg, Devices: devs, Display: display,
 		Lang: ui.Lang(cfg.Language), Version: version, Log: log, Host: client,
 	})
 	if err != nil {
+		devs.Close()
 		return err
 	}
 	defer a.Close()
@@ -87,26 +91,16 @@ func hardwareDisplay(b *board.Board) (ui.Display, error) {
 	return framebuffer.Open(b.Display.Device, b.Display.Cols, b.Display.Rows)
 }
 
-// runKeypad feeds the board's evdev keypad into the UI until ctx ends.
+// runKeypad feeds the board's evdev keypad into the UI until ctx ends; the keypad
+// driver reopens its device after it went away.
 func runKeypad(ctx context.Context, b *board.Board, u *ui.UI, log *slog.Logger) {
 	if b.Keypad.Kind != "evdev" {
 		log.Error("keypad kind is for the simulator", "kind", b.Keypad.Kind)
 		return
 	}
-	for ctx.Err() == nil {
-		dev, err := evdev.Open(b.Keypad.Device)
-		if err == nil {
-			err = dev.Run(ctx, u.Press)
-			dev.Close()
-		}
-		if ctx.Err() == nil {
-			log.Warn("keypad lost, reopening", "device", b.Keypad.Device, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
-		}
-	}
+	evdev.Keypad{Path: b.Keypad.Device, Lost: func(err error) {
+		log.Warn("keypad lost, reopening", "device", b.Keypad.Device, "err", err)
+	}}.Run(ctx, u.Press)
 }
 
 // hostClient is the acquirer link of a production terminal: the configured address,

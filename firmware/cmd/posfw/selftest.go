@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -29,17 +30,6 @@ func runSelftest(e *env, args []string) error {
 		return err
 	}
 	b = b.Clone()
-	var opts diag.Options
-	if b.Simulated() {
-		devs, err := sim.StartDevices(b)
-		if err != nil {
-			return err
-		}
-		defer devs.Close()
-		opts.Swipe = func() error { return devs.Reader.Swipe("ok") }
-	} else if err := gpio.InitHost(); err != nil {
-		fmt.Fprintf(e.stderr, "posfw selftest: GPIO: %v\n", err)
-	}
 	dir := *data
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "posfw-selftest-"); err != nil {
@@ -47,9 +37,25 @@ func runSelftest(e *env, args []string) error {
 		}
 		defer os.RemoveAll(dir)
 	}
+	var opts diag.Options
+	if b.Simulated() {
+		sims, err := sim.StartDevices(b, filepath.Join(dir, "dev"))
+		if err != nil {
+			return err
+		}
+		defer sims.Close()
+		opts.Swipe = func() error { return sims.Reader.Swipe("ok") }
+	} else if err := gpio.InitHost(); err != nil {
+		fmt.Fprintf(e.stderr, "posfw selftest: GPIO: %v\n", err)
+	}
+	devs, err := board.Open(b, board.Options{})
+	if err != nil {
+		return err
+	}
+	defer devs.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if !diag.Run(ctx, diag.Checks(b, dir, opts), 10*time.Second, e.stdout) {
+	if !diag.Run(ctx, diag.Checks(devs, dir, opts), 10*time.Second, e.stdout) {
 		return exitError{code: 1, msg: "some checks failed"}
 	}
 	return nil
