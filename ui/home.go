@@ -15,7 +15,11 @@ type Status struct {
 	// Signal is the modem's strength in bars 0..4, or -1 when there is no modem.
 	Signal func() int
 	// Alert, when it returns text, is shown under the clock (a failed reversal, say).
+	// It only reads: it runs at every redraw.
 	Alert func() string
+	// Idle, when set, runs once a second on the idle screen, before the redraw: work
+	// owed at idle, such as slips still to print.
+	Idle func()
 	// IdleLock ends Home with ErrIdle when no key was pressed for that long (0: never).
 	IdleLock time.Duration
 }
@@ -59,6 +63,9 @@ func (u *UI) Home(ctx context.Context, st Status, items []Item) error {
 	}
 	start := time.Now()
 	tick := func() error {
+		if st.Idle != nil {
+			st.Idle()
+		}
 		last := u.LastKey()
 		if last.Before(start) {
 			last = start

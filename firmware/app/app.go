@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"posfw/board"
 	"posfw/drivers/pinpad"
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
 	"posfw/firmware/operator"
 	"posfw/firmware/txn"
@@ -94,7 +94,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	pad := o.Devices.Pad
 	if !board.Present(pad) {
 		// Say first what is wrong with the journal, if anything, read-only.
-		if jr, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{ReadOnly: true}); err == nil {
+		if jr, err := journal.OpenWith(datadir.Dir(o.DataDir).Journal(), journal.Options{ReadOnly: true}); err == nil {
 			err = check(ctx, jr)
 			jr.Close()
 			if err != nil {
@@ -103,7 +103,7 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		}
 		return nil, errors.New("PIN pad: the board has none; the terminal needs one (it computes card hashes and holds the journal's anchor)")
 	}
-	j, err := journal.OpenWith(filepath.Join(o.DataDir, "journal.db"), journal.Options{Witness: pad})
+	j, err := journal.OpenWith(datadir.Dir(o.DataDir).Journal(), journal.Options{Witness: pad})
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +221,8 @@ func (a *App) Run(ctx context.Context) error {
 			Now:        func() time.Time { return a.now().In(a.loc) },
 			Signal:     func() int { return a.modem.status().Bars },
 			// The idle screen is where owed reversal-failed slips print (see notices).
-			Alert: func() string {
-				a.printNotices(ctx)
-				return a.alert()
-			},
+			Idle:     func() { a.printNotices(ctx) },
+			Alert:    a.alert,
 			IdleLock: a.opts.Config.UI.IdleLock.Duration,
 		}, a.mainMenu())
 		switch {

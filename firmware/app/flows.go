@@ -148,11 +148,20 @@ var printedAtFinish = map[txn.Status]bool{txn.Approved: true, txn.Recorded: true
 // and a reversal given up (the merchant calls the acquirer; the cardholder is long gone).
 var merchantOnly = map[txn.Status]bool{txn.Declined: true, txn.ReversalFailed: true}
 
+// slipTitles head the Printing screen of each kind of slip; a reprint says Reprint.
+var slipTitles = map[txn.Type]ui.Text{
+	txn.Sale: TitleSale, txn.Void: TitleVoid, txn.Refund: TitleRefund, txn.ManualRefund: TitleManualRefund,
+}
+
 // printSlips prints the merchant copy and, unless the status is merchantOnly, the
 // customer copy; it returns a note for the screen when the printer failed. It runs on
 // the UI goroutine, the printer's only user (see notices).
 func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerified bool, msg string) string {
-	a.ui.Show(a.title(TitleReprint), a.ui.T(ui.WordPrinting))
+	title := slipTitles[rec.Type]
+	if reprint {
+		title = TitleReprint
+	}
+	a.ui.Show(a.title(title), a.ui.T(ui.WordPrinting))
 	copies := []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy}
 	if merchantOnly[rec.Status] {
 		copies = copies[:1]

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"posfw/board"
+	"posfw/firmware/config"
 	"posfw/firmware/txn"
 	"posfw/ui"
 	"posfw/ui/headless"
@@ -50,5 +51,30 @@ func TestRefusedTellsTheTruth(t *testing.T) {
 				t.Errorf("screen says %q although the request may have left:\n%s", tc.notWant, screen)
 			}
 		})
+	}
+}
+
+// TestSlipTitles: the Printing screen is headed by what prints — Sale, Void, Refund —
+// and only a reprint says Reprint.
+func TestSlipTitles(t *testing.T) {
+	for _, tc := range []struct {
+		typ     txn.Type
+		reprint bool
+		want    string
+	}{
+		{txn.Sale, false, "Sale"},
+		{txn.Void, false, "Void"},
+		{txn.Refund, false, "Refund"},
+		{txn.Sale, true, "Reprint"},
+	} {
+		d := headless.New(nil, 24)
+		a := &App{ui: ui.New(d, 24, 10, ui.English), log: slog.New(slog.DiscardHandler),
+			board: &board.Board{Display: board.Display{Cols: 24, Rows: 10}}, opts: Options{Config: config.Sim()}}
+		a.dev = board.Absent(a.board) // the slip fails to print: the screen keeps its title
+		note := a.printSlips(context.Background(), txn.Record{Type: tc.typ, Status: txn.Approved, Amount: 100}, tc.reprint, false, "")
+		lines := strings.Split(d.Text(), "\n")
+		if got := strings.TrimSpace(lines[0]); got != tc.want || note == "" {
+			t.Errorf("%s slip (reprint %v): Printing screen titled %q, note %q; want %q and a printer note", tc.typ, tc.reprint, got, note, tc.want)
+		}
 	}
 }

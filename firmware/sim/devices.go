@@ -158,18 +158,6 @@ func (d *Devices) Plug(name string) error {
 	return d.plugIn(pl)
 }
 
-// PadNVRAM is where the simulated PIN pad of a terminal whose data directory is
-// dataDir keeps its own memory (its card and journal keys, the journal's anchor): the
-// sibling file dataDir.pinpad, outside the data directory, as a real pad keeps them
-// inside itself. Deleting a data directory without it makes the terminal refuse to
-// start: the pad remembers a journal that is gone.
-func PadNVRAM(dataDir string) string {
-	if abs, err := filepath.Abs(dataDir); err == nil {
-		dataDir = abs
-	}
-	return filepath.Clean(dataDir) + ".pinpad"
-}
-
 // Close stops every simulator by unplugging its device.
 func (d *Devices) Close() {
 	d.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/control"
+	"posfw/firmware/datadir"
 	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/ui"
@@ -66,11 +66,12 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		return nil, err
 	}
 	b = b.Clone()
-	devs, err := StartDevices(b, filepath.Join(o.DataDir, "dev"))
+	data := datadir.Dir(o.DataDir)
+	devs, err := StartDevices(b, data.Devices())
 	if err != nil {
 		return nil, err
 	}
-	devs.Pad.SetNVRAM(PadNVRAM(o.DataDir))
+	devs.Pad.SetNVRAM(data.PadNVRAM())
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
 	addr := o.HostAddr
 	if addr == "" {
@@ -134,7 +135,7 @@ func (t *Terminal) Close() {
 func (t *Terminal) startAcquirer(o Options) error {
 	// The acquirer keeps the terminal's zone: its RRN's date and the original's date it
 	// checks a refund against are the local date the slip printed.
-	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(o.DataDir, "ledger.db"), Logger: o.Log,
+	acq, err := hostsim.New(hostsim.Config{Ledger: datadir.Dir(o.DataDir).Ledger(), Logger: o.Log,
 		Now: o.Now, Location: o.Config.Location()})
 	if err != nil {
 		return err

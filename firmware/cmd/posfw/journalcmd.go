@@ -11,6 +11,7 @@ import (
 	"posfw/board"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
 	"posfw/firmware/sim"
 )
@@ -20,7 +21,7 @@ import (
 // an error, not a new empty journal.
 func runJournal(e *env, args []string) error {
 	fs := e.flags("journal")
-	data := fs.String("data", "var", "data directory holding journal.db")
+	data := fs.String("data", datadir.Default(), "data directory holding journal.db ($POSFW_DATA, else "+datadir.Terminal+" where it exists, else ./"+datadir.Dev+")")
 	format := fs.String("format", "json", "export format: json (one object per line) or csv")
 	cfgFile := fs.String("config", "", "verify: check the seals with the PIN pad of this terminal's board (stop `posfw run` first: the port is its)")
 	nvram := fs.String("pad-nvram", "", "verify: check the seals with the simulated PIN pad of this NVRAM file (default: DATA.pinpad, where `posfw sim` keeps it, if it exists)")
@@ -45,7 +46,7 @@ func runJournal(e *env, args []string) error {
 	if *cfgFile != "" && *nvram != "" {
 		return usageError{"--config and --pad-nvram name two PIN pads: give one"}
 	}
-	path := filepath.Join(*data, "journal.db")
+	path := datadir.Dir(*data).Journal()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return exitError{code: 1, msg: fmt.Sprintf("journal %s: no journal here (is --data right?)", path)}
 	}
@@ -118,7 +119,7 @@ func witness(data, cfgFile, nvram string) (journal.Witness, func(), error) {
 		return d.Pad, func() { d.Close() }, nil
 	}
 	if nvram == "" {
-		nvram = sim.PadNVRAM(data)
+		nvram = datadir.Dir(data).PadNVRAM()
 		if _, err := os.Stat(nvram); err != nil {
 			return nil, none, nil // no simulator's pad here
 		}

@@ -13,6 +13,7 @@ import (
 	"posfw/drivers/gpio"
 	"posfw/firmware/app"
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/host"
 	"posfw/firmware/logfile"
 	"posfw/ui"
@@ -23,7 +24,7 @@ import (
 func runRun(e *env, args []string) error {
 	fs := e.flags("run")
 	cfgFile := fs.String("config", "/etc/posfw/posfw.toml", "terminal configuration file")
-	data := fs.String("data", "/var/lib/posfw", "data directory: journal and logs")
+	data := fs.String("data", datadir.Default(), "data directory: journal and logs ($POSFW_DATA, else "+datadir.Terminal+" where it exists, else ./"+datadir.Dev+")")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func runRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	logw, err := logfile.Open(filepath.Join(*data, "log"), "posfw.log", 4<<20, 5)
+	logw, err := logfile.Open(datadir.Dir(*data).Logs(), datadir.LogName, datadir.LogBytes, datadir.LogKeep)
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,12 @@ import (
 	"strings"
 
 	"posfw/firmware/control"
+	"posfw/firmware/datadir"
 )
 
 func runSimctl(e *env, args []string) error {
 	fs := e.flags("simctl")
-	sock := fs.String("control", "", "control socket path (default $POSFW_CONTROL or var/sim.sock)")
+	sock := fs.String("control", "", "control socket path (default $POSFW_CONTROL, else sim.sock in the default data directory)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -26,7 +27,7 @@ func runSimctl(e *env, args []string) error {
 			return err
 		}
 	}
-	resp, err := control.Call(controlPath(e, *sock, "var"), req)
+	resp, err := control.Call(controlPath(e, *sock, datadir.Default()), req)
 	if err != nil {
 		return err
 	}
