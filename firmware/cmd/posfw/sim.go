@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
 	"posfw/firmware/logfile"
 	"posfw/firmware/sim"
@@ -23,7 +23,7 @@ import (
 
 func runSim(e *env, args []string) error {
 	fs := e.flags("sim")
-	data := fs.String("data", "var", "data directory: journal, logs, control socket")
+	data := fs.String("data", datadir.Default(), "data directory: journal, logs, control socket ($POSFW_DATA, else "+datadir.Terminal+" where it exists, else ./"+datadir.Dev+")")
 	lang := fs.String("lang", "", "screen language, zh or en (default: the config's)")
 	headless := fs.Bool("headless", false, "no TUI: the screen is read through the control socket")
 	control := fs.String("control", "", "control socket path (default $POSFW_CONTROL or DATA/sim.sock)")
@@ -72,7 +72,7 @@ func runSim(e *env, args []string) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	logw, err := logfile.Open(filepath.Join(*data, "log"), "posfw.log", 1<<20, 5)
+	logw, err := logfile.Open(datadir.Dir(*data).Logs(), datadir.LogName, datadir.LogBytes, datadir.LogKeep)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runSim(e *env, args []string) error {
 	if errors.Is(err, journal.ErrRolledBack) {
 		// A developer resetting the simulator deletes the data directory; the simulated
 		// pad outside it still remembers the old journal, as a real pad would.
-		return fmt.Errorf("%w (to start a new simulated terminal, delete %s as well)", err, sim.PadNVRAM(*data))
+		return fmt.Errorf("%w (to start a new simulated terminal, delete %s as well)", err, datadir.Dir(*data).PadNVRAM())
 	}
 	if err != nil {
 		return err
@@ -149,5 +149,5 @@ func controlPath(e *env, flagValue, data string) string {
 	if v := e.getenv("POSFW_CONTROL"); v != "" {
 		return v
 	}
-	return filepath.Join(data, "sim.sock")
+	return datadir.Dir(data).Socket()
 }
