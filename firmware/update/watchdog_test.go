@@ -104,6 +104,9 @@ func TestWatchdogFedOnlyWhileAllAlive(t *testing.T) {
 			}
 		}
 	}
+	// Both parts are up before the feeding starts, as at the terminal's start.
+	w.Alive("ui")
+	w.Alive("journal")
 	go beat("ui", hang)
 	go beat("journal", nil)
 	staleCh := make(chan []string, 4)
