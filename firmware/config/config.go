@@ -52,9 +52,18 @@ type Host struct {
 	ResponseTimeout Duration `toml:"response_timeout"`
 	// TLSCA, when set, is a PEM file with the only CA the host's certificate may chain to.
 	TLSCA string `toml:"tls_ca"`
-	// MasterKeyFile holds the terminal master key (TMK) as 32 hex digits, injected at
-	// provisioning (file mode 0600); sign-on's working keys come under it.
+	// MasterKeyFile was the terminal master key in a file. The TMK now lives in the PIN
+	// pad (posfw provision tmk): a config that still names a file is refused, so that
+	// the technician deletes the clear key rather than leaving it on the disk.
 	MasterKeyFile string `toml:"master_key_file"`
+	// CUP settings (dialect "cup"): the TPDU (10 hex digits, default 6000030000) and
+	// header (12 hex digits, default 603100310000) before every message, the alignment
+	// of field 22 ("left", the default, or "right") and the sign-on's 60.3 ("001"
+	// single-length keys, "003" the default, "004" with a track data key).
+	TPDU    string `toml:"tpdu"`
+	Header  string `toml:"header"`
+	Field22 string `toml:"field22"`
+	SignOn  string `toml:"sign_on"`
 }
 
 // Modem is the 4G data link.
@@ -288,10 +297,21 @@ var rules = []rule{
 		if c.Host.MasterKeyFile == "" {
 			return ""
 		}
-		if _, err := MasterKey(c.Host.MasterKeyFile); err != nil {
-			return err.Error()
+		return "the terminal master key lives in the PIN pad now (posfw provision tmk): remove this line and delete the file"
+	}},
+	{"host.tpdu", func(c *Config) string { return hexDigits(c.Host.TPDU, 10) }},
+	{"host.header", func(c *Config) string { return hexDigits(c.Host.Header, 12) }},
+	{"host.field22", func(c *Config) string {
+		if c.Host.Field22 == "" {
+			return ""
 		}
-		return ""
+		return oneOf(c.Host.Field22, "left", "right")
+	}},
+	{"host.sign_on", func(c *Config) string {
+		if c.Host.SignOn == "" {
+			return ""
+		}
+		return oneOf(c.Host.SignOn, "001", "003", "004")
 	}},
 	{"modem.apn", func(c *Config) string {
 		if len(c.Modem.APN) > 63 || strings.ContainsAny(c.Modem.APN, "\" \r\n") {
@@ -303,6 +323,17 @@ var rules = []rule{
 	{"limits.refund_ceiling", func(c *Config) string { return positiveAmount(c.Limits.RefundCeiling) }},
 	{"limits.duplicate_window", func(c *Config) string { return within(c.Limits.DuplicateWindow, 0, 24*time.Hour) }},
 	{"ui.idle_lock", func(c *Config) string { return within(c.UI.IdleLock, 10*time.Second, 24*time.Hour) }},
+}
+
+// hexDigits checks an optional value of exactly n hex digits.
+func hexDigits(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	if _, err := hex.DecodeString(s); err != nil || len(s) != n {
+		return fmt.Sprintf("%q must be %d hex digits", s, n)
+	}
+	return ""
 }
 
 func fixedText(s string, n int) string {
@@ -350,8 +381,9 @@ func currencyNames() []string {
 	return ns
 }
 
-// MasterKey reads a terminal master key file: 32 hex digits (a double-length TDES key),
-// surrounding white space ignored. A file that is not a regular file or that its group
+// MasterKey reads a key file of 32 hex digits (a double-length TDES key, for
+// provisioning: a TMK encrypted under the PIN pad's transport key), surrounding white
+// space ignored. A file that is not a regular file or that its group
 // or others may read or write is refused (see CheckKeyFile).
 func MasterKey(path string) ([]byte, error) {
 	if err := CheckKeyFile("master key file", path); err != nil {

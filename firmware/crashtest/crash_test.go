@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"posfw/drivers/cardreader/testcards"
+	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/journal"
@@ -95,9 +96,17 @@ func (k killHost) Settle(ctx context.Context, t txn.Totals, stan int64, trailer 
 	return ok, err
 }
 
+// newClient is a host link whose keys are in a simulated PIN pad on a PTY holding the
+// host simulator's TMK (the pad lives as long as the process).
 func newClient(addr string) *host.Client {
+	sim := padsim.New()
 	tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
-	return host.New(host.Config{Address: addr, TerminalID: terminalID, MerchantID: "898000000000001", MasterKey: tmk,
+	sim.InjectTMK(tmk)
+	pad, _, err := padsim.Connect(sim)
+	if err != nil {
+		panic(err)
+	}
+	return host.New(host.Config{Address: addr, TerminalID: terminalID, MerchantID: "898000000000001", Keys: pad,
 		ResponseTimeout: 2 * time.Second})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posfw/drivers/pinpad"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
 )
@@ -36,9 +37,12 @@ type Config struct {
 	// TLS, when set, runs the link over TLS with this configuration (see
 	// PinnedTLS).
 	TLS *tls.Config
-	// MasterKey is the terminal master key (TMK), 16 bytes of double-length
-	// TDES, under which sign-on delivers the working keys. New copies it.
-	MasterKey []byte
+	// Dialect is the acquirer's dialect (default ISO87).
+	Dialect Dialect
+	// Keys is the PIN pad, which holds the terminal master key and the working keys
+	// and computes the MACs: the client never holds a clear key. It may be given
+	// later (UseKeys), once the pad is open.
+	Keys Keys
 	// Logger receives one record per discarded answer and, at debug level, each
 	// message as iso87.Describe renders it (card data redacted). Default: none.
 	Logger *slog.Logger
@@ -56,10 +60,20 @@ type Client struct {
 	log *slog.Logger
 	err error // a configuration error: every request fails with it
 
-	mu     sync.Mutex
-	macKey []byte    // clear MAC key from the last sign-on
-	pinKey *KeyBlock // PIN key as delivered (encrypted), for the PIN pad
-	closed bool
+	mu       sync.Mutex
+	keys     Keys
+	signedOn bool // the pad holds the working keys of a sign-on this client made
+	closed   bool
+}
+
+// Keys is what the host link needs of the PIN pad (pinpad.KeyPad has it): loading the
+// working keys of a sign-on, and MACs under them.
+type Keys interface {
+	// LoadWorkingKeys hands the pad the keys of a sign-on, each encrypted under the
+	// TMK; pinpad.ErrBadCheck when one does not match its check value.
+	LoadWorkingKeys(ctx context.Context, k pinpad.WorkingKeys) error
+	// MAC computes a MAC under the MAK.
+	MAC(ctx context.Context, alg pinpad.MACAlgorithm, data []byte) ([8]byte, error)
 }
 
 var _ txn.Host = (*Client)(nil)
@@ -82,8 +96,10 @@ func New(cfg Config) *Client {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	cfg.MasterKey = append([]byte(nil), cfg.MasterKey...)
-	c := &Client{cfg: cfg, log: cfg.Logger}
+	if cfg.Dialect == nil {
+		cfg.Dialect = ISO87{}
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, keys: cfg.Keys}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -99,8 +115,6 @@ func (cfg *Config) check() error {
 		return errors.New("host: terminal id must be 1 to 8 characters")
 	case cfg.MerchantID == "" || len(cfg.MerchantID) > 15:
 		return errors.New("host: merchant id must be 1 to 15 characters")
-	case len(cfg.MasterKey) != KeySize:
-		return fmt.Errorf("host: the master key must be %d bytes", KeySize)
 	}
 	return nil
 }
@@ -117,43 +131,51 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("host refused the %s: %s (%s)", e.What, e.Code, txn.LookupCode(e.Code).EN)
 }
 
-// SignOn exchanges 0800/0810 (70=001) and loads the working keys of the
-// answer, each checked against its KCV: the MAC key in memory, the PIN key
-// still encrypted under the master key, for the PIN pad (PINKey).
+// UseKeys gives the client the PIN pad that holds its keys (when it was not in
+// Config); the client must sign on again.
+func (c *Client) UseKeys(k Keys) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys, c.signedOn = k, false
+}
+
+// SignOn exchanges 0800/0810 (70=001; CUP 60.3 by its setting) and hands the
+// working keys of the answer to the PIN pad, which checks each against its check
+// value: a key that does not match refuses them all, and the client is no longer
+// signed on.
 func (c *Client) SignOn(ctx context.Context, stan int64) error {
+	c.mu.Lock()
+	keys := c.keys
+	c.signedOn = false
+	c.mu.Unlock()
+	if keys == nil {
+		return fmt.Errorf("sign-on: %w: no PIN pad holds the terminal's keys", txn.ErrNotSent)
+	}
 	resp, err := c.network(ctx, stan, NetSignOn)
 	if err != nil {
 		return fmt.Errorf("sign-on: %w", err)
 	}
-	if code := str(resp, 39); code != CodeApproved {
+	if code := resp.Get(39); code != CodeApproved {
 		return &RefusedError{"sign-on", code}
 	}
-	kbs, err := ParseKeyBlocks(str(resp, 62))
+	wk, err := c.cfg.Dialect.WorkingKeys(resp.Fields)
 	if err != nil {
 		return fmt.Errorf("sign-on: %w: %v", txn.ErrNoResponse, err)
 	}
-	macKey, err := kbs[0].Open(c.cfg.MasterKey)
-	if err != nil {
-		return fmt.Errorf("sign-on: MAC key: %w: %v", txn.ErrNoResponse, err)
-	}
-	var pinKey *KeyBlock
-	if len(kbs) > 1 {
-		k, err := kbs[1].Open(c.cfg.MasterKey)
-		if err != nil {
-			clear(macKey)
-			return fmt.Errorf("sign-on: PIN key: %w: %v", txn.ErrNoResponse, err)
+	if err := keys.LoadWorkingKeys(ctx, wk); err != nil {
+		if errors.Is(err, pinpad.ErrBadCheck) {
+			err = ErrKeyCheck
 		}
-		clear(k)
-		pinKey = &kbs[1]
+		return fmt.Errorf("sign-on: %w: %w", txn.ErrNoResponse, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		clear(macKey)
 		return fmt.Errorf("sign-on: %w: client closed", txn.ErrNotSent)
 	}
-	clear(c.macKey)
-	c.macKey, c.pinKey = macKey, pinKey
+	if c.keys == keys {
+		c.signedOn = true
+	}
 	return nil
 }
 
@@ -163,13 +185,13 @@ func (c *Client) Echo(ctx context.Context, stan int64) error {
 	if err != nil {
 		return fmt.Errorf("echo: %w", err)
 	}
-	if code := str(resp, 39); code != CodeApproved {
+	if code := resp.Get(39); code != CodeApproved {
 		return &RefusedError{"echo test", code}
 	}
 	return nil
 }
 
-func (c *Client) network(ctx context.Context, stan int64, code string) (*iso8583.Message, error) {
+func (c *Client) network(ctx context.Context, stan int64, code string) (*Decoded, error) {
 	s, err := FormatSTAN(stan)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
@@ -179,32 +201,20 @@ func (c *Client) network(ctx context.Context, stan int64, code string) (*iso8583
 	}, nil)
 }
 
-// SignedOn reports whether the client holds a MAC key.
+// SignedOn reports whether the PIN pad holds working keys of this client's
+// sign-on.
 func (c *Client) SignedOn() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.macKey != nil
+	return c.signedOn
 }
 
-// PINKey returns the PIN working key of the last sign-on, still encrypted
-// under the master key, for a master/session PIN pad; ok is false when the
-// host sent none (DUKPT PIN pads need none).
-func (c *Client) PINKey() (kb KeyBlock, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pinKey == nil {
-		return KeyBlock{}, false
-	}
-	return *c.pinKey, true
-}
-
-// Close wipes the keys. Requests made afterwards fail with txn.ErrNotSent.
+// Close ends the client: requests made afterwards fail with txn.ErrNotSent. The
+// keys stay in the PIN pad.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.macKey)
-	clear(c.cfg.MasterKey)
-	c.macKey, c.pinKey, c.closed = nil, nil, true
+	c.signedOn, c.closed = false, true
 	return nil
 }
 
@@ -393,7 +403,7 @@ func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64, trailer b
 	if err != nil {
 		return false, fmt.Errorf("settlement: %w", err)
 	}
-	switch code := str(resp, 39); code {
+	switch code := resp.Get(39); code {
 	case CodeApproved:
 		return true, nil
 	case CodeUnbalanced:
@@ -414,7 +424,7 @@ func (c *Client) Upload(ctx context.Context, r txn.Record, stan int64) error {
 	if err != nil {
 		return fmt.Errorf("batch upload: %w", err)
 	}
-	if code := str(resp, 39); code != CodeApproved {
+	if code := resp.Get(39); code != CodeApproved {
 		return &RefusedError{"batch upload", code}
 	}
 	return nil
@@ -448,12 +458,12 @@ func (c *Client) upload(r txn.Record, stan int64) (Fields, error) {
 }
 
 // response reads the answer's fields 37, 38, 39 and the host's local time.
-func (c *Client) response(msg *iso8583.Message) txn.Response {
+func (c *Client) response(msg *Decoded) txn.Response {
 	return txn.Response{
-		Code:     str(msg, 39),
-		RRN:      str(msg, 37),
-		AuthCode: str(msg, 38),
-		HostTime: c.hostTime(str(msg, 13), str(msg, 12)),
+		Code:     msg.Get(39),
+		RRN:      msg.Get(37),
+		AuthCode: msg.Get(38),
+		HostTime: c.hostTime(msg.Get(13), msg.Get(12)),
 	}
 }
 

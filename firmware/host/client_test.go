@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/moov-io/iso8583"
 
+	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/mac"
+	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
 )
@@ -124,10 +127,10 @@ func testClient(t testing.TB, addr string, now time.Time) *Client {
 	t.Helper()
 	c := New(Config{
 		Address: addr, ConnectTimeout: time.Second, ResponseTimeout: 2 * time.Second,
-		TerminalID: "TERM0001", MerchantID: testMID, MasterKey: unhex(t, testTMK),
+		TerminalID: "TERM0001", MerchantID: testMID, Keys: testKeys(t),
 		Now: func() time.Time { return now }, Location: time.UTC,
 	})
-	c.macKey = unhex(t, testMAK)
+	c.signedOn = true
 	return c
 }
 
@@ -493,7 +496,8 @@ func TestNotSentWithoutConnecting(t *testing.T) {
 		setup func(c *Client)
 		req   txn.Request
 	}{
-		{"not signed on", func(c *Client) { c.macKey = nil }, sale},
+		{"not signed on", func(c *Client) { c.signedOn = false }, sale},
+		{"no PIN pad", func(c *Client) { c.UseKeys(nil) }, sale},
 		{"closed", func(c *Client) { c.Close() }, sale},
 		{"manual refund", nil, txn.Request{Type: txn.ManualRefund, STAN: 1, Amount: 100}},
 		{"STAN 0", nil, txn.Request{Type: txn.Sale, Amount: 100}},
@@ -513,7 +517,7 @@ func TestNotSentWithoutConnecting(t *testing.T) {
 			t.Errorf("%s: Send() = %v; want %v", tt.name, err, txn.ErrNotSent)
 		}
 	}
-	bad := New(Config{Address: addr, TerminalID: "TERMINAL9", MerchantID: testMID, MasterKey: unhex(t, testTMK)})
+	bad := New(Config{Address: addr, TerminalID: "TERMINAL9", MerchantID: testMID, Keys: testKeys(t)})
 	if err := bad.Echo(context.Background(), 1); !errors.Is(err, txn.ErrNotSent) {
 		t.Errorf("Echo() with a 9-character terminal id = %v; want %v", err, txn.ErrNotSent)
 	}
@@ -582,18 +586,17 @@ func TestSignOn(t *testing.T) {
 		name    string
 		answer  answerer
 		wantErr error // nil: signed on
-		pin     bool
 	}{
-		{"MAC key", signOnAnswer(t, makBlock.String()), nil, false},
-		{"MAC and PIN keys", signOnAnswer(t, makBlock.String()+pikBlock.String()), nil, true},
-		{"damaged MAC key", signOnAnswer(t, damaged.String()), txn.ErrNoResponse, false},
-		{"damaged PIN key", signOnAnswer(t, makBlock.String()+damaged.String()), txn.ErrNoResponse, false},
-		{"no keys", signOnAnswer(t, ""), txn.ErrNoResponse, false},
-		{"refused", answerWith("97", nil, nil), &RefusedError{}, false},
+		{"MAC key", signOnAnswer(t, makBlock.String()), nil},
+		{"MAC and PIN keys", signOnAnswer(t, makBlock.String()+pikBlock.String()), nil},
+		{"damaged MAC key", signOnAnswer(t, damaged.String()), txn.ErrNoResponse},
+		{"damaged PIN key", signOnAnswer(t, makBlock.String()+damaged.String()), txn.ErrNoResponse},
+		{"no keys", signOnAnswer(t, ""), txn.ErrNoResponse},
+		{"refused", answerWith("97", nil, nil), &RefusedError{}},
 	} {
 		addr, frames := fakeHost(t, tt.answer)
 		c := testClient(t, addr, day1)
-		c.macKey = nil
+		c.signedOn = false
 		err := c.SignOn(context.Background(), 7)
 		if req, _ := iso87.Unpack(<-frames); str(req, 70) != NetSignOn || str(req, 11) != "000007" {
 			t.Errorf("%s: sign-on request has 70=%q 11=%q", tt.name, str(req, 70), str(req, 11))
@@ -601,11 +604,11 @@ func TestSignOn(t *testing.T) {
 		var refused *RefusedError
 		switch {
 		case tt.wantErr == nil:
-			if err != nil || !c.SignedOn() || !bytes.Equal(c.macKey, mak) {
-				t.Errorf("%s: SignOn() = %v; MAC key %X; want %X", tt.name, err, c.macKey, mak)
-			}
-			if kb, ok := c.PINKey(); ok != tt.pin || (ok && kb != pikBlock) {
-				t.Errorf("%s: PINKey() = %v, %v; want %v", tt.name, kb, ok, tt.pin)
+			// the pad now MACs under the MAK of the answer
+			got, merr := c.keys.MAC(context.Background(), pinpad.MACX919, []byte("data"))
+			want, _ := mac.X919(mak, []byte("data"))
+			if err != nil || !c.SignedOn() || merr != nil || got != want {
+				t.Errorf("%s: SignOn() = %v; the pad's MAC %X, %v; want %X under the MAK", tt.name, err, got, merr, want)
 			}
 		case errors.As(tt.wantErr, &refused):
 			if !errors.As(err, &refused) || refused.Code != "97" || c.SignedOn() {
@@ -619,12 +622,12 @@ func TestSignOn(t *testing.T) {
 	}
 }
 
-func TestCloseWipesKeys(t *testing.T) {
+func TestCloseEnds(t *testing.T) {
 	c := testClient(t, "127.0.0.1:1", day1)
-	k := c.macKey
 	c.Close()
-	if !bytes.Equal(k, make([]byte, len(k))) || c.SignedOn() {
-		t.Errorf("after Close the MAC key is %X; want zeros", k)
+	_, err := c.Send(context.Background(), txn.Request{Type: txn.Sale, STAN: 1, Amount: 100, At: day1})
+	if c.SignedOn() || !errors.Is(err, txn.ErrNotSent) {
+		t.Errorf("after Close: signed on %v, Send = %v; want not signed on, %v", c.SignedOn(), err, txn.ErrNotSent)
 	}
 }
 
@@ -705,4 +708,33 @@ func TestCardDataStaysInTheCardsBytes(t *testing.T) {
 			t.Errorf("field %d after the card was wiped = %q, %v; want its bytes wiped too", id, b, err)
 		}
 	}
+}
+
+// sharedPad is one simulated PIN pad for the package's tests, reached over a PTY
+// as the terminal reaches its pad: TMK testTMK, MAK testMAK.
+var sharedPad struct {
+	once sync.Once
+	d    *pinpad.Driver
+	err  error
+}
+
+// testKeys is the shared pad, with testMAK loaded.
+func testKeys(tb testing.TB) *pinpad.Driver {
+	tb.Helper()
+	sharedPad.once.Do(func() {
+		sim := padsim.New()
+		tmk, _ := hex.DecodeString(testTMK)
+		if sharedPad.err = sim.InjectTMK(tmk); sharedPad.err != nil {
+			return
+		}
+		sharedPad.d, _, sharedPad.err = padsim.Connect(sim)
+	})
+	if sharedPad.err != nil {
+		tb.Fatal(sharedPad.err)
+	}
+	kb, _ := SealKey(unhex(tb, testTMK), unhex(tb, testMAK))
+	if err := sharedPad.d.LoadWorkingKeys(context.Background(), pinpad.WorkingKeys{MAK: kb.Key[:], MAKCheck: kb.KCV[:]}); err != nil {
+		tb.Fatal(err)
+	}
+	return sharedPad.d
 }

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"time"
-
-	"github.com/moov-io/iso8583"
 
 	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
@@ -34,7 +33,7 @@ var errMismatch = errors.New("answer does not match the request")
 // terminal), txn.ErrNoResponse (the request may have left; no valid answer),
 // txn.ErrBadMAC (an answer without a MAC that verifies, whatever its response
 // code) and txn.ErrBadAnswer (a signed answer that does not repeat the request).
-func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFields) (*iso8583.Message, error) {
+func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFields) (*Decoded, error) {
 	if c.err != nil {
 		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, c.err)
 	}
@@ -42,26 +41,17 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFi
 	if !ok {
 		return nil, fmt.Errorf("%w: MTI %s is not in the dialect", txn.ErrNotSent, mti)
 	}
-	key, err := c.keyFor(m)
+	sign, err := c.signer(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	defer clear(key)
-	msg, err := buildRequest(mti, f, card)
+	d := c.cfg.Dialect
+	b, err := d.Encode(mti, f, card, sign)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", txn.ErrNotSent, mti, err)
 	}
-	var b []byte
-	if m.MAC {
-		b, err = PackMAC(msg, key)
-	} else {
-		b, err = iso87.Pack(msg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", txn.ErrNotSent, err)
-	}
 	defer clear(b) // it holds the PAN, track 2 and PIN block
-	want := match{mti: m.Response, stan: f[11], tid: c.cfg.TerminalID, mac: m.MAC, echo: echoOf(f)}
+	want := match{mti: m.Response, stan: f[11], tid: c.cfg.TerminalID, mac: m.MAC, echo: echoOf(d.Canon(mti, f))}
 
 	conn, err := c.dial(ctx)
 	if err != nil {
@@ -77,7 +67,11 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFi
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	c.log.Debug("host: request", "message", iso87.Describe(msg))
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		if dec, err := d.Decode(b); err == nil {
+			c.log.Debug("host: request", "message", dec)
+		}
+	}
 	if err := iso87.WriteFrame(conn, b); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", txn.ErrNoResponse, mti, ioProblem(ctx, err))
 	}
@@ -86,37 +80,22 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFi
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", txn.ErrNoResponse, mti, ioProblem(ctx, err))
 		}
-		resp, err := parseResponse(frame, want, key)
+		resp, err := parseResponse(d, frame, want, sign)
 		if errors.Is(err, errMismatch) {
 			c.log.Warn("host: discarded an answer that is not for this request",
-				"want_mti", want.mti, "want_stan", want.stan, "message", iso87.Describe(resp))
+				"want_mti", want.mti, "want_stan", want.stan, "message", resp)
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", mti, err)
 		}
-		c.log.Debug("host: answer", "message", iso87.Describe(resp))
+		c.log.Debug("host: answer", "message", resp)
 		return resp, nil
 	}
 }
 
-// buildRequest is Build with the card's fields set from their bytes: the fields keep
-// the slices (moov's Binary fields do), which the card's owner wipes after the request.
-func buildRequest(mti string, f Fields, card CardFields) (*iso8583.Message, error) {
-	msg, err := Build(mti, f)
-	if err != nil {
-		return nil, err
-	}
-	for id, b := range card {
-		if err := msg.BinaryField(id, b); err != nil {
-			return nil, fmt.Errorf("field %d: %v", id, err)
-		}
-	}
-	return msg, nil
-}
-
-// keyFor returns a copy of the MAC key when m needs one.
-func (c *Client) keyFor(m Message) ([]byte, error) {
+// signer returns the PIN pad's MAC under the working keys when m needs one.
+func (c *Client) signer(ctx context.Context, m Message) (Signer, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -124,10 +103,12 @@ func (c *Client) keyFor(m Message) ([]byte, error) {
 		return nil, fmt.Errorf("%w: client closed", txn.ErrNotSent)
 	case !m.MAC:
 		return nil, nil
-	case c.macKey == nil:
-		return nil, fmt.Errorf("%w: not signed on (no MAC key)", txn.ErrNotSent)
+	case !c.signedOn || c.keys == nil:
+		return nil, fmt.Errorf("%w: not signed on (no MAC key in the PIN pad)", txn.ErrNotSent)
 	}
-	return append([]byte(nil), c.macKey...), nil
+	keys := c.keys
+	alg, _ := c.cfg.Dialect.MAC()
+	return func(data []byte) ([mac.Size]byte, error) { return keys.MAC(ctx, alg, data) }, nil
 }
 
 // dial connects, and shakes hands when the link is TLS, within the connect
@@ -176,24 +157,26 @@ func echoOf(f Fields) Fields {
 // echoed field must repeat the request. A well-formed answer to another
 // request comes back with errMismatch (and the message, for the log); other
 // errors wrap txn.ErrNoResponse, txn.ErrBadMAC or txn.ErrBadAnswer.
-func parseResponse(frame []byte, want match, key []byte) (*iso8583.Message, error) {
-	msg, err := iso87.Unpack(frame)
+func parseResponse(d Dialect, frame []byte, want match, sign Signer) (*Decoded, error) {
+	msg, err := d.Decode(frame)
 	if err != nil {
 		return nil, fmt.Errorf("%w: unreadable answer: %v", txn.ErrNoResponse, err)
 	}
-	if mti, _ := msg.GetMTI(); mti != want.mti || str(msg, 11) != want.stan || str(msg, 41) != want.tid {
+	if msg.MTI != want.mti || msg.Get(11) != want.stan || msg.Get(41) != want.tid {
 		return msg, errMismatch
 	}
-	code := str(msg, 39)
+	code := msg.Get(39)
 	if want.mac {
-		switch err := CheckMAC(frame, msg, key); {
+		switch err := msg.Verify(sign); {
 		case err == nil:
 		case errors.Is(err, ErrNoMAC):
 			return nil, fmt.Errorf("%w: answer %q has no MAC", txn.ErrBadMAC, code)
 		case errors.Is(err, mac.ErrMismatch):
 			return nil, fmt.Errorf("%w: answer %q", txn.ErrBadMAC, code)
 		default:
-			return nil, fmt.Errorf("%w: %v", txn.ErrBadMAC, err)
+			// The pad could not compute the MAC (gone, no key): the answer is
+			// unverified, so it is none.
+			return nil, fmt.Errorf("%w: answer %q not checked: %v", txn.ErrNoResponse, code, err)
 		}
 	}
 	if len(code) != 2 {
@@ -201,8 +184,8 @@ func parseResponse(frame []byte, want match, key []byte) (*iso8583.Message, erro
 	}
 	got := Fields{}
 	for id := range want.echo {
-		if _, ok := msg.GetFields()[id]; ok {
-			got[id] = str(msg, id)
+		if v, ok := msg.Fields[id]; ok {
+			got[id] = v
 		}
 	}
 	if err := CheckEcho(want.echo, got); err != nil {

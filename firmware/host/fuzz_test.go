@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
 )
@@ -25,22 +26,21 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(reply(req, "00", key, Fields{90: OriginalData{MTI: "0200", STAN: 123}.String()}))
 	f.Add([]byte("0210\x00"))
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		msg, err := parseResponse(frame, want, key)
+		msg, err := parseResponse(ISO87{}, frame, want, KeySigner(mac.X919, key))
 		switch {
 		case err == nil:
-			mti, _ := msg.GetMTI()
-			if mti != want.mti || str(msg, 11) != want.stan || str(msg, 41) != want.tid {
+			if msg.MTI != want.mti || msg.Get(11) != want.stan || msg.Get(41) != want.tid {
 				t.Fatalf("parseResponse(%q) accepted an answer to another request", frame)
 			}
-			code := str(msg, 39)
+			code := msg.Get(39)
 			if len(code) != 2 {
 				t.Fatalf("parseResponse(%q) accepted an answer without a response code", frame)
 			}
-			if err := CheckMAC(frame, msg, key); err != nil {
+			if err := msg.Verify(KeySigner(mac.X919, key)); err != nil {
 				t.Fatalf("parseResponse(%q) accepted an answer whose MAC fails: %v", frame, err)
 			}
-			if str(msg, 4) != "5000" {
-				t.Fatalf("parseResponse(%q) accepted an answer for amount %q", frame, str(msg, 4))
+			if msg.Get(4) != "5000" {
+				t.Fatalf("parseResponse(%q) accepted an answer for amount %q", frame, msg.Get(4))
 			}
 		case errors.Is(err, errMismatch):
 			if msg == nil {

@@ -2,15 +2,17 @@ package hostsim
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
 
-	"github.com/moov-io/iso8583"
-
 	"posfw/firmware/host"
+	"posfw/firmware/host/cup"
 	"posfw/firmware/host/iso87"
 )
 
@@ -33,10 +35,7 @@ func (s *Server) serveConn(raw net.Conn) {
 		if err != nil {
 			return
 		}
-		mti := ""
-		if len(frame) >= 4 {
-			mti = string(frame[:4])
-		}
+		mti := s.peekMTI(frame)
 		f := s.faultFor(mti)
 		b := behaviours[f.Mode]
 		if !b.process {
@@ -83,6 +82,27 @@ func (s *Server) serveConn(raw net.Conn) {
 			return // drop-after-request: processed, and the line goes dead
 		}
 	}
+}
+
+// signer MACs with a terminal's clear MAK by the dialect's algorithm.
+func (s *Server) signer(key []byte) host.Signer {
+	_, f := s.cfg.Dialect.MAC()
+	return host.KeySigner(f, key)
+}
+
+// peekMTI reads the MTI of a request frame without decoding it, for the faults
+// limited to one MTI: ASCII at the start (iso87), BCD after TPDU and header (CUP).
+func (s *Server) peekMTI(frame []byte) string {
+	if s.cfg.Dialect.Name() == "cup" {
+		if len(frame) < cup.PrefixLen+2 {
+			return ""
+		}
+		return fmt.Sprintf("%02X%02X", frame[cup.PrefixLen], frame[cup.PrefixLen+1])
+	}
+	if len(frame) < 4 {
+		return ""
+	}
+	return string(frame[:4])
 }
 
 // altered is another value of the same length: its last digit moved on by
@@ -144,8 +164,8 @@ type answer struct {
 // request is a decoded request.
 type request struct {
 	mti      string
-	msg      *iso8583.Message
-	f        map[int]string // every field present; binary ones as raw bytes
+	msg      *host.Decoded
+	f        host.Fields // every field present, neutral; binary ones as raw bytes
 	terminal string
 	stan     int64
 }
@@ -183,20 +203,20 @@ const (
 // handle decodes one request frame, applies it to the ledger and returns
 // the answer. It never panics: an unreadable frame closes the connection.
 func (s *Server) handle(frame []byte, fault Fault) answer {
-	msg, err := iso87.Unpack(frame)
+	msg, err := s.cfg.Dialect.Decode(frame)
 	if err != nil {
 		s.log.Warn("hostsim: unreadable request; closing the connection", "bytes", len(frame), "error", err)
 		return answer{act: actClose}
 	}
-	mti, _ := msg.GetMTI()
+	mti := msg.MTI
 	m, ok := host.LookupMessage(mti)
 	h := handlers[mti]
 	if !ok || h == nil {
-		s.log.Warn("hostsim: not a request of the dialect; closing the connection", "message", iso87.Describe(msg))
+		s.log.Warn("hostsim: not a request of the dialect; closing the connection", "message", msg)
 		return answer{act: actClose}
 	}
-	s.log.Debug("hostsim: request", "message", iso87.Describe(msg))
-	r := newRequest(mti, msg)
+	s.log.Debug("hostsim: request", "message", msg)
+	r := newRequest(msg)
 	if r.terminal == "" || r.stan == 0 {
 		return s.reply(r, m, outcome{code: codeFormat}, nil, fault)
 	}
@@ -204,7 +224,7 @@ func (s *Server) handle(frame []byte, fault Fault) answer {
 	if m.MAC {
 		key = s.macKey(r.terminal)
 		defer clear(key)
-		if key == nil || host.CheckMAC(frame, msg, key) != nil {
+		if key == nil || msg.Verify(s.signer(key)) != nil {
 			s.log.Warn("hostsim: MAC check failed", "mti", mti, "terminal", r.terminal, "stan", r.stan)
 			return s.reply(r, m, outcome{code: host.CodeMACError}, nil, fault)
 		}
@@ -223,13 +243,8 @@ func (s *Server) handle(frame []byte, fault Fault) answer {
 	return s.reply(r, m, out, key, fault)
 }
 
-func newRequest(mti string, msg *iso8583.Message) *request {
-	r := &request{mti: mti, msg: msg, f: map[int]string{}}
-	for id, f := range msg.GetFields() {
-		if b, err := f.Bytes(); err == nil {
-			r.f[id] = string(b)
-		}
-	}
+func newRequest(msg *host.Decoded) *request {
+	r := &request{mti: msg.MTI, msg: msg, f: msg.Fields}
 	r.terminal = r.f[41]
 	r.stan, _ = strconv.ParseInt(r.f[11], 10, 64)
 	return r
@@ -259,17 +274,20 @@ func (s *Server) reply(r *request, m host.Message, out outcome, key []byte, faul
 		key = nil
 	}
 	s.log.Info("hostsim: answer", "mti", m.Response, "terminal", r.terminal, "stan", r.stan, "code", out.code)
-	msg, err := host.Build(m.Response, f)
-	var b []byte
-	if err == nil && key != nil && m.MAC {
-		b, err = host.PackMAC(msg, key)
-	} else if err == nil {
-		b, err = iso87.Pack(msg)
+	var sign host.Signer
+	if key != nil && m.MAC {
+		sign = s.signer(key)
 	}
+	d := s.cfg.Dialect.Answering(r.msg)
+	b, err := d.Encode(m.Response, f, nil, sign)
 	if err != nil {
 		s.log.Error("hostsim: cannot build the answer; closing the connection", "error", err)
 		return answer{act: actClose}
 	}
-	s.log.Debug("hostsim: answer", "message", iso87.Describe(msg))
-	return answer{frame: b, mac: key != nil && m.MAC}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		if dec, err := d.Decode(b); err == nil {
+			s.log.Debug("hostsim: answer", "message", dec)
+		}
+	}
+	return answer{frame: b, mac: sign != nil}
 }

@@ -1,18 +1,17 @@
 package hostsim
 
 import (
+	"crypto/cipher"
 	"crypto/des"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"posfw/drivers/pinpad/dukpt"
 	"posfw/drivers/pinpad/iso9564"
-	"posfw/firmware/host"
 )
 
 // workingKeys are the keys a terminal received at its last sign-on.
@@ -20,24 +19,15 @@ type workingKeys struct {
 	mac, pin []byte
 }
 
-// issueKeys draws a fresh MAC key and PIN key for a terminal, keeps them and
-// returns field 62 of the sign-on answer: both sealed under the master key.
-func (s *Server) issueKeys(terminal string) (string, error) {
-	k := &workingKeys{mac: make([]byte, host.KeySize), pin: make([]byte, host.KeySize)}
-	if _, err := io.ReadFull(s.cfg.Rand, k.mac); err != nil {
-		return "", fmt.Errorf("hostsim: working key: %w", err)
-	}
-	if _, err := io.ReadFull(s.cfg.Rand, k.pin); err != nil {
-		return "", fmt.Errorf("hostsim: working key: %w", err)
-	}
-	macBlock, err := host.SealKey(s.cfg.MasterKey, k.mac)
+// issueKeys draws fresh working keys for a terminal in the dialect's layout for the
+// sign-on code netCode, keeps the clear MAK and PIK, and returns field 62 of the
+// answer: the keys under the master key, with their check values.
+func (s *Server) issueKeys(terminal, netCode string) (string, error) {
+	f62, mak, pik, err := s.cfg.Dialect.IssueKeys(s.cfg.MasterKey, s.cfg.Rand, netCode)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("hostsim: working keys: %w", err)
 	}
-	pinBlock, err := host.SealKey(s.cfg.MasterKey, k.pin)
-	if err != nil {
-		return "", err
-	}
+	k := &workingKeys{mac: mak, pin: pik}
 	s.mu.Lock()
 	if old := s.keys[terminal]; old != nil {
 		clear(old.mac)
@@ -45,7 +35,7 @@ func (s *Server) issueKeys(terminal string) (string, error) {
 	}
 	s.keys[terminal] = k
 	s.mu.Unlock()
-	return macBlock.String() + pinBlock.String(), nil
+	return f62, nil
 }
 
 // macKey returns a copy of a terminal's MAC key, nil before its sign-on.
@@ -99,7 +89,13 @@ func (s *Server) pinOf(r *request, pan string) (string, error) {
 		if key == nil {
 			return "", errors.New("no session PIN key")
 		}
-		c, err := des.NewTripleDESCipher(append(key, key[:8]...)) // K1 K2 K1
+		var c cipher.Block
+		var err error
+		if len(key) == 8 { // CUP 001: a single-length PIK
+			c, err = des.NewCipher(key)
+		} else {
+			c, err = des.NewTripleDESCipher(append(key, key[:8]...)) // K1 K2 K1
+		}
 		clear(key)
 		if err != nil {
 			return "", err

@@ -64,7 +64,7 @@ func TestReadDeadline(t *testing.T) {
 	// client, longer together than the read timeout.
 	c := host.New(host.Config{
 		Address: addr, TerminalID: testTID, MerchantID: testMID,
-		MasterKey: testkit.Unhex(t, DefaultMasterKey), ResponseTimeout: time.Second,
+		Keys: padWith(t, testkit.Unhex(t, DefaultMasterKey)), ResponseTimeout: time.Second,
 	})
 	defer c.Close()
 	for i := range 2 {

@@ -263,14 +263,14 @@ func adjustRefunded(tx *ledgerTx, saleID, by int64) error {
 
 // network answers 0800: sign-on issues working keys; echo answers 00.
 func (s *Server) network(r *request) (outcome, error) {
-	switch r.get(70) {
-	case host.NetSignOn:
-		keys, err := s.issueKeys(r.terminal)
+	switch net := r.get(70); {
+	case s.cfg.Dialect.IsSignOn(net):
+		keys, err := s.issueKeys(r.terminal, net)
 		if err != nil {
 			return outcome{}, err
 		}
 		return outcome{code: host.CodeApproved, extra: host.Fields{62: keys}}, nil
-	case host.NetEcho:
+	case net == host.NetEcho:
 		return outcome{code: host.CodeApproved}, nil
 	}
 	return outcome{code: codeFormat}, nil
@@ -442,9 +442,15 @@ func (s *Server) settle(r *request) (outcome, error) {
 	if (proc != host.ProcSettle && proc != host.ProcSettleTrailer) || err != nil || berr != nil {
 		return outcome{code: codeFormat}, nil
 	}
-	agree := func(ours txn.Totals) bool {
-		return ours.Sales == theirs.Sales && ours.Refunds == theirs.Refunds && ours.Voids == theirs.Voids
+	// Only what the dialect's 0500 carries is compared (CUP: net debits and credits).
+	view := func(t txn.Totals) host.TotalsView {
+		return s.cfg.Dialect.SettlementCompares(host.TotalsView{
+			SalesCount: t.Sales.Count, SalesAmount: t.Sales.Amount,
+			RefundsCount: t.Refunds.Count, RefundsAmount: t.Refunds.Amount,
+			VoidsCount: t.Voids.Count, VoidsAmount: t.Voids.Amount,
+		})
 	}
+	agree := func(ours txn.Totals) bool { return view(ours) == view(theirs) }
 	out := outcome{code: host.CodeUnbalanced}
 	err = s.ledger.update(func(tx *ledgerTx) error {
 		if proc == host.ProcSettleTrailer {

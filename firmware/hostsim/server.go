@@ -47,6 +47,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"posfw/firmware/host"
 )
 
 // Default keys, for sim mode and tests only.
@@ -66,6 +68,9 @@ type Config struct {
 	// MasterKey (TMK) and BDK are 16-byte double-length TDES keys; nil means
 	// DefaultMasterKey and DefaultBDK.
 	MasterKey, BDK []byte
+	// Dialect is the one the simulator speaks (default host.ISO87): CUP swaps the
+	// TPDU in its answers and checks the CUP ECB MAC.
+	Dialect host.Dialect
 	// TLS, when set, makes the server speak TLS.
 	TLS *tls.Config
 	// Logger receives one record per request (no card data). Default: none.
@@ -124,6 +129,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Dialect == nil {
+		cfg.Dialect = host.ISO87{}
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local

@@ -69,7 +69,7 @@ func TestTLS(t *testing.T) {
 	} {
 		c := host.New(host.Config{
 			Address: ln.Addr().String(), TerminalID: testTID, MerchantID: testMID, TLS: tt.tls,
-			MasterKey: testkit.Unhex(t, DefaultMasterKey), ResponseTimeout: 500 * time.Millisecond,
+			Keys: padWith(t, testkit.Unhex(t, DefaultMasterKey)), ResponseTimeout: 500 * time.Millisecond,
 		})
 		err := c.SignOn(context.Background(), 1)
 		if tt.want == nil {
@@ -103,7 +103,7 @@ func TestNoCardDataInLogs(t *testing.T) {
 	defer srv.Close()
 	e := &env{t: t, srv: srv, addr: ln.Addr().String()}
 	e.c = host.New(host.Config{
-		Address: e.addr, TerminalID: testTID, MerchantID: testMID, MasterKey: testkit.Unhex(t, DefaultMasterKey),
+		Address: e.addr, TerminalID: testTID, MerchantID: testMID, Keys: padWith(t, testkit.Unhex(t, DefaultMasterKey)),
 		Logger: logger, ResponseTimeout: 300 * time.Millisecond,
 	})
 	if err := e.c.SignOn(context.Background(), e.next()); err != nil {
@@ -146,7 +146,7 @@ func TestNewAndClose(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	served := make(chan error)
 	go func() { served <- srv.Serve(ln) }()
-	c := host.New(host.Config{Address: ln.Addr().String(), TerminalID: testTID, MerchantID: testMID, MasterKey: testkit.Unhex(t, DefaultMasterKey)})
+	c := host.New(host.Config{Address: ln.Addr().String(), TerminalID: testTID, MerchantID: testMID, Keys: padWith(t, testkit.Unhex(t, DefaultMasterKey))})
 	time.Sleep(20 * time.Millisecond)
 	if err := c.SignOn(context.Background(), 1); !errors.Is(err, txn.ErrNotSent) {
 		t.Errorf("SignOn() to a server started down = %v; want %v", err, txn.ErrNotSent)

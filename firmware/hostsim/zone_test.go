@@ -26,7 +26,7 @@ func TestRefundAfterMidnight(t *testing.T) {
 	e := &env{t: t, srv: srv, addr: addr}
 	e.c = host.New(host.Config{
 		Address: e.addr, ConnectTimeout: time.Second, ResponseTimeout: 500 * time.Millisecond,
-		TerminalID: testTID, MerchantID: testMID, MasterKey: testkit.Unhex(t, DefaultMasterKey), Location: beijing, Now: now,
+		TerminalID: testTID, MerchantID: testMID, Keys: padWith(t, testkit.Unhex(t, DefaultMasterKey)), Location: beijing, Now: now,
 	})
 	if err := e.c.SignOn(context.Background(), e.next()); err != nil {
 		t.Fatalf("SignOn() = %v", err)

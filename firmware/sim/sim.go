@@ -73,19 +73,32 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	}
 	devs.Pad.SetNVRAM(data.PadNVRAM())
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
+	c := o.Config
+	dialect, err := host.ParseDialect(c.Host.Dialect, host.CUPConfig{TPDU: c.Host.TPDU, Header: c.Host.Header, Field22: c.Host.Field22, SignOn: c.Host.SignOn})
+	if err != nil {
+		devs.Close()
+		return nil, err
+	}
+	// The simulated pad plays the key injection facility's part once: it gets the host
+	// simulator's test TMK, which the firmware never sees.
+	if !devs.Pad.HasTMK() {
+		tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
+		if err := devs.Pad.InjectTMK(tmk); err != nil {
+			devs.Close()
+			return nil, err
+		}
+	}
 	addr := o.HostAddr
 	if addr == "" {
-		if err := t.startAcquirer(o); err != nil {
+		if err := t.startAcquirer(o, dialect); err != nil {
 			devs.Close()
 			return nil, err
 		}
 		addr = t.acquirerAddr
 	}
-	tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
-	c := o.Config
 	t.client = host.New(host.Config{
 		Address: addr, ConnectTimeout: c.Host.ConnectTimeout.Duration, ResponseTimeout: c.Host.ResponseTimeout.Duration,
-		TerminalID: c.TerminalID, MerchantID: c.MerchantID, Currency: c.CurrencyCode(), MasterKey: tmk, Logger: o.Log,
+		TerminalID: c.TerminalID, MerchantID: c.MerchantID, Currency: c.CurrencyCode(), Dialect: dialect, Logger: o.Log,
 		Now: o.Now, Location: c.Location(),
 	})
 	opened, err := board.Open(b, board.Options{APN: c.Modem.APN})
@@ -93,6 +106,9 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		t.closeAcquirer()
 		devs.Close()
 		return nil, err
+	}
+	if k, ok := opened.Pad.(host.Keys); ok {
+		t.client.UseKeys(k) // the pad holds the keys and computes the MACs
 	}
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Devices: opened, Display: t.Display,
@@ -132,10 +148,10 @@ func (t *Terminal) Close() {
 }
 
 // startAcquirer runs the host simulator on 127.0.0.1 with its ledger in the data dir.
-func (t *Terminal) startAcquirer(o Options) error {
+func (t *Terminal) startAcquirer(o Options, d host.Dialect) error {
 	// The acquirer keeps the terminal's zone: its RRN's date and the original's date it
 	// checks a refund against are the local date the slip printed.
-	acq, err := hostsim.New(hostsim.Config{Ledger: datadir.Dir(o.DataDir).Ledger(), Logger: o.Log,
+	acq, err := hostsim.New(hostsim.Config{Ledger: datadir.Dir(o.DataDir).Ledger(), Logger: o.Log, Dialect: d,
 		Now: o.Now, Location: o.Config.Location()})
 	if err != nil {
 		return err

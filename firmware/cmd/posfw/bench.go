@@ -85,8 +85,13 @@ func runBench(e *env, args []string) error {
 	fs := e.flags("bench")
 	n := fs.Int("n", 200, "number of sales")
 	data := fs.String("data", "", "directory for the journal (default: a temporary one; use the disk you care about)")
+	dialectName := fs.String("dialect", "iso87", "host dialect: iso87 or cup")
 	if err := e.parse(fs, args); err != nil {
 		return err
+	}
+	dialect, err := host.ParseDialect(*dialectName, host.CUPConfig{})
+	if err != nil {
+		return usageError{fmt.Sprintf("--dialect %s: want iso87 or cup", *dialectName)}
 	}
 	if err := noArgs(fs); err != nil {
 		return err
@@ -96,7 +101,6 @@ func runBench(e *env, args []string) error {
 	}
 	dir := *data
 	if dir == "" {
-		var err error
 		if dir, err = os.MkdirTemp("", "posfw-bench-"); err != nil {
 			return err
 		}
@@ -104,14 +108,14 @@ func runBench(e *env, args []string) error {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(dir, "bench-")
+	dir, err = os.MkdirTemp(dir, "bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	acq, err := hostsim.New(hostsim.Config{})
+	acq, err := hostsim.New(hostsim.Config{Dialect: dialect})
 	if err != nil {
 		return err
 	}
@@ -121,17 +125,20 @@ func runBench(e *env, args []string) error {
 		return err
 	}
 	go acq.Serve(ln)
+	// The PIN pad, simulated on a PTY: it hashes the card, seals the journal's head and
+	// holds the TMK and working keys (every MAC is its round trip), as on a terminal.
+	sim := padsim.New()
 	tmk, _ := hex.DecodeString(hostsim.DefaultMasterKey)
-	client := host.New(host.Config{Address: ln.Addr().String(), TerminalID: "BENCH001", MerchantID: "898000000000001", MasterKey: tmk})
-	defer client.Close()
-
-	// The PIN pad, simulated on a PTY: it hashes the card and seals the journal's head,
-	// as on a terminal.
-	pad, stopPad, err := padsim.Connect(padsim.New())
+	if err := sim.InjectTMK(tmk); err != nil {
+		return err
+	}
+	pad, stopPad, err := padsim.Connect(sim)
 	if err != nil {
 		return err
 	}
 	defer stopPad()
+	client := host.New(host.Config{Address: ln.Addr().String(), TerminalID: "BENCH001", MerchantID: "898000000000001", Keys: pad, Dialect: dialect})
+	defer client.Close()
 	j, err := journal.OpenWith(filepath.Join(dir, "journal.db"), journal.Options{Witness: pad})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 )
 
@@ -17,7 +18,9 @@ func runHostsim(e *env, args []string) error {
 	fs := e.flags("hostsim")
 	listen := fs.String("listen", "127.0.0.1:8583", "address to listen on")
 	ledger := fs.String("ledger", "", "SQLite ledger file (default: in memory)")
-	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87")
+	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87 or cup (answers with the request's TPDU swapped)")
+	field22 := fs.String("field22", "left", "cup: alignment of field 22, left or right")
+	header := fs.String("header", "603100310000", "cup: the 6-byte header of answers, 12 hex digits")
 	tz := fs.String("tz", "Asia/Shanghai", "the acquirer's time zone: local time in answers (fields 12, 13) and the date of its RRNs")
 	readTimeout := fs.Duration("read-timeout", hostsim.DefaultReadTimeout, "drop a client that has not sent a whole request within this time")
 	maxConns := fs.Int("max-conns", hostsim.DefaultMaxConns, "most connections served at once; more are closed on accept")
@@ -28,8 +31,12 @@ func runHostsim(e *env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if *dialect != "iso87" {
-		return usageError{fmt.Sprintf("--dialect %q: this build speaks iso87 (cup comes later)", *dialect)}
+	if *dialect != "iso87" && *dialect != "cup" {
+		return usageError{fmt.Sprintf("--dialect %q: want iso87 or cup", *dialect)}
+	}
+	d, err := host.ParseDialect(*dialect, host.CUPConfig{Field22: *field22, Header: *header})
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	f, err := hostsim.ParseFault(*fault)
 	if err != nil {
@@ -48,7 +55,7 @@ func runHostsim(e *env, args []string) error {
 	if err != nil || *tz == "Local" || *tz == "" {
 		return usageError{fmt.Sprintf("--tz %q is not a time zone name like Asia/Shanghai", *tz)}
 	}
-	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Fault: f, ReadTimeout: *readTimeout, MaxConns: *maxConns, Logger: slog.New(slog.NewTextHandler(e.stderr, nil)), Location: loc})
+	srv, err := hostsim.New(hostsim.Config{Ledger: *ledger, Dialect: d, Fault: f, ReadTimeout: *readTimeout, MaxConns: *maxConns, Logger: slog.New(slog.NewTextHandler(e.stderr, nil)), Location: loc})
 	if err != nil {
 		return err
 	}
@@ -59,7 +66,7 @@ func runHostsim(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(e.stderr, "posfw hostsim: listening on %s (iso87, master key %s)\n", ln.Addr(), hostsim.DefaultMasterKey)
+	fmt.Fprintf(e.stderr, "posfw hostsim: listening on %s (%s, test master key %s)\n", ln.Addr(), d.Name(), hostsim.DefaultMasterKey)
 	go func() {
 		<-ctx.Done()
 		srv.Close()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"posfw/board"
@@ -66,6 +65,9 @@ func runRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if k, ok := devs.Pad.(host.Keys); ok {
+		client.UseKeys(k) // the PIN pad holds the TMK and working keys and MACs
+	}
 	a, err := app.Start(ctx, app.Options{
 		DataDir: *data, Config: cfg, Devices: devs, Display: display,
 		Lang: ui.Lang(cfg.Language), Version: version, Log: log, Host: client,
@@ -105,18 +107,17 @@ func runKeypad(ctx context.Context, b *board.Board, u *ui.UI, log *slog.Logger) 
 }
 
 // hostClient is the acquirer link of a production terminal: the configured address,
-// timeouts, pinned CA and master key.
+// timeouts, pinned CA and dialect.
 func hostClient(cfg *config.Config, log *slog.Logger) (*host.Client, error) {
-	if cfg.Host.MasterKeyFile == "" {
-		return nil, fmt.Errorf("config: host.master_key_file: missing (the terminal master key is injected at provisioning)")
-	}
-	tmk, err := config.MasterKey(cfg.Host.MasterKeyFile)
+	d, err := host.ParseDialect(cfg.Host.Dialect, host.CUPConfig{TPDU: cfg.Host.TPDU, Header: cfg.Host.Header, Field22: cfg.Host.Field22, SignOn: cfg.Host.SignOn})
 	if err != nil {
 		return nil, err
 	}
+	// No master key here: the TMK and the working keys live in the PIN pad
+	// (provision tmk), which the client is given once the devices are open.
 	hc := host.Config{
 		Address: cfg.Host.Address, ConnectTimeout: cfg.Host.ConnectTimeout.Duration, ResponseTimeout: cfg.Host.ResponseTimeout.Duration,
-		TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Currency: cfg.CurrencyCode(), MasterKey: tmk, Logger: log,
+		TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Currency: cfg.CurrencyCode(), Dialect: d, Logger: log,
 		Location: cfg.Location(), // fields 12 and 13: the terminal's local time
 	}
 	if cfg.Host.TLSCA != "" {

@@ -30,6 +30,7 @@ func runSim(e *env, args []string) error {
 	host := fs.String("host", "", "acquirer host:port instead of the configured one")
 	cfgFile := fs.String("config", "", "terminal configuration file (default: the embedded sim configuration)")
 	tz := fs.String("tz", "", "time zone of the terminal and its host simulator, e.g. Asia/Shanghai (default: the config's timezone)")
+	dialect := fs.String("dialect", "", "host dialect of the terminal and its host simulator, iso87 or cup (default: the config's)")
 	clock := fs.String("clock", "", "start the terminal's clock (and the host simulator's) at this RFC 3339 time, e.g. 2026-12-06T00:40:00+08:00; it runs on from there")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -49,6 +50,12 @@ func runSim(e *env, args []string) error {
 			return usageError{"--host " + reason}
 		}
 		cfg.Host.Address = *host
+	}
+	if *dialect != "" {
+		if *dialect != "iso87" && *dialect != "cup" {
+			return usageError{fmt.Sprintf("--dialect %q: want iso87 or cup", *dialect)}
+		}
+		cfg.Host.Dialect = *dialect
 	}
 	if *tz != "" {
 		cfg.TimeZone = *tz
