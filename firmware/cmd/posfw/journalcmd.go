@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"posfw/board"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/config"
 	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
-	"posfw/firmware/sim"
 )
 
 // runJournal looks at a journal without changing it: it is opened read-only (so that
