@@ -223,7 +223,11 @@ type Bundle struct {
 // manifest is believed only after that.
 func Open(r io.Reader, keys Keys) (*Bundle, error) {
 	var magic [len(Magic)]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil {
+	n0, err := io.ReadFull(r, magic[:])
+	if string(magic[:n0]) != Magic[:n0] {
+		return nil, errors.New("not a posfw update bundle (bad magic)")
+	}
+	if err != nil {
 		return nil, truncated("header", err)
 	}
 	if string(magic[:]) != Magic {
