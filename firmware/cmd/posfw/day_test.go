@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"posfw/drivers/cardreader/testcards"
+	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/txn"
 	"posfw/ui"
@@ -109,23 +112,47 @@ func TestCashiersDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a whole day takes a while")
 	}
-	for _, tc := range []struct {
-		name  string
-		lang  ui.Lang
-		clock string // posfw sim --clock; "" is the real time
-	}{
-		{string(ui.English), ui.English, ""},
-		{string(ui.Chinese), ui.Chinese, ""},
-		{"zh-after-midnight", ui.Chinese, nightShift},
+	for _, tc := range []day{
+		{lang: ui.English, dialect: "iso87"},
+		{lang: ui.Chinese, dialect: "iso87"},
+		{lang: ui.Chinese, dialect: "iso87", clock: nightShift},
+		// Issue 15: the China UnionPay dialect, and a settlement the acquirer first
+		// disagrees with, so that the batch is uploaded — in both dialects.
+		{lang: ui.English, dialect: "iso87", upload: true},
+		{lang: ui.English, dialect: "cup", upload: true},
+		{lang: ui.Chinese, dialect: "cup"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { cashiersDay(t, tc.lang, tc.clock) })
+		t.Run(tc.name(), func(t *testing.T) { cashiersDay(t, tc) })
 	}
+}
+
+// day is one run of the cashier's day.
+type day struct {
+	lang    ui.Lang
+	dialect string // host.dialect of the terminal and its host simulator
+	clock   string // posfw sim --clock; "" is the real time
+	upload  bool   // the acquirer answers the first 0500 with 95: batch upload, trailer
+}
+
+func (d day) name() string {
+	n := string(d.lang)
+	if d.clock != "" {
+		n += "-after-midnight"
+	}
+	if d.dialect != "iso87" {
+		n += "-" + d.dialect
+	}
+	if d.upload {
+		n += "-upload"
+	}
+	return n
 }
 
 // slipTime finds the local date and time a slip prints.
 var slipTime = regexp.MustCompile(`Time +(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d)`)
 
-func cashiersDay(t *testing.T, lang ui.Lang, clock string) {
+func cashiersDay(t *testing.T, d day) {
+	lang, clock := d.lang, d.clock
 	dir := t.TempDir()
 	data := filepath.Join(dir, "var")
 	cfg := filepath.Join(dir, "posfw.toml")
@@ -137,6 +164,7 @@ timezone = "Asia/Shanghai"
 [host]
 address = "127.0.0.1:1"
 response_timeout = "2s"
+dialect = "`+d.dialect+`"
 `), 0o600)
 	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: lang}
 	var stderr bytes.Buffer
@@ -274,11 +302,18 @@ response_timeout = "2s"
 	s.keys("ENTER CANCEL")
 	s.waitText("8 ")
 
-	// 7. Settlement; the printed report matches the journal.
+	// 7. Settlement; the printed report matches the journal. With upload, the acquirer
+	// answers the first 0500 with 95 (after taking it): the terminal uploads the batch
+	// (0320), sends the trailer, and both end "balanced after upload".
+	result := txn.SettledBalanced
+	if d.upload {
+		s.do("fault", "host=code:95@0500#1")
+		result = txn.SettledAfterUpload
+	}
 	s.sel(ui.Text{EN: "Settlement", ZH: "结算"})
 	s.wait(ui.WordConfirm)
 	s.keys("ENTER")
-	s.wait(txn.SettleResults[txn.SettledBalanced])
+	s.wait(txn.SettleResults[result])
 	s.done()
 	report := s.do("printer")
 	// Approved sales: 50.00 (partly refunded) and 3.00; voided 12.34; refund 20.00.
@@ -290,6 +325,13 @@ response_timeout = "2s"
 	}
 	if st := s.state(); st["batch"] != float64(2) {
 		t.Errorf("batch after settlement = %v; want 2", st["batch"])
+	}
+
+	state := s.do("state")
+	for _, k := range keyForms(t, hostsim.DefaultMasterKey, hostsim.DefaultBDK, padsim.TestTransportKey) {
+		if bytes.Contains([]byte(state), k) {
+			t.Errorf("simctl state shows a test key: %s", state)
+		}
 	}
 
 	// Stop; the journal verifies; no full PAN anywhere in the data directory.
@@ -313,6 +355,27 @@ response_timeout = "2s"
 	if a, err := acq.Ledger().ByRRN(rrn); err != nil || a.Date != slipDate || a.Refunded != 2000 {
 		t.Errorf("acquirer's PIN sale = %+v, %v; want date %s, 2000 refunded", a, err, slipDate)
 	}
+	if got, err := acq.Ledger().Settlement("SIM00001", 1); err != nil || got != string(result) {
+		t.Errorf("acquirer's settlement of batch 1 = %q, %v; want %q as the terminal", got, err, result)
+	}
+	// The acquirer's books and the journal agree, row by row: every approved record of
+	// the journal is standing at the acquirer, settled, for the same amount.
+	ledger, err := acq.Ledger().List("SIM00001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRRN := map[string]hostsim.Auth{}
+	for _, a := range ledger {
+		byRRN[a.RRN] = a
+	}
+	for _, r := range exported(t, data) {
+		if r["status"] == "approved" || r["status"] == "partially_refunded" || r["status"] == "voided" {
+			a, ok := byRRN[r["rrn"].(string)]
+			if !ok || float64(a.Amount) != r["amount"] || !a.Settled {
+				t.Errorf("journal %v %v (RRN %v) at the acquirer: %+v, found %v; want the same amount, settled", r["type"], r["amount"], r["rrn"], a, ok)
+			}
+		}
+	}
 	// The journal head sealed by the pad went to the acquirer with the settlement, and the
 	// report printed the same one.
 	head, err := acq.Ledger().SettledHead("SIM00001", 1)
@@ -329,6 +392,9 @@ response_timeout = "2s"
 			t.Errorf("export created_at = %q; want local time with +08:00 (at %s)", c, clock)
 		}
 	}
+	// No key in clear or in hex anywhere in the data directory (journal, ledger, logs) or
+	// in simctl's state: the TMK and the working keys live in the PIN pad (issue 15).
+	secrets := keyForms(t, hostsim.DefaultMasterKey, hostsim.DefaultBDK, padsim.TestTransportKey)
 	var pans []string
 	for _, n := range testcards.Names() {
 		c, _ := testcards.Lookup(n)
@@ -342,6 +408,11 @@ response_timeout = "2s"
 		for _, pan := range pans {
 			if bytes.Contains(b, []byte(pan)) {
 				t.Errorf("%s holds the full PAN of a test card", p)
+			}
+		}
+		for _, k := range secrets {
+			if bytes.Contains(b, k) {
+				t.Errorf("%s holds a test key (%X...)", p, k[:4])
 			}
 		}
 		return nil
@@ -484,4 +555,19 @@ func TestManage(t *testing.T) {
 	s.sel(ui.Text{EN: "Journal verify"})
 	s.digits("12345678")
 	s.waitText("OK")
+}
+
+// keyForms are the ways a key could be written down: its bytes, upper- and lower-case
+// hex, base64 (JSON's way with bytes).
+func keyForms(t *testing.T, keys ...string) [][]byte {
+	var out [][]byte
+	for _, k := range keys {
+		b, err := hex.DecodeString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b, []byte(strings.ToUpper(k)), []byte(strings.ToLower(k)),
+			[]byte(base64.StdEncoding.EncodeToString(b)))
+	}
+	return out
 }
