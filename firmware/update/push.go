@@ -42,6 +42,12 @@ import (
 // are skipped up to the next "POSFW-PUSH" line.
 const pushHello = "POSFW-PUSH 1"
 
+// HelloWait is how long the sender waits for the answer to its header before sending it
+// again (helloTries times): longer than a receiver's idle timeout over the tries.
+var HelloWait = 3 * time.Second
+
+const helloTries = 5
+
 // ChunkSize is the data carried by one chunk; its framing costs 9 bytes (0.2 %).
 const ChunkSize = 4096
 
@@ -105,13 +111,28 @@ func Push(ctx context.Context, c Conn, path string, progress func(done, total in
 		return "", err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	if _, err := fmt.Fprintf(c, "%s %d %s\n", pushHello, size, sum); err != nil {
-		return "", err
-	}
-	c.SetReadTimeout(10 * time.Second)
-	reply, err := answer(c)
-	if err != nil {
-		return "", fmt.Errorf("no answer from the terminal: %w", err)
+	// On a serial line the terminal may still be inside a session that was cut (waiting
+	// for the rest of a chunk, until its idle timeout): a header it swallowed there, or
+	// a "garbled" from it, is answered by sending the header again.
+	var reply string
+	for try := 1; ; try++ {
+		if _, err := fmt.Fprintf(c, "%s %d %s\n", pushHello, size, sum); err != nil {
+			return "", err
+		}
+		c.SetReadTimeout(HelloWait)
+		reply, err = answer(c)
+		if err == nil && !strings.HasPrefix(reply, "ERR push garbled") {
+			break
+		}
+		if try == helloTries {
+			if err == nil {
+				err = errors.New(reply)
+			}
+			return "", fmt.Errorf("no answer from the terminal: %w", err)
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
 	}
 	off, err := strconv.ParseInt(strings.TrimPrefix(reply, "OFFSET "), 10, 64)
 	if !strings.HasPrefix(reply, "OFFSET ") || err != nil || off < 0 || off > size {
@@ -123,7 +144,7 @@ func Push(ctx context.Context, c Conn, path string, progress func(done, total in
 	if progress != nil {
 		progress(off, size)
 	}
-	w := bufio.NewWriterSize(c, ChunkSize+64)
+	w := bufio.NewWriterSize(fullWriter{c}, ChunkSize+64)
 	buf := make([]byte, ChunkSize)
 	for done := off; done < size; {
 		if err := ctx.Err(); err != nil {
@@ -161,6 +182,25 @@ func Push(ctx context.Context, c Conn, path string, progress func(done, total in
 		return v, nil
 	}
 	return "", errors.New(strings.TrimPrefix(reply, "ERR "))
+}
+
+// fullWriter writes all of p: a serial port's Write is one write(2), which a nearly full
+// line buffer cuts short.
+type fullWriter struct{ w io.Writer }
+
+func (f fullWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := f.w.Write(p[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return n, nil
 }
 
 // answer reads lines until one of the protocol's answers (a serial line may carry noise).

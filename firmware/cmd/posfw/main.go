@@ -48,6 +48,9 @@ func init() {
 		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision, true},
 		{"bench", "[--n N] [--data DIR]", "end-to-end sale latency against a zero-delay host, and the cost of a durable SQLite commit", runBench, true},
 		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest, false},
+		{"update", "build|verify|apply|status|confirm|rollback|health|receive|keygen ...", "signed A/B update bundles: build, check, install, confirm, roll back", runUpdate, false},
+		{"push", "BUNDLE --to HOST[:PORT] --pin PIN | --serial PORT [--baud N]", "send an update bundle from a technician's laptop to a terminal (resumable)", runPush, false},
+		{"install", "--root DIR --bundle FILE [--board NAME] [--config F] [--owner UID:GID]", "first install onto a terminal's root filesystem: slots, launcher, systemd unit, config, data directory, self test", runInstall, false},
 	}
 }
 
