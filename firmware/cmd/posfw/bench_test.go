@@ -48,7 +48,16 @@ func TestBenchPrintsOneLine(t *testing.T) {
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("bench left %d entries in --data", len(left))
 	}
-	for _, args := range [][]string{{"bench", "--n", "0"}, {"bench", "--n", "x"}, {"bench", "extra"}} {
+	if r.Dialect != "iso87" || r.PadMACP50 <= 0 {
+		t.Errorf("dialect %q, pad_mac_p50_ms %v; want iso87 and the pad's MAC time > 0", r.Dialect, r.PadMACP50)
+	}
+	// The CUP dialect: the same sales, CUP bytes and the CUP ECB MAC in the pad.
+	code, out, errs = call("bench", "--n", "5", "--dialect", "cup")
+	var rc benchResult
+	if err := json.Unmarshal([]byte(out), &rc); code != 0 || err != nil || rc.Dialect != "cup" || rc.Sales != 5 || rc.PadMACP50 <= 0 {
+		t.Errorf("posfw bench --dialect cup = %d %q %q; want 5 CUP sales with the pad's MAC time", code, out, errs)
+	}
+	for _, args := range [][]string{{"bench", "--n", "0"}, {"bench", "--n", "x"}, {"bench", "extra"}, {"bench", "--dialect", "x25"}} {
 		if code, _, errs := call(args...); code != 2 || strings.Count(errs, "\n") != 1 {
 			t.Errorf("posfw %s: exit %d, stderr %q; want 2 and one line", strings.Join(args, " "), code, errs)
 		}
