@@ -282,6 +282,21 @@ dialect = "`+d.dialect+`"
 	}
 	s.do("fault", "host=ok")
 
+	// 5b. An answer whose MAC does not verify is no answer (issue 15): the sale is
+	// reversed (reason A0) and the terminal signs on again for new keys.
+	signOns := strings.Count(readLog(t, data), "mti=0810")
+	s.do("fault", "host=bad-mac@0200#1")
+	s.sale("200", "ok", "")
+	s.wait(ui.Text{EN: "No answer, reversing", ZH: "无应答，已登记冲正"})
+	s.done()
+	s.do("fault", "host=ok")
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(readLog(t, data), "mti=0810") == signOns; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("no sign-on after an answer with a bad MAC")
+			break
+		}
+	}
+
 	// 6. Paper out, then a reprint once paper is back.
 	s.do("printer", "--clear")
 	s.do("fault", "printer=paper-out")
@@ -570,4 +585,10 @@ func keyForms(t *testing.T, keys ...string) [][]byte {
 			[]byte(base64.StdEncoding.EncodeToString(b)))
 	}
 	return out
+}
+
+// readLog is the terminal's log so far (the host simulator of posfw sim logs there too).
+func readLog(t *testing.T, data string) string {
+	b, _ := os.ReadFile(filepath.Join(data, "log", "posfw.log"))
+	return string(b)
 }
