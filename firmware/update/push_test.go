@@ -1,8 +1,13 @@
 package update
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"os"
@@ -382,4 +387,53 @@ func BenchmarkPushSerial115200(b *testing.B) {
 		b.ReportMetric(float64(st.Size())/el.Seconds()/rate*100, "%line")
 		b.ReportMetric(float64(st.Size()), "bytes")
 	}
+}
+
+// pipeConn is a Conn over fixed input, answers discarded.
+type pipeConn struct {
+	io.Reader
+	out bytes.Buffer
+}
+
+func (p *pipeConn) Write(b []byte) (int, error)        { return p.out.Write(b) }
+func (p *pipeConn) SetReadTimeout(time.Duration) error { return nil }
+
+// FuzzReceiver: no input on the line makes the terminal's side panic, write outside its
+// incoming directory, or install anything.
+func FuzzReceiver(f *testing.F) {
+	good := buildBundle(f, testManifest("1.1.0"), DevKey())
+	sum := sha256.Sum256(good)
+	hello := fmt.Sprintf("POSFW-PUSH 1 %d %x\n", len(good), sum)
+	var frame bytes.Buffer
+	frame.WriteString(hello)
+	frame.WriteByte('D')
+	binary.Write(&frame, binary.BigEndian, uint32(10))
+	frame.Write(good[:10])
+	binary.Write(&frame, binary.BigEndian, crc32.ChecksumIEEE(good[:10]))
+	f.Add(frame.Bytes())
+	f.Add([]byte(hello + "E"))
+	f.Add([]byte("noise\nPOSFW-PUSH 1 -5 zz\n"))
+	f.Add([]byte("POSFW-PUSH 1 99999999999999999999 " + strings.Repeat("a", 64) + "\nD\xff\xff\xff\xff"))
+	dir := f.TempDir()
+	src := filepath.Join(dir, "v1.posfw")
+	os.WriteFile(src, buildBundle(f, testManifest("1.0.0"), DevKey()), 0o644)
+	r := Root{Dir: filepath.Join(dir, "opt")}
+	if _, err := r.Init(src, devKeys(), here()); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rv := &Receiver{Root: r, Keys: devKeys(), Target: here(), MaxSize: 1 << 20}
+		m, err := rv.Serve(&pipeConn{Reader: bytes.NewReader(in)})
+		if err == nil {
+			t.Fatalf("installed %s from fuzz input", m.Version)
+		}
+		ents, _ := os.ReadDir(r.Dir)
+		for _, e := range ents {
+			switch e.Name() {
+			case "boot", "board", "launch", "slots", "incoming", ".lock", "boot.tmp":
+			default:
+				t.Fatalf("receiver wrote %s in the install root", e.Name())
+			}
+		}
+	})
 }
