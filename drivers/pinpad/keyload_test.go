@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/des"
-	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -12,24 +11,17 @@ import (
 	"posfw/drivers/pinpad/iso9564"
 	"posfw/drivers/pinpad/mac"
 	"posfw/drivers/pinpad/padsim"
+	"posfw/drivers/testkit"
 )
 
 // Test keys of the master/session tests: never production keys.
 var (
-	testTMK = unhex("0123456789ABCDEFFEDCBA9876543210")
-	testMAK = unhex("1C1C1C1C1C1C1C1C2A2A2A2A2A2A2A2A")
-	testPIK = unhex("3E3E3E3E3E3E3E3E4F4F4F4F4F4F4F4F")
-	testTDK = unhex("5B5B5B5B5B5B5B5B6D6D6D6D6D6D6D6D")
-	mak8    = unhex("7A7A7A7A7A7A7A7A")
+	testTMK = testkit.MustUnhex("0123456789ABCDEFFEDCBA9876543210")
+	testMAK = testkit.MustUnhex("1C1C1C1C1C1C1C1C2A2A2A2A2A2A2A2A")
+	testPIK = testkit.MustUnhex("3E3E3E3E3E3E3E3E4F4F4F4F4F4F4F4F")
+	testTDK = testkit.MustUnhex("5B5B5B5B5B5B5B5B6D6D6D6D6D6D6D6D")
+	mak8    = testkit.MustUnhex("7A7A7A7A7A7A7A7A")
 )
-
-func unhex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
 
 // ecb encrypts (or decrypts) whole blocks under an 8- or 16-byte key, independently
 // of the pad's code.
@@ -73,7 +65,7 @@ func padWithTMK(t *testing.T) (*pinpad.Driver, *padsim.Sim) {
 	t.Helper()
 	sim := padsim.New()
 	d, _ := simPad(t, sim)
-	cv, err := d.LoadTMK(context.Background(), ecb(unhex(padsim.TestTransportKey), testTMK, false))
+	cv, err := d.LoadTMK(context.Background(), ecb(testkit.MustUnhex(padsim.TestTransportKey), testTMK, false))
 	if err != nil {
 		t.Fatalf("LoadTMK = %v", err)
 	}
@@ -88,7 +80,7 @@ func padWithTMK(t *testing.T) (*pinpad.Driver, *padsim.Sim) {
 func TestLoadTMKParts(t *testing.T) {
 	ctx := context.Background()
 	d, _ := simPad(t, padsim.New())
-	p1 := unhex("11111111111111112222222222222222")
+	p1 := testkit.MustUnhex("11111111111111112222222222222222")
 	p2 := make([]byte, 16)
 	for i := range p2 {
 		p2[i] = p1[i] ^ testTMK[i]
@@ -135,7 +127,7 @@ func TestWorkingKeys(t *testing.T) {
 	if err != nil || got != want {
 		t.Errorf("MAC(CUP ECB) = %X, %v; want %X", got, err, want)
 	}
-	trk := unhex("1234567890ABCDEF")
+	trk := testkit.MustUnhex("1234567890ABCDEF")
 	enc, err := d.EncryptTrack(ctx, trk)
 	if err != nil || !bytes.Equal(enc, ecb(testTDK, trk, false)) {
 		t.Errorf("EncryptTrack = %X, %v; want %X", enc, err, ecb(testTDK, trk, false))

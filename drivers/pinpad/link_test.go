@@ -3,15 +3,14 @@ package pinpad_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/frame"
 	"posfw/drivers/serialport"
+	"posfw/drivers/testkit"
 )
 
 // scripted is a PIN pad played by the test on the controller end of a real PTY, for
@@ -52,10 +51,7 @@ func scriptedPad(t *testing.T, c pinpad.Config) (*pinpad.Driver, *scripted) {
 
 func (s *scripted) send(h string) {
 	s.t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(h, " ", ""))
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	b := testkit.Unhex(s.t, h)
 	if _, err := s.pty.Write(b); err != nil {
 		s.t.Fatal(err)
 	}

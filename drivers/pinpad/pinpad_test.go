@@ -16,6 +16,7 @@ import (
 	"posfw/drivers/pinpad/iso9564"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/drivers/serialport"
+	"posfw/drivers/testkit"
 )
 
 // The PAN of the ANSI X9.24-1 test vectors; its PIN is 1234.
@@ -511,10 +512,7 @@ type wire struct {
 
 func (w *wire) send(h string) {
 	w.t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(h, " ", ""))
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	b := testkit.Unhex(w.t, h)
 	if _, err := w.port.Write(b); err != nil {
 		w.t.Fatal(err)
 	}

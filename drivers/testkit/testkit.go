@@ -9,6 +9,7 @@ package testkit
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,16 @@ func Unhex(tb testing.TB, s string) []byte {
 	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
 	if err != nil {
 		tb.Fatalf("bad hex in test %q: %v", s, err)
+	}
+	return b
+}
+
+// MustUnhex is Unhex for the tables and keys a test file declares at package level,
+// before any test runs: bad hex there is a typo in the file, and it panics.
+func MustUnhex(s string) []byte {
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		panic(fmt.Sprintf("bad hex in test %q: %v", s, err))
 	}
 	return b
 }

@@ -39,3 +39,19 @@ func TestUnhexBad(t *testing.T) {
 		}
 	}
 }
+
+func TestMustUnhex(t *testing.T) {
+	if got, want := MustUnhex("7A 7a\n00"), []byte{0x7a, 0x7a, 0x00}; !bytes.Equal(got, want) {
+		t.Errorf("MustUnhex = % x; want % x", got, want)
+	}
+	for _, in := range []string{"0", "zz", "02 0x"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("MustUnhex(%q) did not panic; want a panic", in)
+				}
+			}()
+			MustUnhex(in)
+		}()
+	}
+}

@@ -5,15 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
-)
 
-func unhex(s string) []byte {
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+	"posfw/drivers/testkit"
+)
 
 // Known answers, each from a published source (no vector here was
 // produced by this code).
@@ -62,12 +56,12 @@ var x919Tests = []struct {
 
 func TestX919(t *testing.T) {
 	for _, tt := range x919Tests {
-		got, err := X919(unhex(tt.key), []byte(tt.data))
+		got, err := X919(testkit.MustUnhex(tt.key), []byte(tt.data))
 		if err != nil {
 			t.Errorf("%s: X919(%s, %q) = %v", tt.source, tt.key, tt.data, err)
 			continue
 		}
-		want := unhex(tt.want)
+		want := testkit.MustUnhex(tt.want)
 		if string(got[:len(want)]) != string(want) {
 			t.Errorf("%s: X919(%s, %q) = %X; want %s", tt.source, tt.key, tt.data, got, tt.want)
 		}
@@ -77,7 +71,7 @@ func TestX919(t *testing.T) {
 // TestX919Padding checks padding method 1 by its definition: zero bytes
 // up to the block boundary change nothing, anything else does.
 func TestX919Padding(t *testing.T) {
-	key := unhex("0123456789ABCDEFFEDCBA9876543210")
+	key := testkit.MustUnhex("0123456789ABCDEFFEDCBA9876543210")
 	mac := func(s string) [Size]byte {
 		m, err := X919(key, []byte(s))
 		if err != nil {
@@ -139,7 +133,7 @@ func TestCUPECB(t *testing.T) {
 			want: "B3A092AE",
 		},
 	} {
-		got, err := CUPECB(unhex(tt.key), unhex(tt.data))
+		got, err := CUPECB(testkit.MustUnhex(tt.key), testkit.MustUnhex(tt.data))
 		if err != nil {
 			t.Errorf("%s: CUPECB() = %v", tt.source, err)
 			continue
@@ -169,9 +163,9 @@ func TestKeyLengthErrors(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	key := unhex("7CA110454A1A6E570131D9619DC1376E")
+	key := testkit.MustUnhex("7CA110454A1A6E570131D9619DC1376E")
 	data := []byte("Hello World !!!!")
-	good := unhex("F09B856213BAB83B")
+	good := testkit.MustUnhex("F09B856213BAB83B")
 	if err := Verify(X919, key, data, good); err != nil {
 		t.Errorf("Verify(good MAC) = %v; want nil", err)
 	}
@@ -179,8 +173,8 @@ func TestVerify(t *testing.T) {
 		name string
 		mac  []byte
 	}{
-		{"last bit flipped", unhex("F09B856213BAB83A")},
-		{"first byte wrong", unhex("009B856213BAB83B")},
+		{"last bit flipped", testkit.MustUnhex("F09B856213BAB83A")},
+		{"first byte wrong", testkit.MustUnhex("009B856213BAB83B")},
 		{"truncated to 4 bytes", good[:4]},
 		{"empty", nil},
 		{"too long", append(append([]byte{}, good...), 0)},
@@ -195,7 +189,7 @@ func TestVerify(t *testing.T) {
 	if err := Verify(X919, key[:8], data, good); err == nil || errors.Is(err, ErrMismatch) {
 		t.Errorf("Verify(8-byte key) = %v; want a key error", err)
 	}
-	if err := Verify(CUPECB, unhex("2222222222222222"), unhex("1234567890ABCDEFABCDEF1234567890"), []byte("E267B6E2")); err != nil {
+	if err := Verify(CUPECB, testkit.MustUnhex("2222222222222222"), testkit.MustUnhex("1234567890ABCDEFABCDEF1234567890"), []byte("E267B6E2")); err != nil {
 		t.Errorf("Verify(CUPECB, good MAC) = %v; want nil", err)
 	}
 }
@@ -208,7 +202,7 @@ func TestKCV(t *testing.T) {
 		{"0123456789ABCDEF FEDCBA9876543210", "08D7B4"},
 		{"0123456789ABCDEF FEDCBA9876543210 0123456789ABCDEF", "08D7B4"},
 	} {
-		got, err := KCV(unhex(tt.key))
+		got, err := KCV(testkit.MustUnhex(tt.key))
 		if err != nil || hex.EncodeToString(got[:]) != strings.ToLower(tt.want) {
 			t.Errorf("KCV(%s) = %X, %v; want %s", tt.key, got, err, tt.want)
 		}
@@ -219,7 +213,7 @@ func TestKCV(t *testing.T) {
 var benchData = []byte(strings.Repeat("0200723C048020C0900116476173900101011900000000", 3) + "0000")
 
 func BenchmarkX919(b *testing.B) {
-	key := unhex("0123456789ABCDEFFEDCBA9876543210")
+	key := testkit.MustUnhex("0123456789ABCDEFFEDCBA9876543210")
 	b.SetBytes(int64(len(benchData)))
 	for b.Loop() {
 		if _, err := X919(key, benchData); err != nil {
@@ -229,7 +223,7 @@ func BenchmarkX919(b *testing.B) {
 }
 
 func BenchmarkCUPECB(b *testing.B) {
-	key := unhex("0123456789ABCDEFFEDCBA9876543210")
+	key := testkit.MustUnhex("0123456789ABCDEFFEDCBA9876543210")
 	b.SetBytes(int64(len(benchData)))
 	for b.Loop() {
 		if _, err := CUPECB(key, benchData); err != nil {
@@ -243,8 +237,8 @@ func BenchmarkCUPECB(b *testing.B) {
 // block boundary does not change a MAC (padding method 1), and that
 // Verify accepts what was computed.
 func FuzzMAC(f *testing.F) {
-	f.Add(unhex("7CA110454A1A6E570131D9619DC1376E"), []byte("Hello World !!!!"))
-	f.Add(unhex("2222222222222222"), []byte("abc"))
+	f.Add(testkit.MustUnhex("7CA110454A1A6E570131D9619DC1376E"), []byte("Hello World !!!!"))
+	f.Add(testkit.MustUnhex("2222222222222222"), []byte("abc"))
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, key, data []byte) {
 		for _, alg := range []struct {
