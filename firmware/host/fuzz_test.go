@@ -117,3 +117,51 @@ func TestGoldenAnswersParse(t *testing.T) {
 		t.Errorf("the fuzz seed answer does not unpack: %v", err)
 	}
 }
+
+// FuzzParseResponseCUP is FuzzParseResponse in the CUP dialect: an accepted answer is
+// the one wanted, with a code, a CUP ECB MAC that verifies and the echoed fields.
+func FuzzParseResponseCUP(f *testing.F) {
+	d, err := NewCUP(CUPConfig{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	key := unhex(f, "0123456789ABCDEF")
+	sign := KeySigner(mac.CUPECB, key)
+	want := match{mti: "0210", stan: "000123", tid: "TERM0001", mac: true,
+		echo: echoOf(d.Canon("0200", Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001"}))}
+	for _, tc := range []struct {
+		f    Fields
+		sign Signer
+	}{
+		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00", 37: "041215300123"}, sign},
+		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "A0"}, nil},
+		{Fields{3: "000000", 4: "5001", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00"}, sign},
+	} {
+		b, err := d.Encode("0210", tc.f, nil, tc.sign)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		msg, err := parseResponse(d, frame, want, sign)
+		switch {
+		case err == nil:
+			if msg.MTI != want.mti || msg.Get(11) != want.stan || msg.Get(41) != want.tid || len(msg.Get(39)) != 2 {
+				t.Fatalf("parseResponse(%X) accepted an answer to another request", frame)
+			}
+			if err := msg.Verify(sign); err != nil {
+				t.Fatalf("parseResponse(%X) accepted an answer whose MAC fails: %v", frame, err)
+			}
+			if msg.Get(4) != "5000" {
+				t.Fatalf("parseResponse(%X) accepted an answer for amount %q", frame, msg.Get(4))
+			}
+		case errors.Is(err, errMismatch):
+			if msg == nil {
+				t.Fatalf("parseResponse(%X) = mismatch without the message to log", frame)
+			}
+		case classes(err) != 1 || errors.Is(err, txn.ErrNotSent):
+			t.Fatalf("parseResponse(%X) = %v; want ErrNoResponse, ErrBadMAC or ErrBadAnswer", frame, err)
+		}
+	})
+}
