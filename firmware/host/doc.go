@@ -1,7 +1,23 @@
 // Package host is the terminal's link to the acquirer: the txn.Host interface
-// carried as ISO 8583:1987 messages in the iso87 dialect (package iso87, the
-// jPOS ISO87APackagerBBitmap layout) over TCP, optionally TLS with a pinned CA
-// (DESIGN.md §3, §6).
+// carried as ISO 8583:1987 messages over TCP, optionally TLS with a pinned CA
+// (DESIGN.md §3, §6), in one of two dialects (Dialect, chosen per acquirer by
+// config host.dialect):
+//
+//   - ISO87: package iso87, the jPOS ISO87APackagerBBitmap ASCII layout;
+//   - CUP: package cup, the China UnionPay POS layout (TPDU, header, BCD), whose
+//     mapping of the fields below is written out at type CUP (cupdialect.go).
+//
+// The client and the host simulator speak in the fields of this doc (the neutral
+// fields, which are iso87's); the dialect maps them to its own. Matching, echoes,
+// reversals, settlement and upload are the same in both.
+//
+// # Keys: in the PIN pad
+//
+// The terminal master key (TMK) and the working keys live in the PIN pad (Keys,
+// pinpad.KeyPad): sign-on hands the pad the keys of the answer, still encrypted
+// under the TMK, and the pad checks each against its check value (a wrong one
+// refuses them all: ErrKeyCheck, not signed on); every MAC is computed by the pad.
+// The client never holds a clear TMK or working key.
 //
 // # Messages
 //
@@ -38,10 +54,11 @@
 //
 // # Working keys (field 62 of 0810)
 //
-// The MAC key, then optionally the PIN key (for master/session PIN pads), each
-// as a KeyBlock: 32 hex digits of the 16-byte key encrypted under the terminal
-// master key (two-key TDES, ECB), then 6 hex digits of its key check value
-// (KCV of the clear key). The terminal checks each KCV after decrypting.
+// iso87: the MAC key, then optionally the PIN key (for master/session PIN pads),
+// each as a KeyBlock: 32 hex digits of the 16-byte key encrypted under the
+// terminal master key (two-key TDES, ECB), then 6 hex digits of its key check
+// value (KCV of the clear key). CUP: binary keys and 4-byte check values by the
+// sign-on's 60.3 (cup.Keys62). The PIN pad decrypts and checks them.
 //
 // # Settlement totals (field 63 of 0500)
 //
@@ -51,7 +68,9 @@
 //
 // # MAC
 //
-// 0200, 0220, 0400, 0401, 0500, 0320 and their answers carry an ANSI X9.19
+// 0200, 0220, 0400, 0401, 0500, 0320 and their answers carry a MAC, computed by
+// the PIN pad. CUP: the CUP ECB MAC in field 64 over the MTI to the field before
+// 64 (TPDU and header excluded). iso87: an ANSI X9.19
 // MAC in field 64, or in field 128 when the message has a secondary bitmap
 // (any field above 64, field 90 for instance), as ISO 8583:1987 requires. The
 // MAC field is always the last one. The MAC is computed over the message as

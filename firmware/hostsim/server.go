@@ -1,15 +1,16 @@
 // Package hostsim is an acquirer simulator for sim mode and tests (DESIGN.md
-// §3, §4, §6): a real TCP server (TLS optional) speaking the terminal's iso87
-// dialect exactly as package host defines it, with its own SQLite ledger of
+// §3, §4, §6): a real TCP server (TLS optional) speaking the terminal's dialect,
+// iso87 or CUP (Config.Dialect; a CUP answer carries the request's TPDU swapped),
+// exactly as package host defines it, with its own SQLite ledger of
 // what the acquirer believes, and fault modes that reproduce what goes wrong
 // between a terminal and its acquirer.
 //
 // # Answers
 //
 // Requests are answered by the rules of rules.go, tables in the order they
-// apply. In short: sign-on (0800, 70=001) issues a fresh MAC key and PIN key
-// under the master key shared with the terminal; every financial request
-// must carry a valid X9.19 MAC (else A0); amounts ending in .98 are never
+// apply. In short: sign-on (0800, 70=001; CUP 60.3 001/003/004) issues fresh
+// working keys under the master key shared with the terminal's PIN pad; every
+// financial request must carry a valid MAC, X9.19 or CUP ECB (else A0, unsigned); amounts ending in .98 are never
 // answered, .96 answer 96, a sale ending in .51 answers 51, a refund ending
 // in .40 answers 40; the catalogue's test cards (testcards.ByPAN) answer as
 // the catalogue says (nsf 51, expired 54), other Luhn-valid cards approve;
