@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
 	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"posfw/board"
@@ -32,6 +37,8 @@ var updateVerbs = []struct{ name, args, summary string }{
 	{"rollback", "[--root DIR] [--data DIR]", "go back to the previous slot (refused if it cannot read the journal)"},
 	{"health", "[--root DIR] [--confirm] [-- run ARGS...]", "the health check the launcher runs before a slot on trial starts"},
 	{"receive", "[--root DIR] --listen ADDR | --serial PORT [--cert FILE]", "take one bundle pushed from a technician's laptop and apply it"},
+	{"publish", "--key FILE|dev --bundle BUNDLE --url NAME --out CHANNEL.json", "sign a channel file announcing a bundle (served as NAME beside it) for fleets that poll"},
+	{"poll", "--url URL [--root DIR] [--ca FILE] [--every D]", "fetch a signed channel over HTTPS and install a newer bundle (range-resumed download)"},
 	{"keygen", "--out NAME", "make a signing key pair: NAME.key (private, keep it off terminals) and NAME.pub"},
 }
 
@@ -67,8 +74,12 @@ func runUpdate(e *env, args []string) error {
 		return updateReceive(e, rest)
 	case "keygen":
 		return updateKeygen(e, rest)
+	case "publish":
+		return updatePublish(e, rest)
+	case "poll":
+		return updatePoll(e, rest)
 	}
-	return usageError{fmt.Sprintf("unknown update verb %q (want build, verify, apply, status, confirm, rollback, health, receive or keygen)", verb)}
+	return usageError{fmt.Sprintf("unknown update verb %q (want build, verify, apply, status, confirm, rollback, health, receive, publish, poll or keygen)", verb)}
 }
 
 // verbFlags is a flag set for `update VERB` whose --help prints the verb's usage.
@@ -585,4 +596,96 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		}
 		fmt.Fprintf(w, "  --%-12s %s%s\n", f.Name, f.Usage, def)
 	})
+}
+
+func updatePublish(e *env, args []string) error {
+	s := e.verbFlags("publish")
+	key := s.String("key", "", "private key file, or dev for the development key (not a release key)")
+	bundle := s.String("bundle", "", "the bundle to announce")
+	name := s.String("url", "", "the bundle's URL relative to the channel file (usually its file name)")
+	out := s.String("out", "", "channel file to write (and OUT.sig)")
+	pos, err := s.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	if *key == "" || *bundle == "" || *name == "" || *out == "" {
+		return usageError{"--key, --bundle, --url and --out are required"}
+	}
+	priv, err := update.LoadPrivate(*key)
+	if err != nil {
+		return err
+	}
+	c, err := update.Publish(*out, *bundle, *name, update.NewKeys(priv.Public().(ed25519.PublicKey)), priv)
+	if err != nil {
+		return exitError{1, "refused: " + err.Error()}
+	}
+	fmt.Fprintf(e.stdout, "%s (+.sig): posfw %s for %s, bundle %s, %d bytes\n", *out, c.Version, c.Board, c.Bundle, c.Size)
+	return nil
+}
+
+func updatePoll(e *env, args []string) error {
+	s := e.verbFlags("poll")
+	root := rootFlag(s)
+	u := s.String("url", "", "HTTPS URL of the channel file")
+	ca := s.String("ca", "", "PEM file of the CA the server's certificate must chain to (default: the system's)")
+	every := s.Duration("every", 0, "poll again at this interval (default: once)")
+	pos, err := s.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	if !strings.HasPrefix(*u, "https://") {
+		return usageError{"--url must be an https:// URL"}
+	}
+	r := update.Root{Dir: *root}
+	keys, err := trusted()
+	if err != nil {
+		return err
+	}
+	t, err := target(r)
+	if err != nil {
+		return err
+	}
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}
+	if *ca != "" {
+		b, err := os.ReadFile(*ca)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return fmt.Errorf("%s: no PEM certificate in it", *ca)
+		}
+		tr.TLSClientConfig.RootCAs = pool
+	}
+	p := &update.Poller{Root: r, Keys: keys, Target: t, Client: &http.Client{Transport: tr, Timeout: 30 * time.Minute}}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for {
+		m, err := p.Poll(ctx, *u)
+		switch {
+		case err == nil:
+			fmt.Fprintf(e.stdout, "installed posfw %s on trial: restart posfw to start it\n", m.Version)
+			return nil
+		case errors.Is(err, update.ErrUpToDate):
+			fmt.Fprintln(e.stdout, "up to date")
+		case *every == 0:
+			return exitError{1, oneLine(err.Error())}
+		default:
+			fmt.Fprintf(e.stderr, "posfw update poll: %s\n", oneLine(err.Error()))
+		}
+		if *every == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*every):
+		}
+	}
 }

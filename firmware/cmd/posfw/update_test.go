@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -493,4 +496,36 @@ func (c *nullModem) plug(t *testing.T, limit int64) *serialport.PTY {
 		}
 	}()
 	return lp
+}
+
+// TestPollCommand: `posfw update publish` on the release machine, a static HTTPS server,
+// `posfw update poll` on the terminal (trusting the server's CA only with --ca).
+func TestPollCommand(t *testing.T) {
+	dir := t.TempDir()
+	k := &kit{t: t, dir: dir, root: filepath.Join(dir, "opt")}
+	keys, _ := update.Trusted()
+	if _, err := (update.Root{Dir: k.root}).Init(k.bundle("v1", exit1Payload, "--version", "1.0.0"), keys, update.Here("sim")); err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(dir, "pub")
+	os.Mkdir(pub, 0o755)
+	os.Rename(k.bundle("v11", unhealthyPayload, "--version", "1.1.0"), filepath.Join(pub, "posfw-1.1.0.posfw"))
+	if code, out, errs := call("update", "publish", "--key", "dev", "--bundle", filepath.Join(pub, "posfw-1.1.0.posfw"), "--url", "posfw-1.1.0.posfw", "--out", filepath.Join(pub, "stable.json")); code != 0 {
+		t.Fatalf("publish: %s%s", out, errs)
+	}
+	srv := httptest.NewTLSServer(http.FileServer(http.Dir(pub)))
+	defer srv.Close()
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	url := srv.URL + "/stable.json"
+	if code, _, errs := call("update", "poll", "--url", url, "--root", k.root); code != 1 || !strings.Contains(errs, "certificate") {
+		t.Errorf("poll of an untrusted server: exit %d, %q; want a certificate refusal", code, errs)
+	}
+	if code, out, errs := call("update", "poll", "--url", url, "--root", k.root, "--ca", ca); code != 0 || !strings.Contains(out, "installed posfw 1.1.0 on trial") {
+		t.Fatalf("poll: exit %d, %q %q", code, out, errs)
+	}
+	update.Root{Dir: k.root}.Confirm()
+	if code, out, _ := call("update", "poll", "--url", url, "--root", k.root, "--ca", ca); code != 0 || !strings.Contains(out, "up to date") {
+		t.Errorf("second poll: exit %d, %q; want up to date", code, out)
+	}
 }
