@@ -23,7 +23,10 @@ import (
 // what was installed.
 func runInstall(e *env, args []string) error {
 	fs := e.flags("install")
-	root := fs.String("root", "", "root filesystem of the terminal (e.g. the mounted SD card; / on the terminal)")
+	root := fs.String("root", "", "root filesystem of the terminal (e.g. the mounted SD card; / on the terminal; with --ssh, default /)")
+	sshTo := fs.String("ssh", "", "install over SSH on USER@HOST[:PORT] (the bundle's binary runs the install there)")
+	identity := fs.String("identity", "", "with --ssh: private key file for ssh -i")
+	knownHosts := fs.String("known-hosts", "", "with --ssh: known_hosts file holding the terminal's host key (default: ssh's)")
 	bundle := fs.String("bundle", "", "signed update bundle to install (posfw update build)")
 	boardName := fs.String("board", "", "board of the terminal (default: the bundle's)")
 	cfgFile := fs.String("config", "", "terminal configuration to install as /etc/posfw/posfw.toml (posfw provision config)")
@@ -33,6 +36,15 @@ func runInstall(e *env, args []string) error {
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	if *sshTo != "" {
+		if *bundle == "" {
+			return usageError{"--bundle FILE is required"}
+		}
+		if *root == "" {
+			*root = "/"
+		}
+		return installSSH(e, *sshTo, *identity, *knownHosts, *root, *bundle, *cfgFile, *boardName, *owner)
 	}
 	if *root == "" || *bundle == "" {
 		return usageError{"--root DIR and --bundle FILE are required"}
@@ -193,4 +205,107 @@ func chownTree(dir string, uid, gid int) error {
 		}
 		return os.Lchown(p, uid, gid)
 	})
+}
+
+// installSSH installs on a terminal reached over SSH: the bundle (verified here first),
+// its own posfw binary and the configuration are copied to a temporary directory there,
+// and that binary runs `posfw install --root ROOT` on the terminal: the binary is the
+// terminal's architecture, and the install and its self test are the same as from an SD
+// card. Only ssh is needed on both sides (files go through ssh's standard input).
+func installSSH(e *env, to, identity, knownHosts, root, bundle, cfgFile, boardName, owner string) error {
+	keys, err := trusted()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(bundle)
+	if err != nil {
+		return err
+	}
+	b, err := update.Open(bufio.NewReaderSize(f, 1<<16), keys)
+	if err != nil {
+		f.Close()
+		return exitError{1, "refused: " + err.Error()}
+	}
+	stage, err := os.MkdirTemp("", "posfw-ssh-")
+	if err != nil {
+		f.Close()
+		return err
+	}
+	defer os.RemoveAll(stage)
+	err = b.Extract(stage)
+	f.Close()
+	if err != nil {
+		return exitError{1, "refused: " + err.Error()}
+	}
+	userHost, port := to, ""
+	if i := strings.LastIndex(to, ":"); i > strings.LastIndex(to, "@") && i >= 0 {
+		userHost, port = to[:i], to[i+1:]
+	}
+	sshArgs := []string{"-o", "BatchMode=yes"}
+	if port != "" {
+		sshArgs = append(sshArgs, "-p", port)
+	}
+	if identity != "" {
+		sshArgs = append(sshArgs, "-i", identity, "-o", "IdentitiesOnly=yes")
+	}
+	if knownHosts != "" {
+		sshArgs = append(sshArgs, "-o", "UserKnownHostsFile="+knownHosts, "-o", "StrictHostKeyChecking=yes")
+	}
+	ssh := func(stdin *os.File, cmd string) (string, error) {
+		c := exec.Command("ssh", append(append([]string(nil), sshArgs...), userHost, cmd)...)
+		var out bytes.Buffer
+		c.Stdin, c.Stdout, c.Stderr = stdin, &out, &out
+		err := c.Run()
+		return out.String(), err
+	}
+	fmt.Fprintf(e.stdout, "ssh %s: copying posfw %s, the bundle and the configuration\n", userHost, b.Manifest.Version)
+	dir, err := ssh(nil, "mktemp -d /tmp/posfw-install.XXXXXX")
+	if err != nil {
+		return exitError{1, fmt.Sprintf("ssh %s: %s", userHost, oneLine(dir))}
+	}
+	dir = strings.TrimSpace(dir)
+	send := func(local, remote string) error {
+		lf, err := os.Open(local)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		if out, err := ssh(lf, "cat > "+shellQuote(dir+"/"+remote)); err != nil {
+			return exitError{1, fmt.Sprintf("ssh %s: copy %s: %s", userHost, remote, oneLine(out))}
+		}
+		return nil
+	}
+	cleanup := "rm -rf " + shellQuote(dir)
+	defer ssh(nil, cleanup)
+	if err := send(filepath.Join(stage, update.Binary), "posfw"); err != nil {
+		return err
+	}
+	if err := send(bundle, "bundle.posfw"); err != nil {
+		return err
+	}
+	cmd := []string{shellQuote(dir + "/posfw"), "install", "--root", shellQuote(root), "--bundle", shellQuote(dir + "/bundle.posfw")}
+	if cfgFile != "" {
+		if err := send(cfgFile, "posfw.toml"); err != nil {
+			return err
+		}
+		cmd = append(cmd, "--config", shellQuote(dir+"/posfw.toml"))
+	}
+	if boardName != "" {
+		cmd = append(cmd, "--board", shellQuote(boardName))
+	}
+	if owner != "" {
+		cmd = append(cmd, "--owner", shellQuote(owner))
+	}
+	out, err := ssh(nil, "chmod 700 "+shellQuote(dir+"/posfw")+" && "+strings.Join(cmd, " "))
+	fmt.Fprint(e.stdout, indent(out))
+	if err != nil {
+		return exitError{1, fmt.Sprintf("install on %s failed (its output is above)", userHost)}
+	}
+	fmt.Fprintf(e.stdout, "installed on %s; start it with: ssh %s systemctl daemon-reload \\; systemctl start posfw\n", userHost, userHost)
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

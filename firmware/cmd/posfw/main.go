@@ -50,7 +50,7 @@ func init() {
 		{"selftest", "[--board NAME] [--data DIR]", "check every device of a board; exit 0 only if all pass", runSelftest, false},
 		{"update", "build|verify|apply|status|confirm|rollback|health|receive|keygen ...", "signed A/B update bundles: build, check, install, confirm, roll back", runUpdate, false},
 		{"push", "BUNDLE --to HOST[:PORT] --pin PIN | --serial PORT [--baud N]", "send an update bundle from a technician's laptop to a terminal (resumable)", runPush, false},
-		{"install", "--root DIR --bundle FILE [--board NAME] [--config F] [--owner UID:GID]", "first install onto a terminal's root filesystem: slots, launcher, systemd unit, config, data directory, self test", runInstall, false},
+		{"install", "--root DIR | --ssh USER@HOST[:PORT] --bundle FILE [--board NAME] [--config F] [--owner UID:GID]", "first install onto a terminal (its root filesystem, or over SSH): slots, launcher, systemd unit, config, data directory, self test", runInstall, false},
 		{"diag", "bundle [--out DIR] [--data DIR] [--root DIR] [--config F] [--selftest=false]", "write a support archive for a technician (never card data or keys)", runDiag, true},
 	}
 }
