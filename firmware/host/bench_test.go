@@ -19,7 +19,7 @@ func BenchmarkPackSale(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := (ISO87{}).Encode(mti, f, card, sign); err != nil {
+		if _, err := (ISO87{}).Encode(mti, f, card, Crypto{Sign: sign}); err != nil {
 			b.Fatal(err)
 		}
 	}

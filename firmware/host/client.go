@@ -63,6 +63,7 @@ type Client struct {
 	mu       sync.Mutex
 	keys     Keys
 	signedOn bool // the pad holds the working keys of a sign-on this client made
+	tdk      bool // and a track data key among them: track data goes encrypted
 	closed   bool
 }
 
@@ -74,6 +75,8 @@ type Keys interface {
 	LoadWorkingKeys(ctx context.Context, k pinpad.WorkingKeys) error
 	// MAC computes a MAC under the MAK.
 	MAC(ctx context.Context, alg pinpad.MACAlgorithm, data []byte) ([8]byte, error)
+	// EncryptTrack encrypts a track data block under the TDK.
+	EncryptTrack(ctx context.Context, block []byte) ([]byte, error)
 }
 
 var _ txn.Host = (*Client)(nil)
@@ -146,7 +149,7 @@ func (c *Client) UseKeys(k Keys) {
 func (c *Client) SignOn(ctx context.Context, stan int64) error {
 	c.mu.Lock()
 	keys := c.keys
-	c.signedOn = false
+	c.signedOn, c.tdk = false, false
 	c.mu.Unlock()
 	if keys == nil {
 		return fmt.Errorf("sign-on: %w: no PIN pad holds the terminal's keys", txn.ErrNotSent)
@@ -174,7 +177,7 @@ func (c *Client) SignOn(ctx context.Context, stan int64) error {
 		return fmt.Errorf("sign-on: %w: client closed", txn.ErrNotSent)
 	}
 	if c.keys == keys {
-		c.signedOn = true
+		c.signedOn, c.tdk = true, len(wk.TDK) > 0
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func typeCode(mti, proc string) string {
 }
 
 // toWire maps neutral fields to CUP fields (string values; the card's stay apart).
-func (d CUP) toWire(mti string, f Fields, pin bool) (Fields, error) {
+func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 	w := Fields{}
 	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 25, 35, 37, 38, 39, 41, 42, 49, 52, 64} {
 		if v, ok := f[id]; ok {
@@ -191,7 +191,9 @@ func (d CUP) toWire(mti string, f Fields, pin bool) (Fields, error) {
 	}
 	if pin {
 		w[26] = "12"
-		w[53] = cup.Security53(true, false)
+	}
+	if pin || trackEnc {
+		w[53] = cup.Security53(true, trackEnc)
 	}
 	if mti == "0210" || mti == "0230" {
 		w[63] = "CUP"
@@ -202,7 +204,7 @@ func (d CUP) toWire(mti string, f Fields, pin bool) (Fields, error) {
 // fromWire maps CUP fields back to neutral ones.
 func (d CUP) fromWire(mti string, w Fields) (Fields, error) {
 	f := Fields{}
-	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 25, 35, 37, 38, 39, 41, 42, 49, 52, 64} {
+	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 25, 35, 37, 38, 39, 41, 42, 49, 52, 53, 64} {
 		if v, ok := w[id]; ok {
 			f[id] = v
 		}
@@ -275,11 +277,25 @@ func (d CUP) fromWire(mti string, w Fields) (Fields, error) {
 
 // Encode maps f and packs it with TPDU and header; with sign, field 64 carries the
 // CUP MAC of MTI to the field before 64.
-func (d CUP) Encode(mti string, f Fields, card CardFields, sign Signer) ([]byte, error) {
-	w, err := d.toWire(mti, f, len(card[52]) > 0)
+func (d CUP) Encode(mti string, f Fields, card CardFields, k Crypto) ([]byte, error) {
+	trackEnc := false
+	if t := card[35]; len(t) > 0 && k.Track != nil {
+		enc, ok, err := cup.EncryptTrack(t, k.Track)
+		if err != nil {
+			return nil, fmt.Errorf("track data: %w", err)
+		}
+		defer clear(enc)
+		c := CardFields{}
+		for id, b := range card {
+			c[id] = b
+		}
+		c[35], card, trackEnc = enc, c, ok
+	}
+	w, err := d.toWire(mti, f, len(card[52]) > 0, trackEnc)
 	if err != nil {
 		return nil, err
 	}
+	sign := k.Sign
 	msg := d.codec.NewMessage()
 	msg.MTI(mti)
 	for id, v := range w {
@@ -338,7 +354,7 @@ func (d CUP) Decode(b []byte) (*Decoded, error) {
 
 // Canon is f through toWire and back.
 func (d CUP) Canon(mti string, f Fields) Fields {
-	w, err := d.toWire(mti, f, false)
+	w, err := d.toWire(mti, f, false, false)
 	if err != nil {
 		return f
 	}
@@ -368,42 +384,36 @@ func (d CUP) WorkingKeys(answer Fields) (pinpad.WorkingKeys, error) {
 // IssueKeys draws keys for the sign-on code: 001 single-length PIK and MAK; 003 a
 // double-length PIK and a single-length MAK sent as E(MAK8) + 8 zero bytes (what many
 // CUP hosts do); 004 the same and a double-length TDK.
-func (CUP) IssueKeys(tmk []byte, rnd io.Reader, netCode string) (string, []byte, []byte, error) {
+func (CUP) IssueKeys(tmk []byte, rnd io.Reader, netCode string) (string, ClearKeys, error) {
 	pikLen := 16
 	if netCode == cup.NetSignOnSingle {
 		pikLen = 8
 	}
-	pik, mak := make([]byte, pikLen), make([]byte, 8)
-	if _, err := io.ReadFull(rnd, pik); err != nil {
-		return "", nil, nil, err
-	}
-	if _, err := io.ReadFull(rnd, mak); err != nil {
-		return "", nil, nil, err
-	}
-	var k cup.Keys62
-	var err error
-	if k.PIK, err = sealCUP(tmk, pik, pikLen); err != nil {
-		return "", nil, nil, err
-	}
-	if k.MAK, err = sealCUP(tmk, mak, pikLen); err != nil {
-		return "", nil, nil, err
-	}
+	k := ClearKeys{PIK: make([]byte, pikLen), MAK: make([]byte, 8)}
 	if netCode == cup.NetSignOnTDK {
-		tdk := make([]byte, 16)
-		if _, err := io.ReadFull(rnd, tdk); err != nil {
-			return "", nil, nil, err
+		k.TDK = make([]byte, 16)
+	}
+	var w cup.Keys62
+	for _, x := range []struct {
+		key  []byte
+		into *cup.WorkingKey
+	}{{k.PIK, &w.PIK}, {k.MAK, &w.MAK}, {k.TDK, &w.TDK}} {
+		if x.key == nil {
+			continue
 		}
-		k.TDK, err = sealCUP(tmk, tdk, 16)
-		clear(tdk)
-		if err != nil {
-			return "", nil, nil, err
+		if _, err := io.ReadFull(rnd, x.key); err != nil {
+			return "", ClearKeys{}, err
+		}
+		var err error
+		if *x.into, err = sealCUP(tmk, x.key, max(pikLen, len(x.key))); err != nil {
+			return "", ClearKeys{}, err
 		}
 	}
-	b, err := k.Bytes(netCode)
+	b, err := w.Bytes(netCode)
 	if err != nil {
-		return "", nil, nil, err
+		return "", ClearKeys{}, err
 	}
-	return string(b), mak, pik, nil
+	return string(b), k, nil
 }
 
 // sealCUP encrypts key under tmk (TDES ECB) into an area of n bytes (E(key) and zero

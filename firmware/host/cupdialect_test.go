@@ -75,7 +75,7 @@ func cupReply(d CUP, req *Decoded, code string, key []byte, extra Fields) []byte
 	if key != nil {
 		sign = KeySigner(mac.CUPECB, key)
 	}
-	b, err := d.Answering(req).Encode(m.Response, f, nil, sign)
+	b, err := d.Answering(req).Encode(m.Response, f, nil, Crypto{Sign: sign})
 	if err != nil {
 		panic(err)
 	}
@@ -94,7 +94,7 @@ func TestCUPSignOnAndSale(t *testing.T) {
 	addr, frames := cupHost(t, d, func(req *Decoded, raw []byte) []byte {
 		switch req.MTI {
 		case "0800":
-			f62, mak, _, err := d.IssueKeys(tmk, bytes.NewReader(bytes.Repeat([]byte{0x5A, 0x33, 0x91}, 20)), req.Get(70))
+			f62, issued, err := d.IssueKeys(tmk, bytes.NewReader(bytes.Repeat([]byte{0x5A, 0x33, 0x91}, 20)), req.Get(70))
 			if err != nil {
 				panic(err)
 			}
@@ -103,7 +103,7 @@ func TestCUPSignOnAndSale(t *testing.T) {
 				b[len(b)-1] ^= 1 // the MAK's check value
 				f62 = string(b)
 			}
-			hostMAK = mak
+			hostMAK = issued.MAK
 			return cupReply(d, req, "00", nil, Fields{62: f62})
 		case "0200":
 			if err := req.Verify(KeySigner(mac.CUPECB, hostMAK)); err != nil {
@@ -194,7 +194,7 @@ func TestCUPCanon(t *testing.T) {
 		{"0500", Fields{3: ProcSettleTrailer, 11: "000011", 41: "TERM0001", 42: testMID, 49: "156", 60: "000003",
 			63: "000003000000012345000001000000000500" + "000000000000000000000000000000000000000000000000000000"}},
 	} {
-		b, err := d.Encode(tc.mti, tc.f, nil, nil)
+		b, err := d.Encode(tc.mti, tc.f, nil, Crypto{})
 		if err != nil {
 			t.Fatalf("%s: Encode = %v", tc.mti, err)
 		}

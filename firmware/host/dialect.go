@@ -21,9 +21,10 @@ type Dialect interface {
 	// Name is the config's name of the dialect: "iso87", "cup".
 	Name() string
 	// Encode packs a message (without the 2-byte length of the frame); the card's
-	// fields are set from the card's bytes. With sign set, the message carries a MAC
-	// computed by sign over what the dialect MACs.
-	Encode(mti string, f Fields, card CardFields, sign Signer) ([]byte, error)
+	// fields are set from the card's bytes. With k.Sign set, the message carries a MAC
+	// computed by it over what the dialect MACs; with k.Track set, a dialect that
+	// encrypts track data (CUP) has it encrypt the track data block.
+	Encode(mti string, f Fields, card CardFields, k Crypto) ([]byte, error)
 	// Decode unpacks a message into neutral fields.
 	Decode(b []byte) (*Decoded, error)
 	// Canon is f as it comes back through the wire: what an answer repeating the
@@ -36,8 +37,8 @@ type Dialect interface {
 	WorkingKeys(answer Fields) (pinpad.WorkingKeys, error)
 	// IssueKeys is the acquirer's side of a sign-on: fresh keys from rnd for the
 	// sign-on code netCode (neutral field 70), field 62 of the answer with them under
-	// the master key tmk, and the clear MAK and PIK the acquirer keeps.
-	IssueKeys(tmk []byte, rnd io.Reader, netCode string) (f62 string, mak, pik []byte, err error)
+	// the master key tmk, and the clear keys the acquirer keeps.
+	IssueKeys(tmk []byte, rnd io.Reader, netCode string) (f62 string, k ClearKeys, err error)
 	// IsSignOn tells a sign-on's network code (neutral field 70) from an echo's.
 	IsSignOn(netCode string) bool
 	// Answering returns the dialect in which to answer a request (CUP: its TPDU
@@ -53,6 +54,19 @@ type TotalsView struct {
 	SalesCount, SalesAmount     int64
 	RefundsCount, RefundsAmount int64
 	VoidsCount, VoidsAmount     int64
+}
+
+// Crypto is what a dialect's Encode may ask of the keys' holder.
+type Crypto struct {
+	// Sign computes the MAC; nil: the message carries none.
+	Sign Signer
+	// Track encrypts a track data block under the TDK; nil: track data goes in clear.
+	Track func(tdb []byte) ([]byte, error)
+}
+
+// ClearKeys are the working keys an acquirer issued (the terminal never sees them).
+type ClearKeys struct {
+	MAK, PIK, TDK []byte
 }
 
 // Signer computes a MAC over data: the PIN pad (Keys.MAC) on the terminal, the clear

@@ -46,7 +46,7 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFi
 		return nil, err
 	}
 	d := c.cfg.Dialect
-	b, err := d.Encode(mti, f, card, sign)
+	b, err := d.Encode(mti, f, card, Crypto{Sign: sign, Track: c.tracker(ctx, card)})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", txn.ErrNotSent, mti, err)
 	}
@@ -92,6 +92,18 @@ func (c *Client) exchange(ctx context.Context, mti string, f Fields, card CardFi
 		c.log.Debug("host: answer", "message", resp)
 		return resp, nil
 	}
+}
+
+// tracker returns the PIN pad's track encryption under the TDK when the request
+// carries track data and the last sign-on gave the pad a TDK.
+func (c *Client) tracker(ctx context.Context, card CardFields) func([]byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(card[35]) == 0 || !c.tdk || c.keys == nil {
+		return nil
+	}
+	keys := c.keys
+	return func(tdb []byte) ([]byte, error) { return keys.EncryptTrack(ctx, tdb) }
 }
 
 // signer returns the PIN pad's MAC under the working keys when m needs one.

@@ -137,7 +137,7 @@ func FuzzParseResponseCUP(f *testing.F) {
 		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "A0"}, nil},
 		{Fields{3: "000000", 4: "5001", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00"}, sign},
 	} {
-		b, err := d.Encode("0210", tc.f, nil, tc.sign)
+		b, err := d.Encode("0210", tc.f, nil, Crypto{Sign: tc.sign})
 		if err != nil {
 			f.Fatal(err)
 		}

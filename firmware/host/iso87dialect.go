@@ -23,15 +23,15 @@ func (ISO87) Name() string { return "iso87" }
 
 // Encode builds and packs the message; with sign, the MAC goes in MACField as 16 hex
 // digits over everything before them.
-func (ISO87) Encode(mti string, f Fields, card CardFields, sign Signer) ([]byte, error) {
+func (ISO87) Encode(mti string, f Fields, card CardFields, k Crypto) ([]byte, error) {
 	msg, err := buildRequest(mti, f, card)
 	if err != nil {
 		return nil, err
 	}
-	if sign == nil {
+	if k.Sign == nil {
 		return iso87.Pack(msg)
 	}
-	return packSigned(msg, sign)
+	return packSigned(msg, k.Sign)
 }
 
 // packSigned packs msg with a MAC from sign in its MAC field.
@@ -111,23 +111,23 @@ func (ISO87) WorkingKeys(answer Fields) (pinpad.WorkingKeys, error) {
 }
 
 // IssueKeys draws a double-length MAK and PIK and seals both under tmk.
-func (ISO87) IssueKeys(tmk []byte, rnd io.Reader, _ string) (string, []byte, []byte, error) {
+func (ISO87) IssueKeys(tmk []byte, rnd io.Reader, _ string) (string, ClearKeys, error) {
 	mak, pik := make([]byte, KeySize), make([]byte, KeySize)
 	if _, err := io.ReadFull(rnd, mak); err != nil {
-		return "", nil, nil, err
+		return "", ClearKeys{}, err
 	}
 	if _, err := io.ReadFull(rnd, pik); err != nil {
-		return "", nil, nil, err
+		return "", ClearKeys{}, err
 	}
 	mb, err := SealKey(tmk, mak)
 	if err != nil {
-		return "", nil, nil, err
+		return "", ClearKeys{}, err
 	}
 	pb, err := SealKey(tmk, pik)
 	if err != nil {
-		return "", nil, nil, err
+		return "", ClearKeys{}, err
 	}
-	return mb.String() + pb.String(), mak, pik, nil
+	return mb.String() + pb.String(), ClearKeys{MAK: mak, PIK: pik}, nil
 }
 
 // IsSignOn: 70 = 001.

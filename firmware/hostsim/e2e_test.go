@@ -1,10 +1,13 @@
 package hostsim
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"posfw/drivers/pinpad/padsim"
 	"posfw/drivers/testkit"
 	"posfw/firmware/host"
+	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
 )
 
@@ -708,5 +712,78 @@ func eachDialect(t *testing.T, f func(t *testing.T, d host.Dialect)) {
 	}
 	for _, d := range []host.Dialect{host.ISO87{}, cupd} {
 		t.Run(d.Name(), func(t *testing.T) { f(t, d) })
+	}
+}
+
+// TestTrackEncrypted: after a CUP sign-on with 60.3 = 004 the pad holds a TDK, the
+// terminal sends track 2 encrypted (53 says so; the clear track is nowhere in the
+// request) and the acquirer decrypts it under the TDK it issued.
+func TestTrackEncrypted(t *testing.T) {
+	d, err := host.NewCUP(host.CUPConfig{SignOn: "004"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, addr := serve(t, Config{Location: time.UTC, Dialect: d})
+	// A relay between terminal and acquirer keeps what the terminal sent.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan []byte, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				up, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				req, err := iso87.ReadFrame(c, iso87.MaxFrame)
+				if err != nil {
+					return
+				}
+				sent <- req
+				iso87.WriteFrame(up, req)
+				if resp, err := iso87.ReadFrame(up, iso87.MaxFrame); err == nil {
+					iso87.WriteFrame(c, resp)
+				}
+			}()
+		}
+	}()
+	e := &env{t: t, srv: srv, addr: ln.Addr().String(), dialect: d}
+	e.c = e.client(testTID, testkit.Unhex(t, DefaultMasterKey))
+	if err := e.c.SignOn(context.Background(), e.next()); err != nil {
+		t.Fatalf("SignOn = %v", err)
+	}
+	<-sent
+	c := card(t, "ok")
+	track := string(c.Track2)
+	_, resp, err := e.sale(1000, c)
+	if err != nil || resp.Code != "00" {
+		t.Fatalf("sale with an encrypted track = %+v, %v; want 00 (the acquirer decrypted it)", resp, err)
+	}
+	req := <-sent
+	msg, err := d.Decode(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Get(53) != "2610000000000000" {
+		t.Errorf("field 53 = %q; want 2610000000000000 (track encrypted)", msg.Get(53))
+	}
+	if got := msg.Get(35); got == track || len(got) != len(track) {
+		t.Errorf("field 35 = %d characters, clear %v; want the track's length, encrypted", len(got), got == track)
+	}
+	packed := strings.NewReplacer("=", "D").Replace(track)
+	if len(packed)%2 == 1 {
+		packed += "0"
+	}
+	if bytes.Contains(bytes.ToUpper([]byte(hex.EncodeToString(req))), []byte(packed[len(packed)-18:len(packed)-2])) {
+		t.Errorf("the request holds the track data block in clear")
 	}
 }

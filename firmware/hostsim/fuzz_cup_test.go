@@ -21,7 +21,7 @@ func cupFuzzServer(tb testing.TB) (*Server, host.CUP, []byte) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Close() })
-	b, err := d.Encode("0800", host.Fields{11: "000001", 41: testTID, 42: testMID, 70: host.NetSignOn}, nil, nil)
+	b, err := d.Encode("0800", host.Fields{11: "000001", 41: testTID, 42: testMID, 70: host.NetSignOn}, nil, host.Crypto{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func FuzzHandleCUP(f *testing.F) {
 		{"0500", host.Fields{3: host.ProcSettle, 11: "000004", 41: testTID, 60: "000001",
 			63: "000001000000001000000000000000000000" + "000000000000000000000000000000000000000000000000000000"}, sign},
 	} {
-		b, err := d.Encode(seed.mti, seed.f, nil, seed.sign)
+		b, err := d.Encode(seed.mti, seed.f, nil, host.Crypto{Sign: seed.sign})
 		if err != nil {
 			f.Fatal(err)
 		}

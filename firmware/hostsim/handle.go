@@ -229,6 +229,10 @@ func (s *Server) handle(frame []byte, fault Fault) answer {
 			return s.reply(r, m, outcome{code: host.CodeMACError}, nil, fault)
 		}
 	}
+	if !s.clearTrack(r) {
+		s.log.Warn("hostsim: track data does not decrypt under the terminal's TDK", "mti", mti, "terminal", r.terminal, "stan", r.stan)
+		return s.reply(r, m, outcome{code: codeFormat}, key, fault)
+	}
 	s.work.Lock()
 	out, err := h(s, r)
 	s.work.Unlock()
@@ -279,7 +283,7 @@ func (s *Server) reply(r *request, m host.Message, out outcome, key []byte, faul
 		sign = s.signer(key)
 	}
 	d := s.cfg.Dialect.Answering(r.msg)
-	b, err := d.Encode(m.Response, f, nil, sign)
+	b, err := d.Encode(m.Response, f, nil, host.Crypto{Sign: sign})
 	if err != nil {
 		s.log.Error("hostsim: cannot build the answer; closing the connection", "error", err)
 		return answer{act: actClose}

@@ -12,26 +12,28 @@ import (
 
 	"posfw/drivers/pinpad/dukpt"
 	"posfw/drivers/pinpad/iso9564"
+	"posfw/firmware/host/cup"
 )
 
 // workingKeys are the keys a terminal received at its last sign-on.
 type workingKeys struct {
-	mac, pin []byte
+	mac, pin, track []byte // track: the TDK of a CUP 004 sign-on, nil otherwise
 }
 
 // issueKeys draws fresh working keys for a terminal in the dialect's layout for the
 // sign-on code netCode, keeps the clear MAK and PIK, and returns field 62 of the
 // answer: the keys under the master key, with their check values.
 func (s *Server) issueKeys(terminal, netCode string) (string, error) {
-	f62, mak, pik, err := s.cfg.Dialect.IssueKeys(s.cfg.MasterKey, s.cfg.Rand, netCode)
+	f62, issued, err := s.cfg.Dialect.IssueKeys(s.cfg.MasterKey, s.cfg.Rand, netCode)
 	if err != nil {
 		return "", fmt.Errorf("hostsim: working keys: %w", err)
 	}
-	k := &workingKeys{mac: mak, pin: pik}
+	k := &workingKeys{mac: issued.MAK, pin: issued.PIK, track: issued.TDK}
 	s.mu.Lock()
 	if old := s.keys[terminal]; old != nil {
 		clear(old.mac)
 		clear(old.pin)
+		clear(old.track)
 	}
 	s.keys[terminal] = k
 	s.mu.Unlock()
@@ -46,6 +48,40 @@ func (s *Server) macKey(terminal string) []byte {
 		return append([]byte(nil), k.mac...)
 	}
 	return nil
+}
+
+// clearTrack decrypts the track data of a CUP request whose field 53 says it is
+// encrypted, under the terminal's TDK, in place; false when it does not decrypt.
+func (s *Server) clearTrack(r *request) bool {
+	f53 := r.get(53)
+	if len(f53) < 3 || f53[2] != '1' || r.get(35) == "" {
+		return true
+	}
+	s.mu.Lock()
+	var tdk []byte
+	if k := s.keys[r.terminal]; k != nil && k.track != nil {
+		tdk = append(append(make([]byte, 0, 24), k.track...), k.track[:8]...)
+	}
+	s.mu.Unlock()
+	if tdk == nil {
+		return false
+	}
+	defer clear(tdk)
+	c, err := des.NewTripleDESCipher(tdk)
+	if err != nil {
+		return false
+	}
+	t2, err := cup.DecryptTrack([]byte(r.get(35)), func(b []byte) ([]byte, error) {
+		o := make([]byte, 8)
+		c.Decrypt(o, b)
+		return o, nil
+	})
+	if err != nil {
+		return false
+	}
+	r.f[35] = string(t2)
+	clear(t2)
+	return true
 }
 
 // sessionPINKey returns a copy of a terminal's PIN key, nil before its

@@ -153,6 +153,10 @@ var slipTime = regexp.MustCompile(`Time +(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d)`)
 
 func cashiersDay(t *testing.T, d day) {
 	lang, clock := d.lang, d.clock
+	signOn := ""
+	if d.dialect == "cup" {
+		signOn = "sign_on = \"004\"\n" // with a track data key: track 2 goes encrypted
+	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "var")
 	cfg := filepath.Join(dir, "posfw.toml")
@@ -165,7 +169,7 @@ timezone = "Asia/Shanghai"
 address = "127.0.0.1:1"
 response_timeout = "2s"
 dialect = "`+d.dialect+`"
-`), 0o600)
+`+signOn), 0o600)
 	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: lang}
 	var stderr bytes.Buffer
 	args := []string{"sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg}

@@ -235,3 +235,92 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// tdbLen is the length of the track data block CUP encrypts.
+const tdbLen = 8
+
+// EncryptTrack encrypts track data (35 or 36) as CUP acquirers specify: the track is
+// packed BCD (the separator as the nibble D, a trailing 0 nibble when odd), and the
+// track data block (TDB), the 8 bytes that end before the last byte, is replaced by its
+// encryption under the TDK (enc, the PIN pad). The result is the field's value: as many
+// characters as the track, hex nibbles with D for the separator. A track that packs to
+// fewer than 9 bytes is returned as it is (sent in clear). The caller wipes both.
+func EncryptTrack(track []byte, enc func(tdb []byte) ([]byte, error)) ([]byte, bool, error) {
+	packed, err := track2BCD.Encode(track)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(packed)
+	if len(packed) < tdbLen+1 {
+		return append([]byte(nil), track...), false, nil
+	}
+	tdb := packed[len(packed)-1-tdbLen : len(packed)-1]
+	e, err := enc(tdb)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(e) != tdbLen {
+		clear(e)
+		return nil, false, errors.New("cup: encrypted track block is not 8 bytes")
+	}
+	copy(tdb, e)
+	clear(e)
+	return nibbles(packed, len(track)), true, nil
+}
+
+// DecryptTrack undoes EncryptTrack with dec (the acquirer's TDK): the clear track, the
+// separator as '='. An encrypted field that does not decrypt to track characters is an
+// error (another key, or not encrypted).
+func DecryptTrack(value []byte, dec func(tdb []byte) ([]byte, error)) ([]byte, error) {
+	packed, err := track2BCD.Encode(value)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(packed)
+	if len(packed) < tdbLen+1 {
+		return nil, errors.New("cup: encrypted track too short")
+	}
+	tdb := packed[len(packed)-1-tdbLen : len(packed)-1]
+	d, err := dec(tdb)
+	if err != nil || len(d) != tdbLen {
+		return nil, errors.New("cup: track block does not decrypt")
+	}
+	copy(tdb, d)
+	clear(d)
+	return clearTrack(packed, len(value))
+}
+
+// nibbles writes the first n nibbles of packed as characters: digits, A-F, D.
+func nibbles(packed []byte, n int) []byte {
+	const hexdigits = "0123456789ABCDEF"
+	out := make([]byte, n)
+	for i := range out {
+		v := packed[i/2] >> 4
+		if i%2 == 1 {
+			v = packed[i/2] & 0x0F
+		}
+		out[i] = hexdigits[v]
+	}
+	return out
+}
+
+// clearTrack reads n nibbles of clear track data: digits and the separator ('=').
+func clearTrack(packed []byte, n int) ([]byte, error) {
+	out := make([]byte, n)
+	for i := range out {
+		v := packed[i/2] >> 4
+		if i%2 == 1 {
+			v = packed[i/2] & 0x0F
+		}
+		switch {
+		case v <= 9:
+			out[i] = '0' + v
+		case v == 0xD:
+			out[i] = '='
+		default:
+			clear(out)
+			return nil, errors.New("cup: the track does not decrypt to track data")
+		}
+	}
+	return out, nil
+}

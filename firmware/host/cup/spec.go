@@ -182,6 +182,8 @@ func (e bcd) nibble(c byte) (byte, bool) {
 		return c - '0', true
 	case e.track && (c == '=' || c == 'D'):
 		return 0xD, true
+	case e.track && 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true // an encrypted track's data block (EncryptTrack)
 	}
 	return 0, false
 }
@@ -234,6 +236,8 @@ func (e bcd) Decode(src []byte, length int) ([]byte, int, error) {
 			out[i] = '0' + v
 		case v == 0xD && e.track:
 			out[i] = '='
+		case e.track:
+			out[i] = 'A' + v - 10
 		default:
 			return nil, 0, fmt.Errorf("nibble %d is not allowed in an %q field", i+1, e.attr)
 		}
