@@ -42,6 +42,7 @@ type CUPConfig struct {
 //	62 keys of 0810, head of 0500  62 as they are
 //	7                            not sent
 //	(PIN entered)                26 = 12, 53 = 2600000000000000
+//	(track encrypted, TDK)       35 with its data block under the TDK, 53 = 2610000000000000
 //	(sign-on, settlement)        63 = operator; answers 0210/0230 carry 63 = "CUP"
 type CUP struct {
 	codec    cup.Codec
