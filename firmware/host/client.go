@@ -134,6 +134,10 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("host refused the %s: %s (%s)", e.What, e.Code, txn.LookupCode(e.Code).EN)
 }
 
+// ErrNoMasterKey: the PIN pad holds no terminal master key to open the working keys
+// with. A technician injects it (posfw provision tmk).
+var ErrNoMasterKey = errors.New("host: the PIN pad holds no master key: inject it with `posfw provision tmk`")
+
 // UseKeys gives the client the PIN pad that holds its keys (when it was not in
 // Config); the client must sign on again.
 func (c *Client) UseKeys(k Keys) {
@@ -166,8 +170,11 @@ func (c *Client) SignOn(ctx context.Context, stan int64) error {
 		return fmt.Errorf("sign-on: %w: %v", txn.ErrNoResponse, err)
 	}
 	if err := keys.LoadWorkingKeys(ctx, wk); err != nil {
-		if errors.Is(err, pinpad.ErrBadCheck) {
+		switch {
+		case errors.Is(err, pinpad.ErrBadCheck):
 			err = ErrKeyCheck
+		case errors.Is(err, pinpad.ErrNoKey):
+			err = ErrNoMasterKey
 		}
 		return fmt.Errorf("sign-on: %w: %w", txn.ErrNoResponse, err)
 	}

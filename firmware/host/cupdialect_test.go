@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"posfw/drivers/pinpad/mac"
+	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/host/cup"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
@@ -212,5 +214,28 @@ func TestCUPCanon(t *testing.T) {
 		if tc.mti == "0200" && dec.Get(3) != "020000" {
 			t.Errorf("void: neutral field 3 = %q; want 020000 (void told by 60.1 = 23)", dec.Get(3))
 		}
+	}
+}
+
+// TestSignOnWithoutTMK: a pad that was never given a master key cannot take the keys:
+// the sign-on says what the technician must do.
+func TestSignOnWithoutTMK(t *testing.T) {
+	d := testCUP(t, cup.NetSignOnDouble)
+	tmk := unhex(t, testTMK)
+	addr, _ := cupHost(t, d, func(req *Decoded, raw []byte) []byte {
+		f62, _, err := d.IssueKeys(tmk, bytes.NewReader(bytes.Repeat([]byte{7}, 64)), req.Get(70))
+		if err != nil {
+			panic(err)
+		}
+		return cupReply(d, req, "00", nil, Fields{62: f62})
+	})
+	pad, stop, err := padsim.Connect(padsim.New()) // no TMK injected
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	c := New(Config{Address: addr, TerminalID: "TERM0001", MerchantID: testMID, Keys: pad, Dialect: d})
+	if err := c.SignOn(context.Background(), 1); !errors.Is(err, ErrNoMasterKey) || !strings.Contains(err.Error(), "provision tmk") || c.SignedOn() {
+		t.Errorf("SignOn with a pad without a TMK = %v; want %v", err, ErrNoMasterKey)
 	}
 }
