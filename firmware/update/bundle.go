@@ -338,7 +338,11 @@ func (b *Bundle) extract(dir string, f File) error {
 	if err != nil {
 		return err
 	}
-	err = b.copyFile(out, f)
+	// The mode is the manifest's whatever the umask (a hardened process runs with 077).
+	err = out.Chmod(os.FileMode(f.Mode))
+	if err == nil {
+		err = b.copyFile(out, f)
+	}
 	if err == nil {
 		err = out.Sync()
 	}

@@ -194,12 +194,14 @@ func (p *Poller) download(ctx context.Context, u string, c Channel) (string, err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
+	p.Root.own(dir)
 	part := filepath.Join(dir, c.SHA256+".part")
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	p.Root.own(part)
 	have, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return "", err

@@ -256,6 +256,7 @@ func (rv *Receiver) Serve(c Conn) (Manifest, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail(err)
 	}
+	rv.Root.own(dir)
 	part := filepath.Join(dir, sum+".part")
 	// One bundle at a time: parts of other bundles go.
 	if old, _ := filepath.Glob(filepath.Join(dir, "*.part")); len(old) > 0 {
@@ -270,6 +271,7 @@ func (rv *Receiver) Serve(c Conn) (Manifest, error) {
 		return fail(err)
 	}
 	defer f.Close()
+	rv.Root.own(part)
 	off, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return fail(err)

@@ -115,10 +115,36 @@ func (r Root) writeBoot(b Boot) error {
 	if err := writeFileSync(tmp, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
+	if err := r.own(tmp); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, r.bootPath()); err != nil {
 		return err
 	}
 	return syncDir(r.Dir)
+}
+
+// own gives what root (the user) wrote under path to the install root's owner: a
+// technician's `sudo posfw update apply` must leave slots and state that the service's
+// user can replace at the next push.
+func (r Root) own(path string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(r.Dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 && st.Gid == 0 {
+		return nil
+	}
+	return filepath.Walk(path, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(st.Uid), int(st.Gid))
+	})
 }
 
 func syncDir(dir string) error {
@@ -136,7 +162,8 @@ func syncDir(dir string) error {
 // lock takes the install root's lock, so that two technicians' commands (or a push and a
 // command) do not switch slots at once.
 func (r Root) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(r.Dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	// Read-only is enough for flock, so the lock file made by root serves the service's user.
+	f, err := os.OpenFile(filepath.Join(r.Dir, ".lock"), os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +299,10 @@ func (r Root) Apply(path string, keys Keys, t Target) (Manifest, error) {
 		return m, err
 	}
 	if err := bundle.Extract(tmp); err != nil {
+		os.RemoveAll(tmp)
+		return m, err
+	}
+	if err := r.own(tmp); err != nil {
 		os.RemoveAll(tmp)
 		return m, err
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -176,5 +177,36 @@ func TestLockRefusesConcurrentCommand(t *testing.T) {
 	defer unlock()
 	if _, err := r.Confirm(); err == nil || !strings.Contains(err.Error(), "busy") {
 		t.Errorf("confirm while locked: got %v; want busy", err)
+	}
+}
+
+// TestApplyByRootKeepsOwner: an install root belongs to the service's user; a bundle
+// applied by root (a technician's sudo) leaves the slot, the boot state and the lock
+// usable by that user, and the files' modes are the manifest's whatever the umask.
+func TestApplyByRootKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change owners")
+	}
+	r := newRoot(t)
+	if err := filepath.Walk(r.Dir, func(p string, _ os.FileInfo, err error) error { return os.Lchown(p, 991, 992) }); err != nil {
+		t.Fatal(err)
+	}
+	old := syscall.Umask(0o077)
+	_, err := r.Apply(writeBundle(t, testManifest("1.1.0"), DevKey()), devKeys(), here())
+	syscall.Umask(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"slots/b", "slots/b/posfw", "slots/b/board/rpi.toml", "boot"} {
+		fi, err := os.Stat(filepath.Join(r.Dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 991 || st.Gid != 992 {
+			t.Errorf("%s: owner %d:%d; want 991:992", p, st.Uid, st.Gid)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(r.Slot("b"), "posfw")); fi.Mode().Perm() != 0o755 {
+		t.Errorf("posfw mode %v under umask 077; want 0755", fi.Mode().Perm())
 	}
 }
