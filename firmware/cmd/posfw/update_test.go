@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -513,7 +514,9 @@ func TestPollCommand(t *testing.T) {
 	if code, out, errs := call("update", "publish", "--key", "dev", "--bundle", filepath.Join(pub, "posfw-1.1.0.posfw"), "--url", "posfw-1.1.0.posfw", "--out", filepath.Join(pub, "stable.json")); code != 0 {
 		t.Fatalf("publish: %s%s", out, errs)
 	}
-	srv := httptest.NewTLSServer(http.FileServer(http.Dir(pub)))
+	srv := httptest.NewUnstartedServer(http.FileServer(http.Dir(pub)))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the untrusted poll's handshake error
+	srv.StartTLS()
 	defer srv.Close()
 	ca := filepath.Join(dir, "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
