@@ -340,11 +340,15 @@ func updateStatus(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
-	st, err := update.Root{Dir: *root}.Status()
+	r := update.Root{Dir: *root}
+	st, err := r.Status()
 	if err != nil {
 		return err
 	}
 	printStatus(e, st)
+	if pin := r.PushPin(); pin != "" {
+		fmt.Fprintf(e.stdout, "push pin %s (posfw push --pin)\n", pin)
+	}
 	return nil
 }
 
