@@ -71,6 +71,23 @@ func (s *cashier) done() {
 	s.waitText("8 ")
 }
 
+// signIn waits (10 s at most) for the sign-in screen of a sim just started, then signs
+// cashier 01 in and waits for the idle menu. stderr is the sim's, shown on a failure.
+func (s *cashier) signIn(stderr *bytes.Buffer) {
+	s.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, out := simctl(s.t, s.sock, "screen"); code == 0 && strings.Contains(out, ui.WordOperator.In(s.lang)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no sign-in screen; stderr:\n%s", stderr)
+		}
+	}
+	s.digits("01")
+	s.digits("0000")
+	s.waitText("8 ")
+}
+
 func (s *cashier) state() map[string]any {
 	s.t.Helper()
 	var st map[string]any
@@ -186,19 +203,7 @@ dialect = "`+d.dialect+`"
 	exited := make(chan error, 1)
 	go func() { exited <- sim.Wait() }()
 	defer sim.Process.Kill()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, out := simctl(t, s.sock, "screen"); code == 0 && strings.Contains(out, ui.WordOperator.In(lang)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sign-in screen; stderr:\n%s", stderr.String())
-		}
-	}
-
-	// Sign in.
-	s.digits("01")
-	s.digits("0000")
-	s.waitText("8 ")
+	s.signIn(&stderr)
 
 	// 1. Sale with a PIN card.
 	s.sale("5000", "pin", "1234")

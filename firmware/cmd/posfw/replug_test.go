@@ -28,17 +28,7 @@ func TestReplugEveryDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Process.Kill()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, out := simctl(t, s.sock, "screen"); code == 0 && strings.Contains(out, ui.WordOperator.EN) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no sign-in screen; stderr:\n%s", stderr.String())
-		}
-	}
-	s.digits("01")
-	s.digits("0000")
-	s.waitText("8 ")
+	s.signIn(&stderr)
 
 	t.Run("reader", func(t *testing.T) {
 		s.t = t
