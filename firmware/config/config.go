@@ -64,12 +64,19 @@ type Host struct {
 	Header  string `toml:"header"`
 	Field22 string `toml:"field22"`
 	SignOn  string `toml:"sign_on"`
+	// SettlementTotals is how the acquirer counts CUP field 48: "net" (the default) or
+	// "gross" (voided sales stay in debit, voids counted in credit).
+	SettlementTotals string `toml:"settlement_totals"`
 }
 
 // Modem is the 4G data link.
 type Modem struct {
 	// APN of the PDP context the modem brings up.
 	APN string `toml:"apn"`
+	// RecoverAfter is how long the data link may stay down before the first rung of the
+	// recovery ladder (re-attach); each later rung waits twice as long as the one before
+	// (function reset, reset pulse, power cycle), then the ladder starts over.
+	RecoverAfter Duration `toml:"recover_after"`
 }
 
 // Limits are the money rules the merchant's contract sets.
@@ -239,7 +246,8 @@ func defaults() *Config {
 			RefundCeiling:   5_000_000,
 			DuplicateWindow: Duration{120 * time.Second},
 		},
-		UI: UI{IdleLock: Duration{5 * time.Minute}},
+		Modem: Modem{RecoverAfter: Duration{time.Minute}},
+		UI:    UI{IdleLock: Duration{5 * time.Minute}},
 	}
 }
 
@@ -307,6 +315,12 @@ var rules = []rule{
 		}
 		return oneOf(c.Host.Field22, "left", "right")
 	}},
+	{"host.settlement_totals", func(c *Config) string {
+		if c.Host.SettlementTotals == "" {
+			return ""
+		}
+		return oneOf(c.Host.SettlementTotals, "net", "gross")
+	}},
 	{"host.sign_on", func(c *Config) string {
 		if c.Host.SignOn == "" {
 			return ""
@@ -319,6 +333,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	{"modem.recover_after", func(c *Config) string { return within(c.Modem.RecoverAfter, time.Second, time.Hour) }},
 	{"limits.max_amount", func(c *Config) string { return positiveAmount(c.Limits.MaxAmount) }},
 	{"limits.refund_ceiling", func(c *Config) string { return positiveAmount(c.Limits.RefundCeiling) }},
 	{"limits.duplicate_window", func(c *Config) string { return within(c.Limits.DuplicateWindow, 0, 24*time.Hour) }},

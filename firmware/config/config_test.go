@@ -95,6 +95,7 @@ func TestRefused(t *testing.T) {
 		{"header", map[string]string{"host.header": `"6031003100ZZ"`}, "host.header", "12 hex digits"},
 		{"field 22", map[string]string{"host.field22": `"middle"`}, "host.field22", "not one of"},
 		{"sign-on code", map[string]string{"host.sign_on": `"002"`}, "host.sign_on", "not one of"},
+		{"settlement totals", map[string]string{"host.settlement_totals": `"both"`}, "host.settlement_totals", "not one of"},
 		{"time zone", map[string]string{"timezone": `"Mars/Olympus_Mons"`}, "timezone", "not a time zone name"},
 		{"time zone path", map[string]string{"timezone": `"../../etc/passwd"`}, "timezone", "not a time zone name"},
 		{"system zone", map[string]string{"timezone": `"Local"`}, "timezone", "not allowed"},

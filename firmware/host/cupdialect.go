@@ -26,6 +26,10 @@ type CUPConfig struct {
 	SignOn string
 	// Operator is field 63 of sign-on and settlement requests (default "001").
 	Operator string
+	// Totals is how field 48 counts: "net" (the default: debit = standing sales,
+	// credit = standing refunds) or "gross" (voided sales stay in debit, and voids are
+	// counted in credit).
+	Totals string
 }
 
 // CUP is the China UnionPay dialect (package cup). The mapping of the neutral fields:
@@ -48,6 +52,7 @@ type CUP struct {
 	codec    cup.Codec
 	signOn   string
 	operator string
+	gross    bool
 }
 
 var _ Dialect = CUP{}
@@ -81,6 +86,13 @@ func NewCUP(c CUPConfig) (CUP, error) {
 	}
 	if d.operator == "" {
 		d.operator = "001"
+	}
+	switch c.Totals {
+	case "", "net":
+	case "gross":
+		d.gross = true
+	default:
+		return d, fmt.Errorf("host: settlement totals %q: want net or gross", c.Totals)
 	}
 	if len(d.operator) > 163 {
 		return d, errors.New("host: operator too long for field 63")
@@ -173,8 +185,10 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := cup.Field48{Debit: cup.Total{Amount: t.Sales.Amount, Count: t.Sales.Count},
-			Credit: cup.Total{Amount: t.Refunds.Amount, Count: t.Refunds.Count}}.String()
+		v := d.SettlementCompares(TotalsView{SalesCount: t.Sales.Count, SalesAmount: t.Sales.Amount,
+			RefundsCount: t.Refunds.Count, RefundsAmount: t.Refunds.Amount, VoidsCount: t.Voids.Count, VoidsAmount: t.Voids.Amount})
+		s, err := cup.Field48{Debit: cup.Total{Amount: v.SalesAmount, Count: v.SalesCount},
+			Credit: cup.Total{Amount: v.RefundsAmount, Count: v.RefundsCount}}.String()
 		if err != nil {
 			return nil, err
 		}
@@ -455,8 +469,17 @@ func (d CUP) Answering(req *Decoded) Dialect {
 	return d
 }
 
-// SettlementCompares keeps sales and refunds: field 48 carries net debits and credits.
-func (CUP) SettlementCompares(t TotalsView) TotalsView {
+// SettlementCompares is what field 48 carries: the debit total as sales and the credit
+// total as refunds. Net: standing sales and standing refunds. Gross: voided sales stay
+// in debit and every void is counted in credit (the terminal's voids total counts
+// voids of refunds too, which gross acquirers book as voids all the same).
+func (d CUP) SettlementCompares(t TotalsView) TotalsView {
+	if d.gross {
+		t.SalesCount += t.VoidsCount
+		t.SalesAmount += t.VoidsAmount
+		t.RefundsCount += t.VoidsCount
+		t.RefundsAmount += t.VoidsAmount
+	}
 	t.VoidsCount, t.VoidsAmount = 0, 0
 	return t
 }

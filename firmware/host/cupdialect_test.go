@@ -239,3 +239,40 @@ func TestSignOnWithoutTMK(t *testing.T) {
 		t.Errorf("SignOn with a pad without a TMK = %v; want %v", err, ErrNoMasterKey)
 	}
 }
+
+// TestCUPTotals48: field 48 counts net (standing sales in debit, standing refunds in
+// credit) or gross (voided sales stay in debit, voids in credit) as the acquirer wants.
+func TestCUPTotals48(t *testing.T) {
+	totals := txn.Totals{Batch: 1, Sales: txn.Total{Count: 2, Amount: 5300}, Refunds: txn.Total{Count: 1, Amount: 2000},
+		Voids: txn.Total{Count: 1, Amount: 1234}}
+	f63, err := EncodeTotals(totals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mode string
+		want string // debit amount, count, credit amount, count, flag
+	}{
+		{"net", "000000005300" + "002" + "000000002000" + "001" + "0"},
+		{"gross", "000000006534" + "003" + "000000003234" + "002" + "0"},
+	} {
+		d, err := NewCUP(CUPConfig{Totals: tc.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := d.Encode("0500", Fields{3: ProcSettle, 11: "000009", 41: "TERM0001", 42: testMID, 49: "156", 60: "000001", 63: f63}, nil, Crypto{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _, _, err := d.codec.Unpack(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := msg.GetString(48); got != tc.want+strings.Repeat("0", 31) {
+			t.Errorf("%s: field 48 = %s; want %s + foreign zeros", tc.mode, got, tc.want)
+		}
+	}
+	if _, err := NewCUP(CUPConfig{Totals: "both"}); err == nil {
+		t.Errorf("NewCUP(totals both) succeeded; want an error")
+	}
+}

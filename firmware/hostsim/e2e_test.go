@@ -706,12 +706,19 @@ func TestParseFault(t *testing.T) {
 
 // eachDialect runs f as a subtest in each dialect the simulator speaks.
 func eachDialect(t *testing.T, f func(t *testing.T, d host.Dialect)) {
-	cupd, err := host.NewCUP(host.CUPConfig{})
+	net, err := host.NewCUP(host.CUPConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []host.Dialect{host.ISO87{}, cupd} {
-		t.Run(d.Name(), func(t *testing.T) { f(t, d) })
+	gross, err := host.NewCUP(host.CUPConfig{Totals: "gross", Field22: "right", SignOn: "001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		d    host.Dialect
+	}{{"iso87", host.ISO87{}}, {"cup", net}, {"cup-gross-right22-001", gross}} {
+		t.Run(tc.name, func(t *testing.T) { f(t, tc.d) })
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"posfw/board"
+	"posfw/drivers/modem/modemsim"
 	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/control"
@@ -74,7 +75,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	devs.Pad.SetNVRAM(data.PadNVRAM())
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
 	c := o.Config
-	dialect, err := host.ParseDialect(c.Host.Dialect, host.CUPConfig{TPDU: c.Host.TPDU, Header: c.Host.Header, Field22: c.Host.Field22, SignOn: c.Host.SignOn})
+	dialect, err := host.ParseDialect(c.Host.Dialect, host.CUPConfig{TPDU: c.Host.TPDU, Header: c.Host.Header, Field22: c.Host.Field22, SignOn: c.Host.SignOn, Totals: c.Host.SettlementTotals})
 	if err != nil {
 		devs.Close()
 		return nil, err
@@ -321,7 +322,7 @@ func (t *Terminal) state(ctx context.Context, req control.Request) control.Respo
 // DEVICE=ok plugs it back in.
 var faults = map[string]func(d *Devices){
 	"modem=no-signal":    func(d *Devices) { d.Modem.SetNoSignal(true) },
-	"modem=ok":           func(d *Devices) { d.Modem.SetNoSignal(false) },
+	"modem=ok":           func(d *Devices) { d.Modem.SetNoSignal(false); d.Modem.SetStuck(modemsim.NotStuck) },
 	"printer=paper-out":  func(d *Devices) { d.SetPaper(false) },
 	"printer=cover-open": func(d *Devices) { d.Printer.SetCoverOpen(true) },
 	"printer=ok":         func(d *Devices) { d.SetPaper(true); d.Printer.SetCoverOpen(false) },
@@ -348,6 +349,14 @@ func (t *Terminal) Fault(spec string) error {
 		return nil
 	}
 	dev, mode, _ := strings.Cut(spec, "=")
+	if r, ok := strings.CutPrefix(spec, "modem=stuck:"); ok {
+		rec, err := modemsim.ParseRecovery(r)
+		if err != nil {
+			return err
+		}
+		t.Devices.Modem.SetStuck(rec)
+		return nil
+	}
 	switch _, serial := deviceNames[dev]; {
 	case serial && mode == "unplugged":
 		return t.Devices.Unplug(dev)
@@ -362,7 +371,7 @@ func (t *Terminal) Fault(spec string) error {
 	}
 	f, ok := faults[spec]
 	if !ok {
-		have := append(slices.Sorted(maps.Keys(faults)), "reader|pinpad|printer|modem=unplugged|ok")
+		have := append(slices.Sorted(maps.Keys(faults)), "reader|pinpad|printer|modem=unplugged|ok", "modem=stuck:reattach|cfun|reset|power")
 		if t.hostFault != nil {
 			have = append(have, "host=MODE[:ARG][@MTI[#N]] (down|timeout|garbage|slow:N|drop-after-request|duplicate-response|bad-mac|unsigned|echo:FIELD|code:XX|hold|cut|ok)")
 		}

@@ -21,6 +21,7 @@ func runHostsim(e *env, args []string) error {
 	dialect := fs.String("dialect", "iso87", "ISO 8583 dialect: iso87 or cup (answers with the request's TPDU swapped)")
 	field22 := fs.String("field22", "left", "cup: alignment of field 22, left or right")
 	header := fs.String("header", "603100310000", "cup: the 6-byte header of answers, 12 hex digits")
+	totals := fs.String("settlement-totals", "net", "cup: how field 48 counts, net or gross")
 	tz := fs.String("tz", "Asia/Shanghai", "the acquirer's time zone: local time in answers (fields 12, 13) and the date of its RRNs")
 	readTimeout := fs.Duration("read-timeout", hostsim.DefaultReadTimeout, "drop a client that has not sent a whole request within this time")
 	maxConns := fs.Int("max-conns", hostsim.DefaultMaxConns, "most connections served at once; more are closed on accept")
@@ -34,7 +35,7 @@ func runHostsim(e *env, args []string) error {
 	if *dialect != "iso87" && *dialect != "cup" {
 		return usageError{fmt.Sprintf("--dialect %q: want iso87 or cup", *dialect)}
 	}
-	d, err := host.ParseDialect(*dialect, host.CUPConfig{Field22: *field22, Header: *header})
+	d, err := host.ParseDialect(*dialect, host.CUPConfig{Field22: *field22, Header: *header, Totals: *totals})
 	if err != nil {
 		return usageError{err.Error()}
 	}

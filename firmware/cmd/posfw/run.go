@@ -109,7 +109,7 @@ func runKeypad(ctx context.Context, b *board.Board, u *ui.UI, log *slog.Logger) 
 // hostClient is the acquirer link of a production terminal: the configured address,
 // timeouts, pinned CA and dialect.
 func hostClient(cfg *config.Config, log *slog.Logger) (*host.Client, error) {
-	d, err := host.ParseDialect(cfg.Host.Dialect, host.CUPConfig{TPDU: cfg.Host.TPDU, Header: cfg.Host.Header, Field22: cfg.Host.Field22, SignOn: cfg.Host.SignOn})
+	d, err := host.ParseDialect(cfg.Host.Dialect, host.CUPConfig{TPDU: cfg.Host.TPDU, Header: cfg.Host.Header, Field22: cfg.Host.Field22, SignOn: cfg.Host.SignOn, Totals: cfg.Host.SettlementTotals})
 	if err != nil {
 		return nil, err
 	}
