@@ -74,6 +74,12 @@
 //	anchor          17    -                                      event id, chain hash,
 //	                                                             seal MAC
 //	check seal      18    event id, chain hash, seal MAC         -
+//	load TMK        19    } the master/session key commands:
+//	load TMK part   1A    } the terminal master key and the working keys
+//	load working    1B    } of a sign-on live in the pad, which computes
+//	  keys                } MACs and encrypts track data with them; tags
+//	MAC             1C    } 50-63 and status 0B, written out in
+//	encrypt track   1D    } workingkeys.go
 //
 //	tag  field         value
 //	01   model         text, 1-32 bytes
