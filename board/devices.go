@@ -304,6 +304,10 @@ func (absentModem) Registration(context.Context) (modem.Registration, error) {
 func (absentModem) SIMState(context.Context) (string, error) { return "", absent("modem") }
 func (absentModem) Operator(context.Context) (string, error) { return "", absent("modem") }
 func (absentModem) IMEI(context.Context) (string, error)     { return "", absent("modem") }
+func (absentModem) DataActive(context.Context) (bool, error) { return false, absent("modem") }
+func (absentModem) Activate(context.Context) error           { return absent("modem") }
+func (absentModem) Reattach(context.Context) error           { return absent("modem") }
+func (absentModem) FunctionReset(context.Context) error      { return absent("modem") }
 func (absentModem) String() string                           { return "modem (absent)" }
 func (absentModem) absent()                                  {}
 func (absentModem) Close() error                             { return nil }

@@ -23,8 +23,11 @@ import (
 	"periph.io/x/host/v3"
 )
 
-// Low and High are periph's gpio levels, repeated here so that callers configuring a
-// line's active level need not import periph themselves.
+// Level is periph's gpio level, and Low and High its values, repeated here so that
+// callers configuring a line's active level need not import periph themselves.
+type Level = gpio.Level
+
+// Levels of a line.
 const (
 	Low  = gpio.Low
 	High = gpio.High

@@ -34,6 +34,15 @@ type Device interface {
 	Operator(ctx context.Context) (string, error)
 	// IMEI is the modem's IMEI (AT+CGSN).
 	IMEI(ctx context.Context) (string, error)
+	// DataActive reports whether PDP context 1 is active (AT+CGACT?).
+	DataActive(ctx context.Context) (bool, error)
+	// Activate activates PDP context 1 (AT+CGACT=1,1): the data session.
+	Activate(ctx context.Context) error
+	// Reattach detaches from the packet domain and attaches again (AT+CGATT=0, =1).
+	Reattach(ctx context.Context) error
+	// FunctionReset restarts the modem's radio and firmware (AT+CFUN=1,1); the port is
+	// opened and the modem set up again at the next command.
+	FunctionReset(ctx context.Context) error
 	String() string
 	// Close releases the port.
 	Close() error
@@ -367,6 +376,68 @@ func (m *Modem) IMEI(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("modem: AT+CGSN: no IMEI in the answer")
+}
+
+// DataActive asks AT+CGACT? whether PDP context 1 is active.
+func (m *Modem) DataActive(ctx context.Context) (bool, error) {
+	lines, err := m.Command(ctx, "+CGACT?")
+	if err != nil {
+		return false, err
+	}
+	for _, l := range lines {
+		if v, ok := strings.CutPrefix(l, "+CGACT:"); ok {
+			cid, active, err := ParseCGACT(strings.TrimSpace(v))
+			if err != nil {
+				return false, err
+			}
+			if cid == 1 {
+				return active, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// ParseCGACT parses the values of a "+CGACT: <cid>,<state>" line.
+func ParseCGACT(vals string) (cid int, active bool, err error) {
+	f, err := ints(vals, 2)
+	if err != nil {
+		return 0, false, fmt.Errorf("modem: +CGACT %q: %v", vals, err)
+	}
+	if f[0] < 1 || f[0] > 255 || (f[1] != 0 && f[1] != 1) {
+		return 0, false, fmt.Errorf("modem: +CGACT %q: values out of range", vals)
+	}
+	return f[0], f[1] == 1, nil
+}
+
+// Activate activates PDP context 1 (AT+CGACT=1,1).
+func (m *Modem) Activate(ctx context.Context) error {
+	_, err := m.Command(ctx, "+CGACT=1,1")
+	return err
+}
+
+// Reattach detaches from the packet domain and attaches again (AT+CGATT=0, AT+CGATT=1),
+// the first thing to try when the network keeps the modem unregistered.
+func (m *Modem) Reattach(ctx context.Context) error {
+	if _, err := m.Command(ctx, "+CGATT=0"); err != nil {
+		return err
+	}
+	_, err := m.Command(ctx, "+CGATT=1")
+	return err
+}
+
+// FunctionReset has the modem restart (AT+CFUN=1,1). A USB modem's port goes away while
+// it restarts, so the port is dropped either way: the next command opens it again and
+// sets the modem up (echo, errors, APN).
+func (m *Modem) FunctionReset(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.connect(ctx); err != nil {
+		return err
+	}
+	_, err := m.command(ctx, "+CFUN=1,1")
+	m.drop()
+	return err
 }
 
 // query sends cmd and returns the values after prefix in the first line that has it.

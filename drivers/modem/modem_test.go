@@ -198,3 +198,56 @@ func FuzzParseRegistration(f *testing.F) {
 		}
 	})
 }
+
+// TestDataSession brings the data session up, re-attaches (which drops it), and resets
+// the modem's function: after the reset the driver sets the modem up again by itself
+// (the APN is back), and a stuck modem is cured only by a recovery hard enough.
+func TestDataSession(t *testing.T) {
+	ctx := context.Background()
+	m, sim, _ := simModem(t, Options{APN: "cmnet"})
+	if on, err := m.DataActive(ctx); err != nil || on {
+		t.Fatalf("DataActive before Activate = %v, %v; want false", on, err)
+	}
+	if err := m.Activate(ctx); err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	if on, err := m.DataActive(ctx); err != nil || !on {
+		t.Errorf("DataActive after Activate = %v, %v; want true", on, err)
+	}
+	sim.SetStuck(modemsim.ByFunctionReset)
+	if r, _ := m.Registration(ctx); r.Registered() {
+		t.Errorf("stuck modem registered as %v; want searching", r)
+	}
+	if err := m.Reattach(ctx); err != nil {
+		t.Fatalf("Reattach: %v", err)
+	}
+	if r, _ := m.Registration(ctx); r.Registered() {
+		t.Errorf("a re-attach cured a modem stuck until a function reset: %v", r)
+	}
+	if on, _ := m.DataActive(ctx); on {
+		t.Error("data session still active after a detach")
+	}
+	if err := m.FunctionReset(ctx); err != nil {
+		t.Fatalf("FunctionReset: %v", err)
+	}
+	if r, err := m.Registration(ctx); err != nil || !r.Registered() {
+		t.Errorf("Registration after the function reset = %v, %v; want registered", r, err)
+	}
+	if lines, err := m.Command(ctx, "+CGDCONT?"); err != nil || len(lines) != 1 || lines[0] != `+CGDCONT: 1,"IP","cmnet","0.0.0.0",0,0` {
+		t.Errorf("AT+CGDCONT? after the function reset = %q, %v; want the APN set up again", lines, err)
+	}
+	if got := sim.Recovered(modemsim.ByFunctionReset); got != 1 {
+		t.Errorf("function resets seen by the modem = %d; want 1", got)
+	}
+}
+
+func FuzzParseCGACT(f *testing.F) {
+	for _, s := range []string{"1,1", "1,0", "2,1", "", "1", "0,1", "1,2", "256,1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if cid, _, err := ParseCGACT(s); err == nil && (cid < 1 || cid > 255) {
+			t.Errorf("ParseCGACT(%q) cid = %d; want 1..255", s, cid)
+		}
+	})
+}

@@ -168,7 +168,15 @@ func Start(ctx context.Context, o Options) (*App, error) {
 	if err := o.Devices.Indicators.Err; err != nil {
 		log.Warn("buzzer and LEDs not available", "err", err)
 	}
-	a.modem = newModemWatch(o.Devices.Modem, log)
+	a.modem = &modemWatch{
+		m: o.Devices.Modem, power: o.Devices.Indicators.ModemPower, wantData: o.Config.Modem.APN != "",
+		after: max(o.Config.Modem.RecoverAfter.Duration, time.Second), log: log, now: a.now, st: noModem,
+		audit: func(ctx context.Context, detail string) {
+			if err := a.journal.Audit(ctx, txn.Event{Kind: "modem_recovery", Operator: "system", Detail: detail}); err != nil {
+				log.Warn("modem recovery not audited", "err", err)
+			}
+		},
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -257,7 +265,11 @@ type State struct {
 	FailedReversals  int64  `json:"failed_reversals"`
 	Signal           int    `json:"signal"`
 	Registration     string `json:"registration"`
-	Lang             string `json:"lang"`
+	// Data says the modem's data session is up; ModemRecovery is the recovery rung last
+	// tried while the link is down.
+	Data          bool   `json:"data"`
+	ModemRecovery string `json:"modem_recovery,omitempty"`
+	Lang          string `json:"lang"`
 }
 
 // State reads the terminal's status.
@@ -271,7 +283,7 @@ func (a *App) State(ctx context.Context) (State, error) {
 		return State{}, err
 	}
 	m := a.modem.status()
-	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Lang: string(a.ui.Lang())}, nil
+	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Data: m.Data, ModemRecovery: m.Recovery, Lang: string(a.ui.Lang())}, nil
 }
 
 // Titles of the main menu, in the order of DESIGN §3 / the cashier's day.
@@ -356,5 +368,11 @@ func (a *App) alert() string {
 	if n > 0 {
 		return a.ui.T(msgReversalFailed)
 	}
+	if r := a.modem.status().Recovery; r != "" {
+		return a.ui.T(msgModemRecovery) + " " + r
+	}
 	return ""
 }
+
+// msgModemRecovery heads the recovery rung the modem is on while its link is down.
+var msgModemRecovery = ui.Text{EN: "4G:", ZH: "4G恢复:"}

@@ -84,6 +84,21 @@ func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
 	}
 	d.Paper, d.Pins = pins["paper_sensor"], pins
 	d.SetPaper(true)
+	// The modem's power key and reset input are wired to the GPIO lines: a pulse is the
+	// line driven active (High) and released.
+	for fn, pulse := range map[string]func(){"modem_power": d.Modem.PowerKey, "modem_reset": d.Modem.ResetPulse} {
+		if p := pins[fn]; p != nil {
+			asserted := false
+			p.Watch(func(l gpio.Level) {
+				if l == gpio.High {
+					asserted = true
+				} else if asserted {
+					asserted = false
+					pulse()
+				}
+			})
+		}
+	}
 	for _, dev := range board.SerialDevices {
 		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {
 			continue

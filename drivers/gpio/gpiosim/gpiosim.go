@@ -48,6 +48,16 @@ type Pin struct {
 	pull    gpio.Pull
 	edge    gpio.Edge
 	history []Event
+	watch   func(gpio.Level)
+}
+
+// Watch has f hear every level the firmware drives the pin to (a simulated device wired
+// to the line: the modem's reset input, say). f runs on the driving goroutine and must
+// not drive the pin itself.
+func (p *Pin) Watch(f func(gpio.Level)) {
+	p.mu.Lock()
+	p.watch = f
+	p.mu.Unlock()
 }
 
 // NewPin returns a pin called name with logical number num, Low, as an input. now
@@ -139,9 +149,13 @@ func (p *Pin) DefaultPull() gpio.Pull { return gpio.PullNoChange }
 // Out implements gpio.PinOut: the pin becomes an output driving l.
 func (p *Pin) Out(l gpio.Level) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.output = true
 	p.record(l)
+	watch := p.watch
+	p.mu.Unlock()
+	if watch != nil {
+		watch(l)
+	}
 	return nil
 }
 

@@ -20,14 +20,100 @@ type Sim struct {
 	rssi     int
 	noSignal bool
 	apn      string
+	attached bool // packet domain attached (AT+CGATT)
+	active   bool // PDP context 1 active (AT+CGACT)
+	stuck    Recovery
+	off      bool // powered down with the power key: it answers nothing
+	// Recoveries counts what was done to the modem, by kind, for tests.
+	recoveries map[Recovery]int
 	// IMEI and ICCID the modem reports.
 	IMEI, ICCID string
 }
 
 // New returns a modem with a good signal (RSSI 24, about −65 dBm), a ready SIM, echo on.
 func New() *Sim {
-	return &Sim{echo: true, rssi: 24, IMEI: "861234050012345", ICCID: "89860012345678901234"}
+	return &Sim{echo: true, rssi: 24, attached: true, IMEI: "861234050012345", ICCID: "89860012345678901234",
+		recoveries: map[Recovery]int{}}
 }
+
+// Recovery is what brings a stuck modem back, from the mildest to the hardest.
+type Recovery int
+
+// Recoveries, in the order a terminal escalates through them.
+const (
+	NotStuck Recovery = iota
+	ByReattach
+	ByFunctionReset
+	ByResetPulse
+	ByPowerCycle
+)
+
+var recoveryNames = []string{"ok", "reattach", "cfun", "reset", "power"}
+
+func (r Recovery) String() string {
+	if int(r) < len(recoveryNames) {
+		return recoveryNames[r]
+	}
+	return fmt.Sprintf("recovery(%d)", int(r))
+}
+
+// ParseRecovery reads a Recovery by its name: reattach, cfun, reset or power.
+func ParseRecovery(name string) (Recovery, error) {
+	for i, n := range recoveryNames[1:] {
+		if n == name {
+			return Recovery(i + 1), nil
+		}
+	}
+	return 0, fmt.Errorf("modemsim: unknown recovery %q (want reattach, cfun, reset or power)", name)
+}
+
+// SetStuck has the modem stay unregistered ("searching") until a recovery at least as
+// hard as r is done to it, as a modem whose network stack hung: r = ByReattach clears
+// with AT+CGATT=0/1, ByFunctionReset needs AT+CFUN=1,1, ByResetPulse a pulse on its
+// reset line, ByPowerCycle a power-off and power-on. NotStuck clears it.
+func (s *Sim) SetStuck(r Recovery) {
+	s.mu.Lock()
+	s.stuck = r
+	s.mu.Unlock()
+}
+
+// Recovered counts the recoveries of kind r done to the modem.
+func (s *Sim) Recovered(r Recovery) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recoveries[r]
+}
+
+// recover records r and clears a stuck state r is hard enough for; s.mu is held.
+func (s *Sim) recover(r Recovery) {
+	s.recoveries[r]++
+	if s.stuck != NotStuck && r >= s.stuck {
+		s.stuck = NotStuck
+	}
+	if r >= ByFunctionReset { // the modem restarted: as it comes out of the box
+		s.echo, s.cmee, s.apn, s.active, s.attached = true, false, "", false, true
+	}
+}
+
+// ResetPulse is a pulse on the modem's reset line (RESET_N).
+func (s *Sim) ResetPulse() {
+	s.mu.Lock()
+	s.recover(ByResetPulse)
+	s.mu.Unlock()
+}
+
+// PowerKey is a pulse on the modem's power key (PWRKEY): a modem that is on powers
+// down and answers nothing; one that is off powers up as out of the box.
+func (s *Sim) PowerKey() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.off = !s.off; !s.off {
+		s.recover(ByPowerCycle)
+	}
+}
+
+// registered is the modem's registration now; s.mu is held.
+func (s *Sim) registered() bool { return !s.noSignal && s.stuck == NotStuck && s.attached }
 
 // SetNoSignal makes the modem lose (true) or regain (false) the network.
 func (s *Sim) SetNoSignal(on bool) {
@@ -55,6 +141,10 @@ func (s *Sim) Serve(rw io.ReadWriter) error {
 		cmd := strings.TrimSuffix(line, "\r")
 		var out strings.Builder
 		s.mu.Lock()
+		if s.off {
+			s.mu.Unlock()
+			continue
+		}
 		if s.echo {
 			out.WriteString(line)
 		}
@@ -67,6 +157,13 @@ func (s *Sim) Serve(rw io.ReadWriter) error {
 }
 
 const ok = "\r\nOK\r\n"
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 func info(lines ...string) string {
 	var b strings.Builder
@@ -104,7 +201,7 @@ func (s *Sim) answer(cmd string) string {
 		return info(fmt.Sprintf("+CSQ: %d,99", s.rssi))
 	case body == "+CREG?" || body == "+CEREG?":
 		stat := 1
-		if s.noSignal {
+		if !s.registered() {
 			stat = 2
 		}
 		return info(fmt.Sprintf("%s: 0,%d", strings.TrimSuffix(body, "?"), stat))
@@ -120,6 +217,31 @@ func (s *Sim) answer(cmd string) string {
 	case strings.HasPrefix(body, `+CGDCONT=1,"IP","`) && strings.HasSuffix(body, `"`):
 		// Keep the APN's original case.
 		s.apn = strings.TrimSuffix(cmd[len(`AT+CGDCONT=1,"IP","`):], `"`)
+		return ok
+	case body == "+CGATT?":
+		return info(fmt.Sprintf("+CGATT: %d", b2i(s.attached)))
+	case body == "+CGATT=0":
+		s.attached, s.active = false, false
+		return ok
+	case body == "+CGATT=1":
+		if s.noSignal {
+			return "\r\n+CME ERROR: 30\r\n" // no network service
+		}
+		if !s.attached {
+			s.recover(ByReattach)
+		}
+		s.attached = true
+		return ok
+	case body == "+CGACT?":
+		return info(fmt.Sprintf("+CGACT: 1,%d", b2i(s.active)))
+	case body == "+CGACT=1,1":
+		if !s.registered() || s.apn == "" {
+			return "\r\n+CME ERROR: 30\r\n"
+		}
+		s.active = true
+		return ok
+	case body == "+CFUN=1,1":
+		s.recover(ByFunctionReset)
 		return ok
 	case body == "+CGDCONT?":
 		return info(fmt.Sprintf(`+CGDCONT: 1,"IP","%s","0.0.0.0",0,0`, s.apn))
