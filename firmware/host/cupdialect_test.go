@@ -276,3 +276,27 @@ func TestCUPTotals48(t *testing.T) {
 		t.Errorf("NewCUP(totals both) succeeded; want an error")
 	}
 }
+
+// TestPadLostKeys: a pad that lost its working keys (a power cycle) leaves the client
+// not signed on, and the request is not sent.
+func TestPadLostKeys(t *testing.T) {
+	addr, frames := fakeHost(t, answerWith("00", unhex(t, testMAK), nil))
+	sim := padsim.New()
+	sim.InjectTMK(unhex(t, testTMK))
+	pad, stop, err := padsim.Connect(sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	c := New(Config{Address: addr, TerminalID: "TERM0001", MerchantID: testMID, Keys: pad})
+	c.signedOn = true // signed on once; the pad has since been power cycled (no MAK)
+	_, err = c.Send(context.Background(), txn.Request{Type: txn.Sale, STAN: 1, Amount: 100, At: day1})
+	if !errors.Is(err, txn.ErrNotSent) || !strings.Contains(err.Error(), "sign on again") || c.SignedOn() {
+		t.Errorf("Send with a pad without working keys = %v, signed on %v; want not sent, sign on again", err, c.SignedOn())
+	}
+	select {
+	case <-frames:
+		t.Errorf("a request went out without a MAC")
+	default:
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
@@ -120,7 +121,18 @@ func (c *Client) signer(ctx context.Context, m Message) (Signer, error) {
 	}
 	keys := c.keys
 	alg, _ := c.cfg.Dialect.MAC()
-	return func(data []byte) ([mac.Size]byte, error) { return keys.MAC(ctx, alg, data) }, nil
+	return func(data []byte) ([mac.Size]byte, error) {
+		m, err := keys.MAC(ctx, alg, data)
+		if errors.Is(err, pinpad.ErrNoKey) {
+			// The pad lost its working keys (power cycled, replaced): until a new
+			// sign-on, nothing can be MACed.
+			c.mu.Lock()
+			c.signedOn = false
+			c.mu.Unlock()
+			err = fmt.Errorf("the PIN pad holds no working keys (sign on again): %w", err)
+		}
+		return m, err
+	}, nil
 }
 
 // dial connects, and shakes hands when the link is TLS, within the connect
