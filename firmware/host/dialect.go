@@ -2,7 +2,6 @@ package host
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,6 +127,3 @@ func ParseDialect(name string, c CUPConfig) (Dialect, error) {
 	}
 	return nil, fmt.Errorf("host: dialect %q: want iso87 or cup", name)
 }
-
-// errNoSignOn marks a sign-on answer without working keys.
-var errNoSignOn = errors.New("no working keys in the answer")

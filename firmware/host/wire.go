@@ -182,7 +182,8 @@ func MACField(msg *iso8583.Message) int {
 	return 64
 }
 
-// PackMAC packs msg with its X9.19 MAC under key. The MAC field (MACField)
+// PackMAC packs msg with its X9.19 MAC under a clear key: the acquirer's side and
+// tests (the terminal MACs through the PIN pad, ISO87.Encode). The MAC field (MACField)
 // is set to 8 zero bytes and the message packed; the MAC is computed over all
 // of it but the MAC field's last 16 hex digits, and written there.
 func PackMAC(msg *iso8583.Message, key []byte) ([]byte, error) {
@@ -207,8 +208,8 @@ func PackMAC(msg *iso8583.Message, key []byte) ([]byte, error) {
 	return b, nil
 }
 
-// CheckMAC verifies the MAC of b, a message as received, which iso87.Unpack
-// decoded into msg. It returns nil, ErrNoMAC, mac.ErrMismatch or an error
+// CheckMAC verifies, under a clear key (the acquirer's side), the MAC of b, a
+// message as received, which iso87.Unpack decoded into msg. It returns nil, ErrNoMAC, mac.ErrMismatch or an error
 // about the key.
 func CheckMAC(b []byte, msg *iso8583.Message, key []byte) error {
 	f := MACField(msg)
@@ -275,8 +276,9 @@ func SealKey(tmk, clear []byte) (KeyBlock, error) {
 	return kb, nil
 }
 
-// Open decrypts the key under the master key tmk and checks it against its
-// KCV. The caller wipes the result.
+// Open decrypts the key under a clear master key tmk and checks it against its
+// KCV: the acquirer's side and tests (a terminal's PIN pad does this inside
+// itself). The caller wipes the result.
 func (kb KeyBlock) Open(tmk []byte) ([]byte, error) {
 	c, err := tdes(tmk)
 	if err != nil {
