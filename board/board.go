@@ -16,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"posfw/drivers/scanner"
 	"posfw/drivers/serialport"
 )
 
@@ -58,6 +59,10 @@ type Serial struct {
 	DataBits int    `toml:"data_bits"`
 	Parity   string `toml:"parity"`
 	StopBits int    `toml:"stop_bits"`
+	// Trigger is how a barcode scanner is started and stopped: "none" (presentation
+	// mode, the default), "honeywell" or "newland" (package drivers/scanner). Only
+	// the scanner has one.
+	Trigger string `toml:"trigger"`
 }
 
 // PTY is the Port value of a device that a simulator provides on a pseudo-terminal.
@@ -70,6 +75,10 @@ func (s Serial) Config() serialport.Config {
 
 // SerialDevices are the device kinds a board wires to serial lines; each must be present.
 var SerialDevices = []string{"cardreader", "pinpad", "printer", "modem"}
+
+// OptionalSerialDevices are the serial device kinds a board may leave out: a board
+// without one has no such device, as if its port were "none".
+var OptionalSerialDevices = []string{"scanner"}
 
 // GPIOLines are the GPIO functions a board names; each must be present.
 var GPIOLines = []string{"buzzer", "led_green", "led_red", "paper_sensor", "modem_power", "modem_reset"}
@@ -171,15 +180,26 @@ func (b *Board) check() (key, reason string) {
 	if b.Keypad.Kind == "evdev" && !devicePath.MatchString(b.Keypad.Device) {
 		return "keypad.device", fmt.Sprintf("%q is not a device path like /dev/input/event0", b.Keypad.Device)
 	}
+	all := append(append([]string(nil), SerialDevices...), OptionalSerialDevices...)
 	for _, name := range sortedKeys(b.Serial) {
-		if !contains(SerialDevices, name) {
-			return "serial." + name, fmt.Sprintf("unknown device kind (want %s)", strings.Join(SerialDevices, ", "))
+		if !contains(all, name) {
+			return "serial." + name, fmt.Sprintf("unknown device kind (want %s)", strings.Join(all, ", "))
 		}
 	}
-	for _, name := range SerialDevices {
+	for _, name := range all {
 		s, ok := b.Serial[name]
+		if !ok && contains(OptionalSerialDevices, name) {
+			continue
+		}
 		if !ok {
 			return "serial." + name, "missing: every board names the port of each device"
+		}
+		if name == "scanner" {
+			if _, err := scanner.ParseTrigger(s.Trigger); err != nil {
+				return "serial.scanner.trigger", fmt.Sprintf("%q is not one of none, honeywell, newland", s.Trigger)
+			}
+		} else if s.Trigger != "" {
+			return "serial." + name + ".trigger", "only a scanner has a trigger"
 		}
 		if s.Port == "" {
 			return "serial." + name + ".port", "missing"
@@ -193,8 +213,12 @@ func (b *Board) check() (key, reason string) {
 	}
 	// Two devices cannot share a serial port (every "pty" is a simulator's own).
 	ports := map[string]string{}
-	for _, name := range SerialDevices {
-		port := b.Serial[name].Port
+	for _, name := range all {
+		s, ok := b.Serial[name]
+		if !ok {
+			continue
+		}
+		port := s.Port
 		if other, ok := ports[port]; ok && port != PTY && port != None {
 			return "serial." + name + ".port", fmt.Sprintf("%s is also serial.%s's port: serial.%s and serial.%s cannot share one port", port, other, other, name)
 		}

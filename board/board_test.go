@@ -1,6 +1,7 @@
 package board
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -27,7 +28,14 @@ func TestBuiltin(t *testing.T) {
 	if !sim.Simulated() || sim.Serial["modem"].Port != PTY {
 		t.Errorf("sim board modem port = %q; want %q", sim.Serial["modem"].Port, PTY)
 	}
+	if s := sim.Serial["scanner"]; s.Port != PTY || s.Trigger != "honeywell" {
+		t.Errorf("sim board scanner = %+v; want a triggered scanner on a pty", s)
+	}
 	rpi, _ := Load("rpi-terminal")
+	// The scanner is optional: a board without one loads and has none.
+	if _, ok := rpi.Serial["scanner"]; ok {
+		t.Errorf("rpi-terminal has a scanner %+v; want none (the test of an optional device)", rpi.Serial["scanner"])
+	}
 	if rpi.Simulated() || rpi.Serial["printer"].Port != "/dev/ttyS0" {
 		t.Errorf("rpi-terminal printer = %+v; want /dev/ttyS0 and no simulator", rpi.Serial["printer"])
 	}
@@ -56,6 +64,10 @@ func TestRefused(t *testing.T) {
 		{"two functions on one line", `modem_reset  = "GPIO6"`, `modem_reset = "GPIO18"`, "gpio.modem_reset", `line "GPIO18" is also gpio.buzzer: gpio.buzzer and gpio.modem_reset cannot share one line`},
 		{"same line in another case", `led_red      = "GPIO24"`, `led_red = "gpio23"`, "gpio.led_red", "gpio.led_green and gpio.led_red cannot share"},
 		{"two devices on one port", `port = "/dev/ttyUSB1"     # PIN pad, FTDI USB-serial`, `port = "/dev/ttyUSB0"`, "serial.pinpad.port", "serial.cardreader and serial.pinpad cannot share"},
+		{"scanner trigger", "[serial.modem]", "[serial.scanner]\nport = \"/dev/ttyACM0\"\nbaud = 9600\ntrigger = \"zebra\"\n[serial.modem]", "serial.scanner.trigger", `"zebra" is not one of none, honeywell, newland`},
+		{"trigger on a printer", "[serial.modem]", "[serial.scanner]\nport = \"/dev/ttyACM0\"\nbaud = 9600\n[serial.modem]\ntrigger = \"honeywell\"", "serial.modem.trigger", "only a scanner has a trigger"},
+		{"scanner on the reader's port", "[serial.modem]", "[serial.scanner]\nport = \"/dev/ttyUSB0\"\nbaud = 9600\n[serial.modem]", "serial.scanner.port", "serial.cardreader and serial.scanner cannot share"},
+		{"scanner baud", "[serial.modem]", "[serial.scanner]\nport = \"/dev/ttyACM0\"\nbaud = 9601\n[serial.modem]", "serial.scanner", "baud 9601"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(string(base), tc.old, tc.new, 1)
@@ -102,4 +114,42 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScannerOpened: a board that names a scanner port gets a serial scanner with the
+// board's trigger; one without [serial.scanner] (or with "none") an absent scanner
+// whose Read fails at once with ErrAbsent.
+func TestScannerOpened(t *testing.T) {
+	base, err := builtin.ReadFile("boards/rpi-terminal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, section string
+		present       bool
+	}{
+		{"no scanner section", "", false},
+		{"port none", "[serial.scanner]\nport = \"none\"\nbaud = 9600\n", false},
+		{"USB-serial scanner", "[serial.scanner]\nport = \"/dev/ttyACM0\"\nbaud = 9600\ntrigger = \"newland\"\n", true},
+	} {
+		b, err := Parse(tc.name, append(append([]byte(nil), base...), "\n"+tc.section...))
+		if err != nil {
+			t.Fatalf("%s: Parse: %v", tc.name, err)
+		}
+		d, err := Open(b, Options{})
+		if err != nil {
+			t.Fatalf("%s: Open: %v", tc.name, err)
+		}
+		if got := Present(d.Scanner); got != tc.present {
+			t.Errorf("%s: scanner %v present = %v; want %v", tc.name, d.Scanner, got, tc.present)
+		}
+		if !tc.present {
+			if _, err := d.Scanner.Read(context.Background()); !errors.Is(err, ErrAbsent) {
+				t.Errorf("%s: absent scanner's Read = %v; want %v", tc.name, err, ErrAbsent)
+			}
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("%s: Close = %v", tc.name, err)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"posfw/drivers/pinpad"
 	"posfw/drivers/printer"
 	"posfw/drivers/printer/escpos"
+	"posfw/drivers/scanner"
 	"posfw/drivers/serialport"
 )
 
@@ -35,11 +36,14 @@ type Devices struct {
 	Pad     pinpad.Pad
 	Printer printer.Printer
 	Modem   modem.Device
+	// Scanner is the barcode/QR scanner; a board without [serial.scanner] has an
+	// absent one.
+	Scanner scanner.Scanner
 	// Indicators are the GPIO lines: buzzer, LEDs, paper sensor, modem power.
 	Indicators *Indicators
 
-	// The chip reader, contactless reader and barcode scanner of the chip-card and QR
-	// issues plug in here, opened the same way.
+	// The chip reader and contactless reader of the chip-card issue plug in here,
+	// opened the same way.
 
 	board *Board
 }
@@ -94,6 +98,14 @@ func Open(b *Board, o Options) (*Devices, error) {
 	} else {
 		d.Modem = absentModem{}
 	}
+	if open, ok, err := b.opener("scanner"); err != nil {
+		return nil, err
+	} else if ok {
+		trig, _ := scanner.ParseTrigger(b.Serial["scanner"].Trigger) // checked by Parse
+		d.Scanner = scanner.New(open, scanner.Options{Trigger: trig})
+	} else {
+		d.Scanner = absentScanner{}
+	}
 	d.Indicators = openIndicators(b.GPIO)
 	return d, nil
 }
@@ -102,7 +114,7 @@ func Open(b *Board, o Options) (*Devices, error) {
 // screens that need no device use it.
 func Absent(b *Board) *Devices {
 	return &Devices{Reader: absentReader{}, Pad: absentPad{}, Printer: absentPrinter{}, Modem: absentModem{},
-		Indicators: &Indicators{Err: fmt.Errorf("GPIO lines: %w", ErrAbsent)}, board: b}
+		Scanner: absentScanner{}, Indicators: &Indicators{Err: fmt.Errorf("GPIO lines: %w", ErrAbsent)}, board: b}
 }
 
 // opener is the Opener of device's serial line, and false when the board does not
@@ -126,7 +138,7 @@ func (b *Board) opener(device string) (serialport.Opener, bool, error) {
 
 // All lists the set's devices, for a technician's listing and for Close.
 func (d *Devices) All() []Device {
-	return []Device{named{d.Reader, "card reader"}, named{d.Pad, "PIN pad"}, named{d.Printer, "printer"}, d.Modem, d.Indicators}
+	return []Device{named{d.Reader, "card reader"}, named{d.Pad, "PIN pad"}, named{d.Printer, "printer"}, d.Modem, d.Scanner, d.Indicators}
 }
 
 // Board is the board the devices were opened from.
@@ -311,3 +323,12 @@ func (absentModem) FunctionReset(context.Context) error      { return absent("mo
 func (absentModem) String() string                           { return "modem (absent)" }
 func (absentModem) absent()                                  {}
 func (absentModem) Close() error                             { return nil }
+
+// absentScanner is the scanner of a board without one: a flow asking it for a code
+// hears at once that there is none, and can offer to type the code instead.
+type absentScanner struct{}
+
+func (absentScanner) Read(context.Context) (string, error) { return "", absent("scanner") }
+func (absentScanner) String() string                       { return "scanner (absent)" }
+func (absentScanner) absent()                              {}
+func (absentScanner) Close() error                         { return nil }
