@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -730,7 +732,10 @@ func TestTrackEncrypted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, addr := serve(t, Config{Location: time.UTC, Dialect: d})
+	var logs bytes.Buffer
+	ledger := filepath.Join(t.TempDir(), "ledger.db")
+	srv, addr := serve(t, Config{Location: time.UTC, Dialect: d, Ledger: ledger,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	// A relay between terminal and acquirer keeps what the terminal sent.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -792,5 +797,20 @@ func TestTrackEncrypted(t *testing.T) {
 	}
 	if bytes.Contains(bytes.ToUpper([]byte(hex.EncodeToString(req))), []byte(packed[len(packed)-18:len(packed)-2])) {
 		t.Errorf("the request holds the track data block in clear")
+	}
+	// The working keys the acquirer issued are nowhere on its disk or in its debug log.
+	srv.mu.Lock()
+	k := *srv.keys[testTID]
+	srv.mu.Unlock()
+	ledgerBytes, _ := os.ReadFile(ledger)
+	for name, key := range map[string][]byte{"MAK": k.mac, "PIK": k.pin, "TDK": k.track} {
+		if len(key) == 0 {
+			t.Fatalf("no %s issued", name)
+		}
+		for _, form := range [][]byte{key, []byte(hex.EncodeToString(key)), []byte(strings.ToUpper(hex.EncodeToString(key)))} {
+			if bytes.Contains(ledgerBytes, form) || bytes.Contains(logs.Bytes(), form) {
+				t.Errorf("the %s is in the ledger or the log", name)
+			}
+		}
 	}
 }
