@@ -38,11 +38,43 @@ type UI struct {
 	lang    Lang
 	last    []string
 	lastKey time.Time
+	// waits counts the waits for the cashier in progress; busy is when the UI goroutine
+	// last stopped waiting (see Wait and Stuck).
+	waits int
+	busy  time.Time
 }
 
 // New returns a UI drawing a cols × rows grid on d.
 func New(d Display, cols, rows int, lang Lang) *UI {
-	return &UI{disp: d, cols: cols, rows: rows, keys: make(chan Key, 32), lang: lang}
+	return &UI{disp: d, cols: cols, rows: rows, keys: make(chan Key, 32), lang: lang, busy: time.Now()}
+}
+
+// Wait marks the UI goroutine as waiting for the cashier or the cardholder (a key, a
+// card, a PIN): however long that takes, the terminal is not hung. It returns the
+// function that ends the wait. Waits may nest.
+func (u *UI) Wait() (done func()) {
+	u.mu.Lock()
+	u.waits++
+	u.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			if u.waits--; u.waits == 0 {
+				u.busy = time.Now()
+			}
+			u.mu.Unlock()
+		})
+	}
+}
+
+// Stuck reports whether the UI goroutine has been busy — working, not waiting for
+// anyone — for longer than limit: a flow hung on something that does not come back.
+// The watchdog stops being fed when it is.
+func (u *UI) Stuck(limit time.Duration) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.waits == 0 && time.Since(u.busy) > limit
 }
 
 // Size is the grid's columns and rows.
@@ -91,6 +123,7 @@ func (u *UI) Keys() <-chan Key { return u.keys }
 
 // ReadKey waits for the next key, at most timeout (0: no limit).
 func (u *UI) ReadKey(ctx context.Context, timeout time.Duration) (Key, error) {
+	defer u.Wait()()
 	var tc <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)

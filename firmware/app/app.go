@@ -46,7 +46,17 @@ type Options struct {
 	// Now is the terminal's clock (time.Now when nil): records, slips, screens and the
 	// host link read it. The simulator sets it to run the terminal at another hour.
 	Now func() time.Time
+	// Alive, when set, hears the terminal's parts beat while they work: PartUI while the
+	// UI goroutine is not stuck, PartJournal while the journal writer commits. The
+	// service watchdog is fed only while both beat (update.Watchdog).
+	Alive func(part string)
 }
+
+// The parts of a running terminal whose beats feed the service watchdog.
+const (
+	PartUI      = "ui"
+	PartJournal = "journal"
+)
 
 // App is a running terminal.
 type App struct {
@@ -187,6 +197,13 @@ func Start(ctx context.Context, o Options) (*App, error) {
 		go func() {
 			defer a.wg.Done()
 			a.hostWorker(bctx)
+		}()
+	}
+	if o.Alive != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.beat(bctx, o.Alive)
 		}()
 	}
 	log.Info("terminal started", "terminal_id", o.Config.TerminalID, "board", a.board.Name,

@@ -100,6 +100,7 @@ type cardWait struct {
 
 // waitCard waits for the reader or a key.
 func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (cardWait, error) {
+	defer a.ui.Wait()()
 	for {
 		select {
 		case <-ctx.Done():
@@ -196,7 +197,9 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 			}
 		}
 	}()
+	waited := a.ui.Wait() // the cardholder types on the pad, up to its timeout
 	res, err := a.dev.Pad.GetPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
+	waited()
 	switch {
 	case err == nil:
 		card.PINBlock, card.KSN = append([]byte(nil), res.Block[:]...), append([]byte(nil), res.KSN[:]...)

@@ -15,6 +15,7 @@ import (
 	"posfw/firmware/datadir"
 	"posfw/firmware/host"
 	"posfw/firmware/logfile"
+	"posfw/firmware/update"
 	"posfw/ui"
 	"posfw/ui/evdev"
 	"posfw/ui/framebuffer"
@@ -68,15 +69,27 @@ func runRun(e *env, args []string) error {
 	if k, ok := devs.Pad.(host.Keys); ok {
 		client.UseKeys(k) // the PIN pad holds the TMK and working keys and MACs
 	}
+	// Under systemd (Type=notify, WatchdogSec) the watchdog is fed only while the UI
+	// loop and the journal writer beat; elsewhere wd is nil and does nothing.
+	wd, err := update.NewWatchdog(os.Getenv, os.Getpid(), app.PartUI, app.PartJournal)
+	if err != nil {
+		devs.Close()
+		return err
+	}
 	a, err := app.Start(ctx, app.Options{
 		DataDir: *data, Config: cfg, Devices: devs, Display: display,
-		Lang: ui.Lang(cfg.Language), Version: version, Log: log, Host: client,
+		Lang: ui.Lang(cfg.Language), Version: version, Log: log, Host: client, Alive: alive(wd),
 	})
 	if err != nil {
 		devs.Close()
 		return err
 	}
 	defer a.Close()
+	go wd.Run(ctx, func(stale []string) { log.Error("watchdog no longer fed: parts not beating", "parts", stale) })
+	if _, err := update.Notify(os.Getenv, "READY=1"); err != nil {
+		log.Warn("service manager not told we are ready", "err", err)
+	}
+	defer update.Notify(os.Getenv, "STOPPING=1")
 	go runKeypad(ctx, b, a.UI(), log)
 	if ok, err := a.Provisioned(ctx); err != nil {
 		return err
@@ -84,6 +97,14 @@ func runRun(e *env, args []string) error {
 		return fmt.Errorf("terminal not provisioned: set the supervisor (00) and administrator (99) passwords with `posfw provision password ID` before it takes money")
 	}
 	return a.Run(ctx)
+}
+
+// alive is the watchdog's beat, or nil when the service has no watchdog.
+func alive(wd *update.Watchdog) func(string) {
+	if wd == nil {
+		return nil
+	}
+	return wd.Alive
 }
 
 // hardwareDisplay opens the board's display.
