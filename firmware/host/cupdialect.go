@@ -45,6 +45,7 @@ type CUPConfig struct {
 //	62 KSN (20 hex digits)       62: the 10 bytes
 //	62 keys of 0810, head of 0500  62 as they are
 //	7                            not sent
+//	MTI 0401 (reversal repeat)   0400 again
 //	(PIN entered)                26 = 12, 53 = 2600000000000000
 //	(track encrypted, TDK)       35 with its data block under the TDK, 53 = 2610000000000000
 //	(sign-on, settlement)        63 = operator; answers 0210/0230 carry 63 = "CUP"
@@ -312,6 +313,9 @@ func (d CUP) Encode(mti string, f Fields, card CardFields, k Crypto) ([]byte, er
 	}
 	sign := k.Sign
 	msg := d.codec.NewMessage()
+	if mti == "0401" {
+		mti = "0400" // CUP repeats a reversal as it was: there is no 0401
+	}
 	msg.MTI(mti)
 	for id, v := range w {
 		if err := msg.BinaryField(id, []byte(v)); err != nil {

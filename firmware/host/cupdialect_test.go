@@ -3,12 +3,14 @@ package host
 import (
 	"bytes"
 	"context"
+	"crypto/des"
 	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/mac"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/host/cup"
@@ -299,4 +301,48 @@ func TestPadLostKeys(t *testing.T) {
 		t.Errorf("a request went out without a MAC")
 	default:
 	}
+}
+
+// TestCUPRepeatReversal: a repeated reversal goes out as 0400 again (CUP has no 0401)
+// and its 0410 is taken.
+func TestCUPRepeatReversal(t *testing.T) {
+	d := testCUP(t, cup.NetSignOnDouble)
+	mak := unhex(t, "0123456789ABCDEF")
+	addr, frames := cupHost(t, d, func(req *Decoded, raw []byte) []byte {
+		return cupReply(d, req, "00", mak, nil)
+	})
+	pad := testKeys(t)
+	sealed := ecbSeal(t, unhex(t, testTMK), mak)
+	if err := pad.LoadWorkingKeys(context.Background(), pinpad.WorkingKeys{MAK: sealed, MAKCheck: ecbSeal(t, mak, make([]byte, 8))[:4]}); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{Address: addr, TerminalID: "TERM0001", MerchantID: testMID, Keys: pad, Dialect: d, Location: time.UTC})
+	c.signedOn = true
+	resp, err := c.Reverse(context.Background(), txn.Reversal{Orig: txn.Record{Type: txn.Sale, STAN: 5, Batch: 1, Amount: 100, CreatedAt: day1}, Reason: "98", Repeat: true})
+	if err != nil || resp.Code != "00" {
+		t.Fatalf("Reverse(repeat) = %+v, %v; want 00", resp, err)
+	}
+	if b := <-frames; b[cup.PrefixLen] != 0x04 || b[cup.PrefixLen+1] != 0x00 {
+		t.Errorf("repeated reversal MTI = %X; want 0400", b[cup.PrefixLen:cup.PrefixLen+2])
+	}
+	testKeys(t) // the shared pad back on testMAK
+}
+
+// ecbSeal encrypts whole blocks under an 8- or 16-byte DES key.
+func ecbSeal(t *testing.T, key, in []byte) []byte {
+	var c interface{ Encrypt(dst, src []byte) }
+	var err error
+	if len(key) == 8 {
+		c, err = des.NewCipher(key)
+	} else {
+		c, err = des.NewTripleDESCipher(append(append([]byte(nil), key...), key[:8]...))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, len(in))
+	for i := 0; i < len(in); i += 8 {
+		c.Encrypt(out[i:i+8], in[i:i+8])
+	}
+	return out
 }
