@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"posfw/drivers/modem/modemsim"
 	"posfw/drivers/pinpad/padsim"
 	"posfw/drivers/printer/printersim"
+	"posfw/drivers/scanner/scannersim"
 	"posfw/drivers/serialport"
 )
 
@@ -27,6 +29,7 @@ type Devices struct {
 	Reader  *readersim.Sim
 	Pad     *padsim.Sim
 	Printer *printersim.Sim
+	Scanner *scannersim.Sim
 	// Paper is the printer's paper sensor line.
 	Paper *gpiosim.Pin
 	// Pins are all simulated GPIO lines by function (buzzer, led_green ...).
@@ -68,6 +71,7 @@ func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
 		Reader:  readersim.New(),
 		Pad:     padsim.New(),
 		Printer: printersim.New(),
+		Scanner: scannersim.New(),
 		plugs:   map[string]*plug{},
 	}
 	// Each simulator serves the controller end of its PTY, as the device would the cable.
@@ -76,6 +80,7 @@ func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
 		"cardreader": func(p *serialport.PTY) { d.Reader.Attach(p) },
 		"pinpad":     func(p *serialport.PTY) { go d.Pad.Serve(p) },
 		"printer":    func(p *serialport.PTY) { go d.Printer.Serve(p) },
+		"scanner":    func(p *serialport.PTY) { go d.Scanner.Serve(p) },
 	}
 	// GPIO lines are simulated pins registered under the board's names.
 	pins, err := gpiosim.Register(b.GPIO)
@@ -99,7 +104,7 @@ func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
 			})
 		}
 	}
-	for _, dev := range board.SerialDevices {
+	for _, dev := range slices.Concat(board.SerialDevices, board.OptionalSerialDevices) {
 		if s, ok := b.Serial[dev]; !ok || s.Port != board.PTY {
 			continue
 		}
@@ -127,7 +132,7 @@ func (d *Devices) plugIn(pl *plug) error {
 }
 
 // deviceNames are the names simctl fault uses for the board's serial devices.
-var deviceNames = map[string]string{"reader": "cardreader", "cardreader": "cardreader", "pinpad": "pinpad", "printer": "printer", "modem": "modem"}
+var deviceNames = map[string]string{"reader": "cardreader", "cardreader": "cardreader", "pinpad": "pinpad", "printer": "printer", "modem": "modem", "scanner": "scanner"}
 
 func (d *Devices) plugOf(name string) (*plug, error) {
 	pl, ok := d.plugs[deviceNames[name]]
@@ -178,6 +183,7 @@ func (d *Devices) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Reader.Close()
+	d.Scanner.Close()
 	for _, pl := range d.plugs {
 		pl.h.Unplug()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/modem/modemsim"
+	"posfw/drivers/scanner/scannersim"
 	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/control"
@@ -50,6 +52,8 @@ type Options struct {
 type Terminal struct {
 	App     *app.App
 	Devices *Devices
+	// Opened are the drivers the firmware opened on the simulators' PTYs.
+	Opened  *board.Devices
 	Display *headless.Display
 	control *control.Server
 	// Acquirer is the host simulator, nil with Options.HostAddr.
@@ -108,6 +112,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		devs.Close()
 		return nil, err
 	}
+	t.Opened = opened
 	if k, ok := opened.Pad.(host.Keys); ok {
 		t.client.UseKeys(k) // the pad holds the keys and computes the MACs
 	}
@@ -192,6 +197,7 @@ var verbs = map[string]func(t *Terminal, ctx context.Context, req control.Reques
 	"card":    (*Terminal).card,
 	"pin":     (*Terminal).pin,
 	"printer": (*Terminal).printer,
+	"scan":    (*Terminal).scan,
 }
 
 func (t *Terminal) handle(ctx context.Context, req control.Request) control.Response {
@@ -426,6 +432,34 @@ func (t *Terminal) pin(ctx context.Context, req control.Request) control.Respons
 		return control.Fail("pin: %v", err)
 	}
 	return control.Response{OK: true}
+}
+
+// scanWait is how long simctl scan holds a code before the scanner for the terminal to
+// trigger it, as a customer holds a phone up until the scan window lights.
+const scanWait = 3 * time.Second
+
+// scan shows CODE to the simulated barcode scanner.
+func (t *Terminal) scan(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) != 1 || req.Args[0] == "" {
+		return control.Fail("scan takes one CODE (quote a code that holds spaces)")
+	}
+	if err := t.Scan(ctx, req.Args[0]); err != nil {
+		return control.Fail("scan: %v", err)
+	}
+	return control.Response{OK: true}
+}
+
+// Scan shows code to the simulated scanner: it is read once the terminal triggers the
+// scanner, within scanWait.
+func (t *Terminal) Scan(ctx context.Context, code string) error {
+	err := t.Devices.Scanner.Show(ctx, code, scanWait)
+	switch {
+	case errors.Is(err, scannersim.ErrNotTriggered):
+		return fmt.Errorf("the terminal is not asking for a code (its scanner was not triggered within %v)", scanWait)
+	case errors.Is(err, scannersim.ErrNotServing):
+		return errors.New("the scanner is unplugged")
+	}
+	return err
 }
 
 // printer returns the text printed since the last --clear.

@@ -18,7 +18,7 @@ func runSimctl(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usageError{"missing VERB (screen, key, select, wait, state, fault)"}
+		return usageError{"missing VERB (screen, key, select, wait, state, fault, card, pin, printer, scan)"}
 	}
 	req := control.Request{Verb: fs.Arg(0), Args: fs.Args()[1:]}
 	if req.Verb == "wait" {
