@@ -79,7 +79,13 @@ type mode struct {
 	tabs     []int // columns of the tab stops
 	qr       []byte
 	qrStored bool
+	qrModule int // dots; 0 is the printer's default, DefaultQRModule
+	qrECC    ECLevel
 }
+
+// DefaultQRModule is a QR code's module size, in dots, until GS ( k sets one:
+// Epson's power-on value.
+const DefaultQRModule = 3
 
 // lineBuf is the printer's line buffer: text waiting for LF.
 type lineBuf struct {
@@ -496,6 +502,14 @@ func (d *Decoder) gsParen(c []byte) {
 		return
 	}
 	switch fn, p := c[6], c[7:]; fn {
+	case 67: // module size: n = 1 to 16 dots; a printer ignores anything else
+		if len(p) == 1 && p[0] >= 1 && p[0] <= 16 {
+			d.mode.qrModule = int(p[0])
+		}
+	case 69: // error correction level: n = 48 (L) to 51 (H)
+		if len(p) == 1 && p[0] >= 48 && p[0] <= 51 {
+			d.mode.qrECC = ECLevel(p[0] - 48)
+		}
 	case 80: // store: m = 48, then the data
 		if len(p) < 2 {
 			return
@@ -511,7 +525,11 @@ func (d *Decoder) gsParen(c []byte) {
 			return
 		}
 		d.flushText()
-		d.emit(Line{Kind: KindQR, Align: d.mode.align, Data: string(d.mode.qr)})
+		module := d.mode.qrModule
+		if module == 0 {
+			module = DefaultQRModule
+		}
+		d.emit(Line{Kind: KindQR, Align: d.mode.align, Data: string(d.mode.qr), Module: module, ECC: d.mode.qrECC})
 	}
 }
 

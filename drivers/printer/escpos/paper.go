@@ -47,6 +47,10 @@ type Line struct {
 	Symbology string
 	// Partial is set on a cut that leaves one point uncut.
 	Partial bool
+	// Module is a QR code's module size in printer dots (GS ( k, function 167),
+	// and ECC its error correction level (function 169), as the printer drew it.
+	Module int
+	ECC    ECLevel
 }
 
 // Span is a run of text printed in one Style.

@@ -44,7 +44,7 @@ func TestRoundTrip(t *testing.T) {
 		text(Left, span("卡号 CARD: 622202******1234", plain)),
 		text(Left, span("金额 AMOUNT: ", plain), span("RMB 1,234.56", bold)),
 		text(Left, span("参考号 RRN: 000000123456", plain)),
-		{Kind: KindQR, Align: Center, Data: "RRN:000000123456"},
+		{Kind: KindQR, Align: Center, Data: "RRN:000000123456", Module: 4, ECC: ECM},
 		{Kind: KindBarcode, Align: Center, Data: "000000123456", Symbology: "CODE128"},
 		blank(Center),
 		blank(Center),

@@ -11,9 +11,13 @@
 // escpos.Paper.Text is 8 pixels, and lines wrap as there, so the picture
 // and the text agree character for character.
 //
-// QR codes, barcodes and images are drawn as labelled boxes, a QR code's
-// payload and a barcode's data written under the box: the picture shows what
-// was printed where, but nothing on it scans.
+// A QR code is drawn module for module as the printer prints it (package
+// drivers/qrcode encodes it at the error correction level the stream set), its
+// module size in printer dots scaled like the rest of the picture but never
+// under 2 pixels, with its quiet zone: a phone scans the picture, or a photo of
+// the slip. Barcodes and images are drawn as labelled boxes, a barcode's data
+// written under its box: the picture shows what was printed where, but a
+// barcode on it does not scan.
 package paperpng
 
 import (
@@ -25,6 +29,7 @@ import (
 	"unicode"
 
 	"posfw/drivers/printer/escpos"
+	"posfw/drivers/qrcode"
 	"posfw/drivers/unifont"
 )
 
@@ -133,8 +138,7 @@ func (r *renderer) add(l escpos.Line) {
 	case escpos.KindText:
 		r.addText(l.Spans, l.Align)
 	case escpos.KindQR:
-		r.addBox(qrSide, qrSide, l.Align, "QR code")
-		r.addText([]escpos.Span{{Text: l.Data, Style: normalSize}}, l.Align)
+		r.addQR(l)
 	case escpos.KindBarcode:
 		r.addBox(r.cols*colWidth*3/4, barHeight, l.Align, l.Symbology)
 		r.addText([]escpos.Span{{Text: l.Data, Style: normalSize}}, l.Align)
@@ -338,4 +342,47 @@ func (r *renderer) tornEdge(dst *image.Gray) {
 		d := x % tooth
 		fill(dst, image.Rect(x, min(d, tooth-d), x+1, min(d, tooth-d)+1))
 	}
+}
+
+// addQR lays out a QR code's modules, quiet zone included, justified. A
+// payload no QR code holds, or a symbol wider than the paper, is a labelled
+// box with the payload under it, as a printer prints nothing there.
+func (r *renderer) addQR(l escpos.Line) {
+	m, err := qrcode.Encode(l.Data, qrcode.Level(l.ECC))
+	area := r.cols * colWidth
+	modules := 0
+	if err == nil {
+		modules = m.Size + 2*qrcode.QuietZone
+	}
+	dots := l.Module
+	if dots <= 0 {
+		dots = escpos.DefaultQRModule
+	}
+	// A module of n dots is n*8/12 pixels, rounded; 2 at least, so that it scans.
+	px := max((dots*colWidth+dotsPerCol/2)/dotsPerCol, 2)
+	if modules > 0 && modules*px > area {
+		px = area / modules
+	}
+	if err != nil || px < 1 {
+		label := "QR code too wide"
+		if err != nil {
+			label = "QR code: no symbol holds this"
+		}
+		r.addBox(qrSide, qrSide, l.Align, label)
+		r.addText([]escpos.Span{{Text: l.Data, Style: normalSize}}, l.Align)
+		return
+	}
+	side := modules * px
+	x := margin + indent(l.Align, side, area)
+	r.addBand(side, func(dst *image.Gray, top int) {
+		q := qrcode.QuietZone * px
+		for y := range m.Size {
+			for mx := range m.Size {
+				if m.Dark(mx, y) {
+					x0, y0 := x+q+mx*px, top+q+y*px
+					fill(dst, image.Rect(x0, y0, x0+px, y0+px))
+				}
+			}
+		}
+	})
 }

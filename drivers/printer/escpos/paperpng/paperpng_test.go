@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"posfw/drivers/printer/escpos"
+	"posfw/drivers/qrcode/qrtest"
 )
 
 var sampleOut = flag.String("sample", "", "also write the sample receipt's PNG to this file")
@@ -110,7 +111,15 @@ func TestRenderSize(t *testing.T) {
 		{"wraps at cols", text(escpos.Left, normalSize, strings.Repeat("x", 33)), 32, 2*margin + 2*20},
 		{"CJK wraps at cols", text(escpos.Left, normalSize, strings.Repeat("消", 17)), 32, 2*margin + 2*20},
 		{"cut", escpos.Paper{Lines: []escpos.Line{{Kind: escpos.KindCut}}}, 32, 2*margin + 20},
-		{"QR box and payload", escpos.Paper{Lines: []escpos.Line{qr}}, 32, 2*margin + qrSide + lineGap + 20},
+		// 23 bytes: version 2 at level L, 25 modules and 4 of quiet zone each side,
+		// the printer's 3-dot modules 2 pixels.
+		{"QR code", escpos.Paper{Lines: []escpos.Line{qr}}, 32, 2*margin + (25+8)*2 + lineGap},
+		{"QR code, 6-dot modules", escpos.Paper{Lines: []escpos.Line{withModule(qr, 6)}}, 32, 2*margin + (25+8)*4 + lineGap},
+		// 16 dots would be 11 pixels, 363 in all: more than the paper's 256.
+		{"QR code shrunk to the paper", escpos.Paper{Lines: []escpos.Line{withModule(qr, 16)}}, 32, 2*margin + (25+8)*7 + lineGap},
+		// Version 40 (177 modules) is wider than 16 columns (128 pixels) at 1 pixel a
+		// module: a labelled box and the payload, 2900 characters in 182 rows.
+		{"QR code wider than the paper", escpos.Paper{Lines: []escpos.Line{{Kind: escpos.KindQR, Data: strings.Repeat("x", 2900)}}}, 16, 2*margin + qrSide + lineGap + 182*20},
 		{"barcode box and data", escpos.Paper{Lines: []escpos.Line{{Kind: escpos.KindBarcode, Data: "0012", Symbology: "CODE128"}}}, 32, 2*margin + barHeight + lineGap + 20},
 		// 12 printer dots a column of 8 pixels: 120 dots are 80 pixels.
 		{"raster image", escpos.Paper{Lines: []escpos.Line{{Kind: escpos.KindImage, Data: "384x120"}}}, 32, 2*margin + 80 + lineGap},
@@ -256,27 +265,31 @@ func TestUnknownGlyphIsHollowBox(t *testing.T) {
 	}
 }
 
+func withModule(l escpos.Line, dots int) escpos.Line {
+	l.Module = dots
+	return l
+}
+
 func TestSymbolsAndCut(t *testing.T) {
 	p := escpos.Paper{Lines: []escpos.Line{
-		{Kind: escpos.KindQR, Align: escpos.Center, Data: "PAY-1"},
+		{Kind: escpos.KindQR, Align: escpos.Center, Data: "PAY-1", Module: 3},
 		{Kind: escpos.KindCut},
 	}}
 	img := render(t, p, 32)
 	w := img.Rect.Dx()
-	// The QR box: centred, qrSide square, a border all round.
-	x0 := (w - qrSide) / 2
-	box, _ := ink(img, image.Rect(0, margin, w, margin+qrSide))
-	if want := image.Rect(x0, margin, x0+qrSide, margin+qrSide); box != want {
-		t.Errorf("QR box = %v; want %v", box, want)
+	// The QR code: version 1 (21 modules) of 2 pixels in a quiet zone of 4 modules,
+	// centred; its finder patterns' outer corners are the corners of its ink.
+	side := (21 + 8) * 2
+	x0 := margin + (32*colWidth-side)/2 + 8
+	box, _ := ink(img, image.Rect(0, margin, w, margin+side))
+	if want := image.Rect(x0, margin+8, x0+42, margin+8+42); box != want {
+		t.Errorf("QR code's ink = %v; want %v", box, want)
 	}
-	// Its payload, centred under it.
-	y := margin + qrSide + lineGap
-	x0 = margin + (32-5)/2*colWidth
-	if box, n := ink(img, image.Rect(0, y, w, y+glyphHeight)); n == 0 || box.Min.X < x0 || box.Max.X > x0+5*colWidth {
-		t.Errorf("ink of the QR payload = %v; want \"PAY-1\" centred", box)
+	if got := qrtest.Decode(t, img); len(got) != 1 || got[0] != "PAY-1" {
+		t.Errorf("zbarimg read %q from the paper; want [PAY-1]", got)
 	}
 	// The cut: dashes from edge to edge of the paper, past the margins.
-	y += glyphHeight + lineGap + cutHeight/2
+	y := margin + side + lineGap + cutHeight/2
 	if box, n := ink(img, image.Rect(0, y, w, y+1)); box.Min.X != 0 || box.Max.X < w-gap || n >= w {
 		t.Errorf("cut line = %v, %d pixels; want dashes across %d", box, n, w)
 	}
@@ -404,5 +417,41 @@ func BenchmarkRender(b *testing.B) {
 		if _, err := Render(p, escpos.Cols58mm); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// annexB is EMV QRCPS MPM's example payload (Chinese included): a merchant's
+// code as a slip would carry it.
+const annexB = "00020101021229300012D156000000000510A93FO3230Q31280012D15600000001030812345678520441115802CN5914BEST TRANSPORT6007BEIJING64200002ZH0104最佳运输0202北京540523.7253031565502016233030412340603***0708A60086670902ME91320016A0112233449988770708123456786304A13A"
+
+// TestQRScans: the QR codes on a rendered slip are read back by a real QR reader,
+// whatever their module size, level and justification, on 58 and 80 mm paper.
+func TestQRScans(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		cols    int
+		payload string
+		module  int
+		ecc     escpos.ECLevel
+		align   escpos.Align
+	}{
+		{"order number, 58 mm", escpos.Cols58mm, "20261205000123", 4, escpos.ECM, escpos.Center},
+		{"EMV payload, 58 mm, level L", escpos.Cols58mm, annexB, 3, escpos.ECL, escpos.Left},
+		{"EMV payload, 80 mm, level H, 6 dots", escpos.Cols80mm, annexB, 6, escpos.ECH, escpos.Right},
+		{"URL, shrunk to 58 mm", escpos.Cols58mm, "https://pay.example.com/r/000345", 16, escpos.ECQ, escpos.Center},
+	} {
+		var b escpos.Builder
+		b.Init().Line("ORDER").Align(tt.align).QR(tt.payload, tt.module, tt.ecc).Line("THANK YOU").Cut()
+		if err := b.Err(); err != nil {
+			t.Fatal(err)
+		}
+		img := render(t, decode(t, b.Bytes()), tt.cols)
+		if got := qrtest.Decode(t, img); len(got) != 1 || got[0] != tt.payload {
+			t.Errorf("%s: zbarimg read %q; want %.30q...", tt.name, got, tt.payload)
+		}
+	}
+	// The sample slip's QR code scans too.
+	if got := qrtest.Decode(t, render(t, decode(t, sampleReceipt()), escpos.Cols58mm)); len(got) != 1 || got[0] != "https://pay.example.com/r/000345" {
+		t.Errorf("zbarimg read %q from the sample slip; want its URL", got)
 	}
 }
