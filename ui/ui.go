@@ -22,6 +22,30 @@ type Display interface {
 	Show(lines []string) error
 }
 
+// QRDisplay is a Display that can also show a QR code for the customer to scan: the
+// merchant's payment code, a slip's order number.
+type QRDisplay interface {
+	Display
+	// ShowQR shows frame with payload as a QR code drawn across its leading blank
+	// rows (as large as they allow, on a light ground with its quiet zone) and the
+	// rest of the frame as text, until the next Show or ShowQR.
+	ShowQR(payload string, frame []string) error
+}
+
+// ErrNoQR is the error of ShowQR on a display that cannot draw a QR code, or one too
+// small for this one: the flow shows the code's text instead.
+var ErrNoQR = errors.New("this display cannot show the QR code")
+
+// QRBlankRows is the number of leading blank rows of a frame: the rows a QRDisplay
+// draws its QR code across.
+func QRBlankRows(frame []string) int {
+	n := 0
+	for n < len(frame) && strings.TrimSpace(frame[n]) == "" {
+		n++
+	}
+	return n
+}
+
 // ErrCancel is returned by prompts when the operator pressed CANCEL.
 var ErrCancel = errors.New("cancelled")
 
@@ -153,6 +177,28 @@ func (u *UI) Show(lines ...string) error {
 	u.last = frame
 	u.mu.Unlock()
 	return u.disp.Show(frame)
+}
+
+// ShowQR shows payload as a QR code over the screen's upper rows, with the caption
+// lines (an amount, a countdown) in its last rows; the text frame (Frame, simctl
+// screen) is the caption under blank rows. It returns ErrNoQR, showing nothing, when
+// the display cannot draw the code.
+func (u *UI) ShowQR(payload string, caption ...string) error {
+	qd, ok := u.disp.(QRDisplay)
+	if !ok || len(caption) >= u.rows {
+		return ErrNoQR
+	}
+	frame := make([]string, u.rows)
+	for i, c := range caption {
+		frame[u.rows-len(caption)+i] = Fit(c, u.cols)
+	}
+	if err := qd.ShowQR(payload, frame); err != nil {
+		return err
+	}
+	u.mu.Lock()
+	u.last = frame
+	u.mu.Unlock()
+	return nil
 }
 
 // Frame is the last frame drawn.

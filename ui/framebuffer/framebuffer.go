@@ -1,4 +1,4 @@
-// Package framebuffer is a ui.Display for the Linux framebuffer device
+// Package framebuffer is a ui.Display (and ui.QRDisplay) for the Linux framebuffer device
 // (/dev/fbN, Documentation/fb/api.rst): it draws the text grid with the GNU
 // Unifont glyphs of package unifont, the printer picture's font too (8×16 half
 // width, 16×16 for CJK, which takes two cells),
@@ -13,6 +13,8 @@ package framebuffer
 
 import (
 	"fmt"
+	"image"
+	"image/color"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,7 +25,9 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"posfw/drivers/qrcode"
 	"posfw/drivers/unifont"
+	"posfw/ui"
 )
 
 // The cell is the size of a half-width Unifont glyph, in pixels.
@@ -175,6 +179,98 @@ func (fb *FB) Show(lines []string) error {
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
 	fb.clear()
+	fb.drawText(lines)
+	return fb.write()
+}
+
+// ShowQR draws frame as Show does, and payload as a QR code across the frame's
+// leading blank rows: as large as they allow in whole panel pixels a module, dark
+// modules on a light square that includes the quiet zone, centred. It is level M
+// (15 % may be lost to glare or a scratch) where that fits, else level L. A code
+// that does not fit at one pixel a module is ui.ErrNoQR, and nothing is drawn.
+func (fb *FB) ShowQR(payload string, frame []string) error {
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	frame = frame[:min(len(frame), fb.rows)]
+	rows := ui.QRBlankRows(frame)
+	area := image.Rect(fb.x0, fb.y0, fb.x0+fb.cols*cellW*fb.scale, fb.y0+rows*cellH*fb.scale)
+	var m *qrcode.Matrix
+	px := 0
+	for _, l := range []qrcode.Level{qrcode.M, qrcode.L} {
+		var err error
+		if m, err = qrcode.Encode(payload, l); err != nil {
+			return fmt.Errorf("framebuffer: %w: %v", ui.ErrNoQR, err)
+		}
+		if px = min(area.Dx(), area.Dy()) / (m.Size + 2*qrcode.QuietZone); px >= 1 {
+			break
+		}
+	}
+	if px < 1 {
+		return fmt.Errorf("framebuffer: %w: %d modules a side do not fit %d rows", ui.ErrNoQR, m.Size, rows)
+	}
+	fb.clear()
+	fb.drawText(frame)
+	side := (m.Size + 2*qrcode.QuietZone) * px
+	at := image.Pt(area.Min.X+(area.Dx()-side)/2, area.Min.Y+(area.Dy()-side)/2)
+	fb.rect(image.Rectangle{at, at.Add(image.Pt(side, side))}, fb.white)
+	q := at.Add(image.Pt(qrcode.QuietZone*px, qrcode.QuietZone*px))
+	for y := range m.Size {
+		for x := range m.Size {
+			if m.Dark(x, y) {
+				p := q.Add(image.Pt(x*px, y*px))
+				fb.rect(image.Rectangle{p, p.Add(image.Pt(px, px))}, fb.black)
+			}
+		}
+	}
+	return fb.write()
+}
+
+// rect paints r (panel pixels, inside the panel) with the pixel bytes c.
+func (fb *FB) rect(r image.Rectangle, c []byte) {
+	r = r.Intersect(image.Rect(0, 0, fb.g.Width, fb.g.Height))
+	bpp := len(c)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		off := y*fb.g.Stride + r.Min.X*bpp
+		for x := r.Min.X; x < r.Max.X; x++ {
+			copy(fb.frame[off:], c)
+			off += bpp
+		}
+	}
+}
+
+// write writes the whole frame to the device.
+func (fb *FB) write() error {
+	if _, err := fb.w.WriteAt(fb.frame, 0); err != nil {
+		return fmt.Errorf("framebuffer: %v", err)
+	}
+	return nil
+}
+
+// Picture is what the panel shows now, as a picture of its pixels.
+func (fb *FB) Picture() *image.RGBA {
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	img := image.NewRGBA(image.Rect(0, 0, fb.g.Width, fb.g.Height))
+	bpp := fb.g.BitsPerPixel / 8
+	for y := range fb.g.Height {
+		for x := range fb.g.Width {
+			p := fb.frame[y*fb.g.Stride+x*bpp:]
+			var c color.RGBA
+			if bpp == 4 { // XRGB8888, little endian: B G R X
+				c = color.RGBA{p[2], p[1], p[0], 0xff}
+			} else { // RGB565, little endian
+				v := uint16(p[0]) | uint16(p[1])<<8
+				r, g, b := byte(v>>11), byte(v>>5&0x3f), byte(v&0x1f)
+				c = color.RGBA{r<<3 | r>>2, g<<2 | g>>4, b<<3 | b>>2, 0xff}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+// drawText draws lines, one a grid row.
+func (fb *FB) drawText(lines []string) {
 	for row, line := range lines[:min(len(lines), fb.rows)] {
 		col := 0
 		for _, r := range line {
@@ -189,10 +285,6 @@ func (fb *FB) Show(lines []string) error {
 			col += w
 		}
 	}
-	if _, err := fb.w.WriteAt(fb.frame, 0); err != nil {
-		return fmt.Errorf("framebuffer: %v", err)
-	}
-	return nil
 }
 
 // Close closes the device Open opened.

@@ -7,18 +7,22 @@ package headless
 import (
 	"context"
 	"fmt"
+	"image/png"
 	"io"
 	"slices"
 	"strings"
 	"sync"
 
 	"posfw/ui"
+	"posfw/ui/framebuffer"
 )
 
-// Display is an in-memory screen.
+// Display is an in-memory screen. It is a ui.QRDisplay: a QR code shown on it is
+// kept with the frame, and Screenshot draws both as the terminal's panel would.
 type Display struct {
 	mu      sync.Mutex
 	lines   []string
+	qr      string        // the payload of the QR code on screen, "" for none
 	changed chan struct{} // closed and replaced on every new frame
 	mirror  io.Writer
 	cols    int
@@ -31,10 +35,30 @@ func New(mirror io.Writer, cols int) *Display {
 }
 
 // Show stores the frame and wakes waiters.
-func (d *Display) Show(lines []string) error {
+func (d *Display) Show(lines []string) error { return d.show("", lines) }
+
+// ShowQR stores the frame with payload as a QR code across its leading blank rows
+// (see ui.QRDisplay), and wakes waiters. A code that the screen cannot show is
+// ui.ErrNoQR, as on the terminal's panel.
+func (d *Display) ShowQR(payload string, frame []string) error {
+	if _, err := d.panel(payload, frame); err != nil {
+		return err
+	}
+	return d.show(payload, frame)
+}
+
+// QR is the payload of the QR code on screen; false when there is none.
+func (d *Display) QR() (string, bool) {
 	d.mu.Lock()
-	same := slices.Equal(d.lines, lines)
+	defer d.mu.Unlock()
+	return d.qr, d.qr != ""
+}
+
+func (d *Display) show(qr string, lines []string) error {
+	d.mu.Lock()
+	same := slices.Equal(d.lines, lines) && d.qr == qr
 	d.lines = append([]string(nil), lines...)
+	d.qr = qr
 	if !same {
 		close(d.changed)
 		d.changed = make(chan struct{})
@@ -97,3 +121,45 @@ func pad(s string, cols int) string {
 	}
 	return s
 }
+
+// Pixel sizes of a screenshot: the panel drawn as the framebuffer backend draws it,
+// each font pixel shotScale pixels, about the size of a terminal's 3.5" screen on a
+// laptop's.
+const (
+	cellW, cellH = 8, 16
+	shotScale    = 3
+)
+
+// panel draws a frame (and QR code) as the framebuffer backend draws it on a panel
+// exactly the grid's size.
+func (d *Display) panel(qr string, lines []string) (*framebuffer.FB, error) {
+	cols, rows := max(d.cols, 1), max(len(lines), 1)
+	w, h := cols*cellW*shotScale, rows*cellH*shotScale
+	fb, err := framebuffer.New(discard{}, framebuffer.Geometry{Width: w, Height: h, BitsPerPixel: 32, Stride: 4 * w}, cols, rows)
+	if err != nil {
+		return nil, err
+	}
+	if qr != "" {
+		return fb, fb.ShowQR(qr, lines)
+	}
+	return fb, fb.Show(lines)
+}
+
+// Screenshot writes what the customer sees, as a PNG: the frame and any QR code,
+// drawn as the framebuffer backend draws them (white text on black, GNU Unifont).
+func (d *Display) Screenshot(w io.Writer) error {
+	d.mu.Lock()
+	qr, lines := d.qr, append([]string(nil), d.lines...)
+	d.mu.Unlock()
+	fb, err := d.panel(qr, lines)
+	if err != nil {
+		return err
+	}
+	return png.Encode(w, fb.Picture())
+}
+
+// discard is a framebuffer device that keeps nothing: the picture is read from the
+// FB itself.
+type discard struct{}
+
+func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
