@@ -374,3 +374,37 @@ func FuzzRecover(f *testing.F) {
 		_, _ = RecoverICCCert(pub, sig, sig, e, sig, nil)
 	})
 }
+
+// TestIssuerSide: the issuer's VerifyCryptogram accepts the card side's cryptogram and
+// refuses one over other data or for another card.
+func TestIssuerSide(t *testing.T) {
+	is := TestIssuer("posfw test issuer 1")
+	pan, psn := "6212260000000019", "01"
+	mk, _, err := is.CardKeys(pan, psn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[tlv.Tag][]byte{
+		0x9F02: testkit.MustUnhex("000000001000"), 0x9F03: make([]byte, 6), 0x9F1A: testkit.MustUnhex("0156"),
+		0x95: make([]byte, 5), 0x5F2A: testkit.MustUnhex("0156"), 0x9A: testkit.MustUnhex("261205"), 0x9C: {0},
+		0x9F37: testkit.MustUnhex("11223344"), 0x82: testkit.MustUnhex("3C00"), 0x9F36: testkit.MustUnhex("0002"),
+		0x9F10: testkit.MustUnhex("06011203A00000"),
+	}
+	get := func(t tlv.Tag) ([]byte, bool) { v, ok := vals[t]; return v, ok }
+	sk, _ := ACSessionKey(mk, vals[0x9F36])
+	data, _ := ACData(get)
+	arqc, _ := Cryptogram(sk, data)
+	if err := is.VerifyCryptogram(pan, psn, get, arqc); err != nil {
+		t.Errorf("VerifyCryptogram(card's ARQC) = %v; want nil", err)
+	}
+	if err := is.VerifyCryptogram("6212260000000027", psn, get, arqc); !errors.Is(err, ErrCryptogram) {
+		t.Errorf("VerifyCryptogram for another PAN = %v; want ErrCryptogram", err)
+	}
+	vals[0x9F02] = testkit.MustUnhex("000000009999")
+	if err := is.VerifyCryptogram(pan, psn, get, arqc); !errors.Is(err, ErrCryptogram) {
+		t.Errorf("VerifyCryptogram over another amount = %v; want ErrCryptogram", err)
+	}
+	if bytes.Equal(TestIssuerMasterKey("a", "AC"), TestIssuerMasterKey("b", "AC")) {
+		t.Errorf("two test issuers share a master key")
+	}
+}
