@@ -499,3 +499,34 @@ func FuzzParseProfile(f *testing.F) {
 		}
 	})
 }
+
+// TestPulledOut: a card taken out after its ARQC and put back has lost the transaction
+// (nothing but a new one can follow) and kept its counter.
+func TestPulledOut(t *testing.T) {
+	m := newTerm(t, "chip")
+	m.start()
+	if cid, _, _ := m.genAC(apdu.ARQC, cdol1); cid != cidARQC {
+		t.Fatalf("first GENERATE AC CID %02X; want ARQC", cid)
+	}
+	atc := m.card.ATC()
+	if err := m.card.PowerOff(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.card.Transmit(apdu.GenerateAC(apdu.TC, make([]byte, cdol2.Len())).Bytes()); !errors.Is(err, ErrNotPowered) {
+		t.Errorf("Transmit after PowerOff = %v; want ErrNotPowered", err)
+	}
+	if _, err := m.card.PowerOn(); err != nil {
+		t.Fatal(err)
+	}
+	m.data[0x8A] = []byte("00")
+	if _, _, sw := m.genAC(apdu.TC, cdol2); sw != apdu.SWConditionsNotSat {
+		t.Errorf("second GENERATE AC after a power cycle = %04X; want 6985", sw)
+	}
+	if got := m.card.ATC(); got != atc {
+		t.Errorf("ATC after a power cycle = %d; want %d", got, atc)
+	}
+	m.start()
+	if got := m.card.ATC(); got != atc+1 {
+		t.Errorf("ATC of the next transaction = %d; want %d", got, atc+1)
+	}
+}
