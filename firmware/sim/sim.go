@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -78,6 +79,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	}
 	devs.Pad.SetNVRAM(data.PadNVRAM())
 	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
+	t.Display.SetRows(b.Display.Rows)
 	c := o.Config
 	dialect, err := host.ParseDialect(c.Host.Dialect, host.CUPConfig{TPDU: c.Host.TPDU, Header: c.Host.Header, Field22: c.Host.Field22, SignOn: c.Host.SignOn, Totals: c.Host.SettlementTotals})
 	if err != nil {
@@ -188,16 +190,17 @@ func (t *Terminal) closeAcquirer() {
 // verbs of the control socket; DESIGN §4. Verbs of devices that have no simulator yet
 // answer that they are not available in this build.
 var verbs = map[string]func(t *Terminal, ctx context.Context, req control.Request) control.Response{
-	"screen":  (*Terminal).screen,
-	"key":     (*Terminal).key,
-	"select":  (*Terminal).selectItem,
-	"wait":    (*Terminal).wait,
-	"state":   (*Terminal).state,
-	"fault":   (*Terminal).fault,
-	"card":    (*Terminal).card,
-	"pin":     (*Terminal).pin,
-	"printer": (*Terminal).printer,
-	"scan":    (*Terminal).scan,
+	"screen":     (*Terminal).screen,
+	"key":        (*Terminal).key,
+	"select":     (*Terminal).selectItem,
+	"wait":       (*Terminal).wait,
+	"state":      (*Terminal).state,
+	"fault":      (*Terminal).fault,
+	"card":       (*Terminal).card,
+	"pin":        (*Terminal).pin,
+	"printer":    (*Terminal).printer,
+	"scan":       (*Terminal).scan,
+	"screenshot": (*Terminal).screenshot,
 }
 
 func (t *Terminal) handle(ctx context.Context, req control.Request) control.Response {
@@ -432,6 +435,24 @@ func (t *Terminal) pin(ctx context.Context, req control.Request) control.Respons
 		return control.Fail("pin: %v", err)
 	}
 	return control.Response{OK: true}
+}
+
+// screenshot answers with what the customer sees on the display, as a PNG in State (a
+// JSON string, base64): simctl writes it to the file it was given, on its own side of
+// the socket.
+func (t *Terminal) screenshot(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) != 0 {
+		return control.Fail("screenshot takes no arguments over the socket (simctl screenshot FILE.png writes the file)")
+	}
+	var buf bytes.Buffer
+	if err := t.Display.Screenshot(&buf); err != nil {
+		return control.Fail("screenshot: %v", err)
+	}
+	b, err := json.Marshal(buf.Bytes())
+	if err != nil {
+		return control.Fail("screenshot: %v", err)
+	}
+	return control.Response{OK: true, State: b}
 }
 
 // scanWait is how long simctl scan holds a code before the scanner for the terminal to

@@ -26,6 +26,7 @@ type Display struct {
 	changed chan struct{} // closed and replaced on every new frame
 	mirror  io.Writer
 	cols    int
+	rows    int // 0 until SetRows: the frames' length
 }
 
 // New returns an empty display. If mirror is not nil each changed frame is written to it
@@ -45,6 +46,14 @@ func (d *Display) ShowQR(payload string, frame []string) error {
 		return err
 	}
 	return d.show(payload, frame)
+}
+
+// SetRows gives the display its grid's height, so that a screenshot taken before the
+// first frame is the panel's size, blank.
+func (d *Display) SetRows(rows int) {
+	d.mu.Lock()
+	d.rows = rows
+	d.mu.Unlock()
 }
 
 // QR is the payload of the QR code on screen; false when there is none.
@@ -133,7 +142,9 @@ const (
 // panel draws a frame (and QR code) as the framebuffer backend draws it on a panel
 // exactly the grid's size.
 func (d *Display) panel(qr string, lines []string) (*framebuffer.FB, error) {
-	cols, rows := max(d.cols, 1), max(len(lines), 1)
+	d.mu.Lock()
+	cols, rows := max(d.cols, 1), max(len(lines), d.rows, 1)
+	d.mu.Unlock()
 	w, h := cols*cellW*shotScale, rows*cellH*shotScale
 	fb, err := framebuffer.New(discard{}, framebuffer.Geometry{Width: w, Height: h, BitsPerPixel: 32, Stride: 4 * w}, cols, rows)
 	if err != nil {

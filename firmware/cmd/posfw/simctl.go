@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -18,9 +19,18 @@ func runSimctl(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usageError{"missing VERB (screen, key, select, wait, state, fault, card, pin, printer, scan)"}
+		return usageError{"missing VERB (screen, key, select, wait, state, fault, card, pin, printer, scan, screenshot)"}
 	}
 	req := control.Request{Verb: fs.Arg(0), Args: fs.Args()[1:]}
+	var shot string
+	if req.Verb == "screenshot" {
+		// The picture comes back over the socket and is written here, so FILE is
+		// relative to where simctl runs, not to the simulator.
+		if len(req.Args) != 1 || !strings.HasSuffix(strings.ToLower(req.Args[0]), ".png") {
+			return usageError{"screenshot takes one FILE.png"}
+		}
+		shot, req.Args = req.Args[0], nil
+	}
 	if req.Verb == "wait" {
 		var err error
 		if req.Args, req.Timeout, err = waitArgs(req.Args); err != nil {
@@ -46,6 +56,14 @@ func runSimctl(e *env, args []string) error {
 	case "select":
 		for _, l := range resp.Lines {
 			fmt.Fprintln(e.stdout, l)
+		}
+	case "screenshot":
+		var png []byte
+		if err := json.Unmarshal(resp.State, &png); err != nil || len(png) == 0 {
+			return fmt.Errorf("screenshot: the simulator sent no picture")
+		}
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			return fmt.Errorf("screenshot: %v", err)
 		}
 	}
 	return nil
