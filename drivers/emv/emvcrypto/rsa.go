@@ -46,9 +46,11 @@ const (
 )
 
 // recoverRaw is RSA public operation X = S^e mod n, the whole of EMV's "recovery".
+// EMV exponents are 3 or 65537 (Book 2 §11.2): a longer one is refused, which also
+// keeps hostile input from costing seconds.
 func recoverRaw(pub PublicKey, s []byte) ([]byte, error) {
 	n := len(pub.N)
-	if n == 0 || n > maxRecoverableLen || len(pub.E) == 0 {
+	if n == 0 || n > maxRecoverableLen || len(pub.E) == 0 || len(pub.E) > 3 {
 		return nil, fmt.Errorf("%w: key of %d bytes", ErrRecover, n)
 	}
 	if len(s) != n {
@@ -104,7 +106,10 @@ func Recover(pub PublicKey, signed []byte, format byte) (*Recovered, error) {
 	}
 	r := &Recovered{Format: x[1], Body: x[1 : n-1-shaLen], Hash: x[n-1-shaLen : n-1]}
 	// The hash algorithm indicator sits at a different offset in each format.
-	at := map[byte]int{FormatIssuerCert: 10, FormatICCCert: 16, FormatSSAD: 1, FormatSDAD: 1}[format]
+	at, known := map[byte]int{FormatIssuerCert: 10, FormatICCCert: 16, FormatSSAD: 1, FormatSDAD: 1}[format]
+	if !known {
+		return nil, fmt.Errorf("%w: unknown format %02X", ErrFormat, format)
+	}
 	if at >= len(r.Body) || r.Body[at] != hashSHA1 {
 		return nil, fmt.Errorf("%w: hash algorithm is not SHA-1", ErrFormat)
 	}
