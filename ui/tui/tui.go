@@ -95,8 +95,11 @@ type TUI struct {
 	app   *tview.Application
 
 	screen, pad, status, printer, message, helpLine *tview.TextView
-	keyButtons                                      map[ui.Key]*tview.Button
-	cardButtons, faultButtons                       []*tview.Button
+	// pages holds the layout and, over it while the screen shows one, the QR code.
+	pages                     *tview.Pages
+	qr                        *qrPane
+	keyButtons                map[ui.Key]*tview.Button
+	cardButtons, faultButtons []*tview.Button
 
 	// Owned by the event loop.
 	mode    mode
@@ -115,7 +118,9 @@ func New(term Terminal, o Options) *TUI {
 		u.app.SetScreen(o.Screen)
 	}
 	u.app.EnableMouse(true)
-	u.app.SetRoot(u.layout(o.Title), true)
+	u.qr = newQRPane()
+	u.pages = tview.NewPages().AddPage("main", u.layout(o.Title), true, true)
+	u.app.SetRoot(u.pages, true)
 	u.app.SetFocus(u.screen)
 	u.app.SetInputCapture(u.key)
 	u.app.SetMouseCapture(func(ev *tcell.EventMouse, a tview.MouseAction) (*tcell.EventMouse, tview.MouseAction) {
@@ -475,8 +480,13 @@ func (u *TUI) followScreen(ctx context.Context) {
 	disp := u.term.Screen()
 	for {
 		changed := disp.Changed()
-		frame := strings.Join(disp.Lines(), "\n")
-		u.app.QueueUpdateDraw(func() { u.screen.SetText(frame) })
+		lines := disp.Lines()
+		frame := strings.Join(lines, "\n")
+		payload, hasQR := disp.QR()
+		u.app.QueueUpdateDraw(func() {
+			u.screen.SetText(frame)
+			u.showQR(payload, hasQR, lines)
+		})
 		select {
 		case <-changed:
 		case <-ctx.Done():
@@ -531,4 +541,23 @@ func (u *TUI) poll(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// showQR puts the QR code on the screen in a pane over the layout, centred, or takes
+// it away; it runs on the event loop.
+func (u *TUI) showQR(payload string, show bool, frame []string) {
+	if !show || !u.qr.set(payload, qrCaption(frame)) {
+		u.pages.RemovePage("qr")
+		return
+	}
+	w, h := u.qr.size()
+	centred := tview.NewFlex().
+		AddItem(nil, 0, 1, false).
+		AddItem(tview.NewFlex().SetDirection(tview.FlexRow).
+			AddItem(nil, 0, 1, false).
+			AddItem(u.qr, h, 0, false).
+			AddItem(nil, 0, 1, false), w, 0, false).
+		AddItem(nil, 0, 1, false)
+	u.pages.AddPage("qr", centred, true, true)
+	u.app.SetFocus(u.screen)
 }
