@@ -54,11 +54,12 @@ const (
 	cmdRollUp           // scroll the printer roll back a page
 	cmdRollDown         // scroll it forward a page
 	cmdRollEnd          // follow the printing again
+	cmdScan             // show a code to the barcode scanner
 )
 
 // commandRunes and commandKeys are the shortcuts of the TUI's own commands.
 var (
-	commandRunes = map[rune]command{'p': cmdPIN, 'c': cmdCard, 'f': cmdFault, 't': cmdTearOff}
+	commandRunes = map[rune]command{'p': cmdPIN, 'c': cmdCard, 'f': cmdFault, 't': cmdTearOff, 's': cmdScan}
 	commandKeys  = map[tcell.Key]command{tcell.KeyPgUp: cmdRollUp, tcell.KeyPgDn: cmdRollDown, tcell.KeyEnd: cmdRollEnd}
 )
 
@@ -96,6 +97,10 @@ var faults = []fault{
 	{"host", "timeout"}, {"host", "down"}, {"host", "ok"},
 	{"reader", "garbage"}, {"reader", "ok"},
 }
+
+// maxScan is the longest code the scan prompt takes: an EMV merchant-presented
+// payload's limit.
+const maxScan = 512
 
 // maxPIN is the most digits the PIN prompt collects (ISO 9564 allows 4 to 12).
 const maxPIN = 12

@@ -102,3 +102,15 @@ func (r *running) qrPicture() (image.Image, string) {
 	}
 	return img, caption.String()
 }
+
+// TestScanPrompt: s opens the scan prompt, the code is typed (digits and letters go
+// to the prompt, not the keypad), Enter holds it before the scanner; Esc leaves
+// without scanning.
+func TestScanPrompt(t *testing.T) {
+	f := newFake()
+	r := start(t, f)
+	r.typeKeys('s', '1', '3', '4', '5', 'x', tcell.KeyBackspace2, '6', 'm', '.', tcell.KeyEnter)
+	f.waitCalls(t, "typed code", []string{"scan 13456m."})
+	r.typeKeys('s', '9', tcell.KeyEsc, 's', tcell.KeyEnter, '1')
+	f.waitCalls(t, "Esc, then an empty code, then a keypad key", []string{"press 1"})
+}

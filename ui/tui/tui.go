@@ -48,6 +48,9 @@ type Terminal interface {
 	TearOff()
 	// Fault injects a fault, DEVICE=MODE.
 	Fault(spec string) error
+	// Scan shows code to the barcode scanner; it fails when the terminal is not
+	// asking for one.
+	Scan(ctx context.Context, code string) error
 	// Status is device and link status, one line each.
 	Status(ctx context.Context) ([]string, error)
 }
@@ -76,16 +79,19 @@ const (
 	modeCard        // a digit picks the test card to swipe
 	modeFault       // a digit picks the fault to inject
 	modePIN         // digits are typed on the PIN pad
+	modeScan        // text is a code to show to the scanner
 )
 
 // help is the help line of each mode.
 var help = map[mode]string{
 	modeKeypad: "Keypad: 0-9 . Enter  Esc=CANCEL  Bksp=CLEAR  Up Down  F1-F4  m=MENU\n" +
-		"p PIN pad   c card   f fault   t tear off   PgUp PgDn End roll   Ctrl-C quit",
+		"p PIN pad   c card   f fault   s scan   t tear off   PgUp PgDn End roll   Ctrl-C quit",
 	modeCard:  "Card: press 1-%d to swipe that card; Esc goes back.",
 	modeFault: "Fault: press 1-%d to inject that fault; Esc goes back.",
 	modePIN: "PIN pad: type the digits, Enter sends them, Bksp deletes one,\n" +
 		"Esc presses the PIN pad's CANCEL.",
+	modeScan: "Scanner: type the code (a wallet's is 18 or 19 digits), Enter holds it\n" +
+		"before the scanner, Bksp deletes one character, Esc goes back.",
 }
 
 // TUI is the laptop face of one simulated terminal.
@@ -104,6 +110,7 @@ type TUI struct {
 	// Owned by the event loop.
 	mode    mode
 	pin     []byte
+	code    []rune // typed in the scan prompt
 	padShow [2]string
 
 	mu   sync.Mutex
@@ -328,8 +335,15 @@ func (u *TUI) key(ev *tcell.EventKey) *tcell.EventKey {
 		}
 		return nil
 	}
+	if u.mode == modeScan {
+		u.scanKey(ev)
+		return nil
+	}
 	if u.mode == modeKeypad {
 		switch commandOf(ev) {
+		case cmdScan:
+			u.setMode(modeScan)
+			return nil
 		case cmdPIN:
 			u.setMode(modePIN)
 		case cmdCard:
@@ -405,11 +419,45 @@ func (u *TUI) pinKey(k ui.Key) {
 	u.drawPad()
 }
 
+// scanKey is a key of the scan prompt: the code is typed on the laptop's keyboard
+// and shown on the message line.
+func (u *TUI) scanKey(ev *tcell.EventKey) {
+	switch ev.Key() {
+	case tcell.KeyEnter:
+		code := string(u.code)
+		u.setMode(modeKeypad)
+		if code == "" {
+			return
+		}
+		u.say("holding the code before the scanner...")
+		u.do(func() error { return u.term.Scan(context.Background(), code) }, "code scanned")
+		return
+	case tcell.KeyEsc:
+		u.setMode(modeKeypad)
+		u.say("")
+		return
+	case tcell.KeyBackspace, tcell.KeyBackspace2, tcell.KeyDelete:
+		if len(u.code) > 0 {
+			u.code = u.code[:len(u.code)-1]
+		}
+	case tcell.KeyRune:
+		if r := ev.Rune(); r >= 0x20 && r != 0x7f && len(u.code) < maxScan {
+			u.code = append(u.code, r)
+		}
+	}
+	u.message.SetText("Scan> " + string(u.code) + "_")
+}
+
 // setMode opens or closes a prompt.
 func (u *TUI) setMode(m mode) {
 	u.mode = m
 	clear(u.pin) // wipe the digits, not just forget them
 	u.pin = u.pin[:0]
+	clear(u.code) // a payment code, too
+	u.code = u.code[:0]
+	if m == modeScan {
+		u.message.SetText("Scan> _")
+	}
 	u.drawPad()
 	u.drawHelp()
 }

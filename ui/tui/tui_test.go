@@ -48,8 +48,12 @@ func (f *fake) CancelPIN() error            { f.record("cancel-pin"); return nil
 func (f *fake) PadScreen() [2]string        { return [2]string{"AMOUNT 12.34", "ENTER PIN"} }
 func (f *fake) TearOff()                    { f.record("tear-off"); f.setPaper("") }
 func (f *fake) Fault(spec string) error     { f.record("fault " + spec); return nil }
-func (f *fake) setPaper(s string)           { f.mu.Lock(); f.paper = s; f.mu.Unlock() }
-func (f *fake) PrinterText() string         { f.mu.Lock(); defer f.mu.Unlock(); return f.paper }
+func (f *fake) Scan(_ context.Context, code string) error {
+	f.record("scan " + code)
+	return nil
+}
+func (f *fake) setPaper(s string)   { f.mu.Lock(); f.paper = s; f.mu.Unlock() }
+func (f *fake) PrinterText() string { f.mu.Lock(); defer f.mu.Unlock(); return f.paper }
 func (f *fake) Status(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
