@@ -50,10 +50,12 @@ var layers = []layer{
 		Why: "the text type is a leaf every layer may import"},
 	{From: "drivers/testkit", Deny: []string{"posfw/..."},
 		Why: "the shared test helpers are a leaf every layer's tests may import"},
+	{From: "firmware/qr", Deny: []string{"posfw/..."}, Allow: []string{"firmware/qr/..."},
+		Why: "QR payment data (EMV payloads, wallet codes) is pure logic"},
 }
 
 // testOnly are packages that only test files may import.
-var testOnly = []string{"drivers/testkit", "drivers/pinpad/pinpadtest"}
+var testOnly = []string{"drivers/testkit", "drivers/pinpad/pinpadtest", "drivers/qrcode/qrtest"}
 
 // pkg is what the test reads of one `go list -json` entry.
 type pkg struct {
