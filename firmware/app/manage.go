@@ -46,6 +46,7 @@ func (a *App) manageMenu(ctx context.Context) error {
 		{Label: titleParams, Run: a.admin(a.paramsMenu)},
 		{Label: titleVerify, Run: a.admin(func(ctx context.Context, _ operator.Operator) error { return a.verifyJournal(ctx) })},
 		{Label: titleExport, Run: a.admin(func(ctx context.Context, _ operator.Operator) error { return a.exportJournal(ctx) })},
+		{Label: titleTechnician, Run: a.technicianMenu},
 		{Label: TitleLanguage, Run: a.toggleLanguage},
 	})
 }

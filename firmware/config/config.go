@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +42,18 @@ type Config struct {
 	Modem  Modem  `toml:"modem"`
 	Limits Limits `toml:"limits"`
 	UI     UI     `toml:"ui"`
+	Update Update `toml:"update"`
+}
+
+// Update is where the terminal's software lives and how new versions reach it
+// (Manage → Technician; `posfw update`).
+type Update struct {
+	// Root is the install root with the A/B slots (`posfw install --root`).
+	Root string `toml:"root"`
+	// USB are the mount points searched for bundles on removable media.
+	USB []string `toml:"usb"`
+	// Listen is the address the terminal receives a pushed bundle on ("Receive update").
+	Listen string `toml:"listen"`
 }
 
 // Host is the acquirer link.
@@ -246,8 +260,9 @@ func defaults() *Config {
 			RefundCeiling:   5_000_000,
 			DuplicateWindow: Duration{120 * time.Second},
 		},
-		Modem: Modem{RecoverAfter: Duration{time.Minute}},
-		UI:    UI{IdleLock: Duration{5 * time.Minute}},
+		Modem:  Modem{RecoverAfter: Duration{time.Minute}},
+		Update: Update{Root: "/opt/posfw", USB: []string{"/media", "/mnt/usb"}, Listen: ":7411"},
+		UI:     UI{IdleLock: Duration{5 * time.Minute}},
 	}
 }
 
@@ -330,6 +345,18 @@ var rules = []rule{
 	{"modem.apn", func(c *Config) string {
 		if len(c.Modem.APN) > 63 || strings.ContainsAny(c.Modem.APN, "\" \r\n") {
 			return fmt.Sprintf("%q is not an APN (at most 63 characters, no spaces or quotes)", c.Modem.APN)
+		}
+		return ""
+	}},
+	{"update.root", func(c *Config) string {
+		if !filepath.IsAbs(c.Update.Root) {
+			return fmt.Sprintf("%q is not an absolute path", c.Update.Root)
+		}
+		return ""
+	}},
+	{"update.listen", func(c *Config) string {
+		if _, _, err := net.SplitHostPort(c.Update.Listen); err != nil {
+			return fmt.Sprintf("%q is not host:port or :port", c.Update.Listen)
 		}
 		return ""
 	}},

@@ -3,9 +3,12 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"posfw/firmware/operator"
@@ -69,7 +72,7 @@ func TestOperatorsAudit(t *testing.T) {
 	var admin, cashier operator.Operator
 	steps := []step{
 		{"seed", func() error { _, err := s.SeedSimDefaults(ctx); return err }, nil,
-			[]string{"operator.seed", "operator.seed", "operator.seed"}},
+			[]string{"operator.seed", "operator.seed", "operator.seed", "operator.seed"}},
 		{"seed again", func() error { _, err := s.SeedSimDefaults(ctx); return err }, nil, nil},
 		{"cashier login", func() (err error) { cashier, err = s.Login(ctx, "01", "0000"); return err }, nil,
 			[]string{"operator.login"}},
@@ -125,7 +128,7 @@ func TestOperatorsAudit(t *testing.T) {
 	}
 
 	// No password, and nothing of any hash ever stored, anywhere in the events.
-	secrets := []string{"0000", "4826", "5937", "7153", "7154", "12345678", "864209", "123456", "argon2id", "$v=19"}
+	secrets := []string{"0000", "4826", "5937", "7153", "7154", "12345678", "87654321", "864209", "123456", "argon2id", "$v=19"}
 	rows, err := j.db.Query("SELECT hash FROM operators")
 	if err != nil {
 		t.Fatal(err)
@@ -267,5 +270,58 @@ func TestOperatorsSurviveReopen(t *testing.T) {
 	}
 	if rep, err := j2.Verify(ctx); err != nil || !rep.OK() {
 		t.Errorf("Verify() after reopening = %+v, %v", rep, err)
+	}
+}
+
+// TestTechnicianMigration: a journal of schema 6, whose operator 98 is a cashier with a
+// password, opens at this schema with 98 the technician and no password (it must be
+// given one), and every other operator as it was.
+func TestTechnicianMigration(t *testing.T) {
+	v6 := fstest.MapFS{}
+	ms, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ms[:6] {
+		b, _ := fs.ReadFile(migrationFS, "migrations/"+e.Name())
+		v6["migrations/"+e.Name()] = &fstest.MapFile{Data: b}
+	}
+	p := filepath.Join(t.TempDir(), "journal.db")
+	old, err := open(p, v6, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range [][3]string{{"01", "cashier", "$argon2id$a"}, {"98", "cashier", "$argon2id$b"}, {"99", "administrator", "$argon2id$c"}} {
+		if _, err := old.db.Exec("INSERT INTO operators (id, role, hash, created_at, updated_at) VALUES (?, ?, ?, 'x', 'x')", row[0], row[1], row[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.db.Exec("INSERT INTO operators (id, role, hash, created_at, updated_at) VALUES ('98', 'technician', '', 'x', 'x')"); err == nil {
+		t.Fatal("schema 6 took a technician; the test needs the old table")
+	}
+	old.Close()
+
+	j, err := Open(p)
+	if err != nil {
+		t.Fatalf("migrating to schema %d: %v", len(ms), err)
+	}
+	defer j.Close()
+	got := map[string][2]string{}
+	rows, err := j.db.Query("SELECT id, role, hash FROM operators ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, role, hash string
+		rows.Scan(&id, &role, &hash)
+		got[id] = [2]string{role, hash}
+	}
+	rows.Close()
+	want := map[string][2]string{"01": {"cashier", "$argon2id$a"}, "98": {"technician", ""}, "99": {"administrator", "$argon2id$c"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("operators after the migration = %v; want %v", got, want)
+	}
+	if _, err := j.db.Exec("INSERT INTO operators (id, role, hash, created_at, updated_at) VALUES ('97', 'technician', '', 'x', 'x')"); err == nil {
+		t.Error("a technician other than 98 was taken")
 	}
 }

@@ -1,9 +1,10 @@
 // Package operator is the terminal's operators: who may log in, with which password,
 // and what happens after wrong ones (DESIGN.md §3 and §4, issue 3 "Operators").
 //
-// Roles are data (see roles): cashiers 01–98 with 4-digit passwords, the supervisor 00
-// (6 digits), who authorises voids and refunds, and the administrator 99 (8 digits), who
-// manages cashiers and the supervisor password. Passwords are stored only as argon2id
+// Roles are data (see roles): cashiers 01–97 with 4-digit passwords, the supervisor 00
+// (6 digits), who authorises voids and refunds, the technician 98 (8 digits), who
+// services the terminal, and the administrator 99 (8 digits), who manages cashiers and
+// the supervisor's and technician's passwords. Passwords are stored only as argon2id
 // hashes (RFC 9106) in the PHC string format, and compared in constant time.
 //
 // Lockout (Policy, DefaultPolicy): five wrong passwords in a row lock that operator for

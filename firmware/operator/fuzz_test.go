@@ -60,6 +60,8 @@ func FuzzRoleOf(f *testing.F) {
 			want = Supervisor
 		case AdministratorID:
 			want = Administrator
+		case TechnicianID:
+			want = Technician
 		}
 		if r != want {
 			t.Fatalf("RoleOf(%q) = %s; want %s", id, r, want)

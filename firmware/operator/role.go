@@ -8,16 +8,20 @@ import (
 // Role is what an operator may do. Its value is the name stored in the journal.
 type Role string
 
-// The three roles of DESIGN.md §4.
+// The roles of DESIGN.md §4, and the field technician's.
 const (
 	Cashier       Role = "cashier"
 	Supervisor    Role = "supervisor"
 	Administrator Role = "administrator"
+	// Technician services the terminal (updates, slots, self test) from Manage →
+	// Technician; a technician takes no money and manages no operator.
+	Technician Role = "technician"
 )
 
 // The fixed operator ids.
 const (
 	SupervisorID    = "00"
+	TechnicianID    = "98"
 	AdministratorID = "99"
 )
 
@@ -29,7 +33,8 @@ var roles = []struct {
 	digits      int
 }{
 	{0, 0, Supervisor, 6},
-	{1, 98, Cashier, 4},
+	{1, 97, Cashier, 4},
+	{98, 98, Technician, 8},
 	{99, 99, Administrator, 8},
 }
 
@@ -100,6 +105,7 @@ var grants = []struct {
 }{
 	{actSetPassword, Administrator, Cashier},
 	{actSetPassword, Administrator, Supervisor},
+	{actSetPassword, Administrator, Technician},
 	{actAdd, Administrator, Cashier},
 	{actRemove, Administrator, Cashier},
 }

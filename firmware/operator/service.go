@@ -369,11 +369,12 @@ func (s *Service) Provision(ctx context.Context, id, password string) error {
 var simDefaults = []struct{ id, password string }{
 	{"01", "0000"},
 	{SupervisorID, "123456"},
+	{TechnicianID, "87654321"},
 	{AdministratorID, "12345678"},
 }
 
 // SeedSimDefaults gives a simulated terminal DESIGN.md §4's operators (cashier 01 0000,
-// supervisor 00 123456, administrator 99 12345678), but only when there are no operators
+// supervisor 00 123456, administrator 99 12345678) and the technician (98 87654321), but only when there are no operators
 // at all; it reports whether it did. `posfw sim` calls it; `posfw run` never does.
 func (s *Service) SeedSimDefaults(ctx context.Context) (bool, error) {
 	s.mu.Lock()

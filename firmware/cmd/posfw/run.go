@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -96,7 +97,14 @@ func runRun(e *env, args []string) error {
 	} else if !ok {
 		return fmt.Errorf("terminal not provisioned: set the supervisor (00) and administrator (99) passwords with `posfw provision password ID` before it takes money")
 	}
-	return a.Run(ctx)
+	err = a.Run(ctx)
+	if errors.Is(err, app.ErrRestart) {
+		// The technician installed or chose another version: exit cleanly, and the
+		// service manager (Restart=always) starts the launcher, which starts that slot.
+		log.Info("restarting into another version")
+		return nil
+	}
+	return err
 }
 
 // alive is the watchdog's beat, or nil when the service has no watchdog.

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"posfw/firmware/app"
 	"posfw/firmware/config"
 	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
@@ -109,6 +110,12 @@ func runSim(e *env, args []string) error {
 		}
 	}()
 	err = t.Run(ctx)
+	if errors.Is(err, app.ErrRestart) {
+		// The technician installed or chose another version: a service manager would
+		// start it now; the simulator stops and says so.
+		fmt.Fprintln(e.stderr, "posfw sim: stopped to restart into another version")
+		return nil
+	}
 	fmt.Fprintln(e.stderr, "posfw sim: stopped")
 	return err
 }
