@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"posfw/drivers/printer/escpos"
 	"posfw/drivers/qrcode/qrtest"
 	"posfw/firmware/config"
 	"posfw/firmware/sim"
@@ -78,4 +79,26 @@ func lookZbar(t *testing.T) string {
 		t.Skip("zbarimg not installed: apt-get install zbar-tools")
 	}
 	return bin
+}
+
+// TestEscposRenderQR: `posfw escpos render FILE --png OUT` draws a slip whose QR code
+// a real QR reader reads off the picture, as a phone would off a photo of the slip.
+func TestEscposRenderQR(t *testing.T) {
+	dir := t.TempDir()
+	const order = "QR-20261205-000123"
+	var b escpos.Builder
+	b.Init().Align(escpos.Center).Line("退款请扫码 REFUND").QR(order, 4, escpos.ECM).Line(order).Cut()
+	if err := b.Err(); err != nil {
+		t.Fatal(err)
+	}
+	in, out := filepath.Join(dir, "slip.bin"), filepath.Join(dir, "slip.png")
+	if err := os.WriteFile(in, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := posfwCmd("escpos", "render", in, "--png", out).CombinedOutput(); err != nil {
+		t.Fatalf("posfw escpos render --png: %v: %s", err, msg)
+	}
+	if got := qrtest.DecodeFile(t, lookZbar(t), out); len(got) != 1 || got[0] != order {
+		t.Errorf("zbarimg read %q off the slip's picture; want [%s]", got, order)
+	}
 }
