@@ -124,6 +124,8 @@ type Card struct {
 	firstData  map[tlv.Tag][]byte
 	dynCounter uint64
 	putData    map[tlv.Tag][]byte
+	pdolValue  []byte // as GPO sent it, for CDA's transaction data hash
+	cdol1Value []byte // as the first GENERATE AC sent it
 }
 
 // New personalises a card from a profile: records, certificates signed by the test CA
@@ -179,6 +181,8 @@ func (c *Card) personalise() error {
 		aip0 |= 0x40
 	case "dda", "fdda":
 		aip0 |= 0x20
+	case "cda":
+		aip0 |= 0x20 | 0x01 // a CDA card does DDA too
 	}
 	c.aip = []byte{aip0, 0x00}
 	if contactless {
@@ -267,7 +271,7 @@ func (c *Card) personalise() error {
 			if len(iccRem) > 0 {
 				rec4 = append(rec4, tlv.New(0x9F48, iccRem))
 			}
-			if p.ODA == "dda" {
+			if p.ODA == "dda" || p.ODA == "cda" {
 				rec4 = append(rec4, tlv.New(0x9F49, ddol.Bytes()))
 			}
 		}
@@ -482,6 +486,7 @@ func (c *Card) gpo(cmd apdu.Command) apdu.Response {
 	c.atc++
 	c.cvr = cvr2ndNotRequested
 	c.issuerAuth, c.arqc, c.firstData = 0, nil, nil
+	c.pdolValue, c.cdol1Value = bytes.Clone(cmd.Data[2:]), nil
 	c.st = initiated
 	if c.p.Interface == "contactless" {
 		return c.qpboc(vals)
@@ -598,7 +603,7 @@ func (c *Card) getData(cmd apdu.Command) apdu.Response {
 }
 
 func (c *Card) internalAuthenticate(cmd apdu.Command) apdu.Response {
-	if c.st < initiated || c.icc == nil || c.p.ODA != "dda" {
+	if c.st < initiated || c.icc == nil || (c.p.ODA != "dda" && c.p.ODA != "cda") {
 		return fail(apdu.SWConditionsNotSat)
 	}
 	if len(cmd.Data) != ddol.Len() {
@@ -668,12 +673,12 @@ func (c *Card) generateAC(cmd apdu.Command) apdu.Response {
 		if err != nil {
 			return fail(apdu.SWWrongData)
 		}
-		c.firstData = vals
+		c.firstData, c.cdol1Value = vals, bytes.Clone(cmd.Data)
 		c.st = done
 		if cid == cidARQC {
 			c.arqc, c.st = ac, awaitingIssuer
 		}
-		return c.acResponse(cid, ac)
+		return c.acResponse(cmd, cid, ac, nil)
 	case awaitingIssuer: // second GENERATE AC
 		if c.p.RefuseSecondAC || want == apdu.ARQC || c.p.Interface == "contactless" {
 			c.st = done
@@ -697,7 +702,7 @@ func (c *Card) generateAC(cmd apdu.Command) apdu.Response {
 			c.lastOnline = c.atc
 		}
 		c.st = done
-		return c.acResponse(cid, ac)
+		return c.acResponse(cmd, cid, ac, cmd.Data)
 	}
 	return fail(apdu.SWConditionsNotSat)
 }
@@ -717,7 +722,29 @@ func (c *Card) firstDecision(want byte) byte {
 	return cidTC
 }
 
-func (c *Card) acResponse(cid byte, ac []byte) apdu.Response {
+// acResponse is the GENERATE AC answer: format 1 or 2 by profile, or, when the terminal
+// asked for CDA of a CDA card and the cryptogram is not an AAC, format 2 with the
+// cryptogram inside the signed dynamic data (Book 2 §6.6.1, Book 3 §6.5.5.4).
+func (c *Card) acResponse(cmd apdu.Command, cid byte, ac, cdol2Value []byte) apdu.Response {
+	if cmd.P1&apdu.CDA != 0 && c.p.ODA == "cda" && cid != cidAAC {
+		items := tlv.List{tlv.New(0x9F27, []byte{cid}), tlv.New(0x9F36, c.atcBytes()), tlv.New(0x9F10, c.iad())}
+		hash := emvcrypto.TransactionDataHash(c.pdolValue, c.cdol1Value, cdol2Value, items)
+		var un []byte
+		if c.firstData != nil {
+			un = c.firstData[0x9F37]
+		}
+		if cdol2Value != nil {
+			if v, err := cdol2.Split(cdol2Value); err == nil {
+				un = v[0x9F37]
+			}
+		}
+		dyn := c.iccDynamicData()
+		sdad, err := emvcrypto.SignDynamicData(c.icc, emvcrypto.CDADynamicData(dyn[1:], cid, ac, hash), un)
+		if err != nil {
+			return fail(apdu.SWWrongData)
+		}
+		return ok(tlv.Template(0x77, append(items, tlv.New(0x9F4B, sdad))...).Bytes())
+	}
 	if c.p.GenACFormat1 {
 		v := append(append(append([]byte{cid}, c.atcBytes()...), ac...), c.iad()...)
 		return ok(tlv.New(0x80, v).Bytes())

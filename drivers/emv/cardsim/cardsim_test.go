@@ -20,6 +20,8 @@ type term struct {
 	card *Card
 	data map[tlv.Tag][]byte // terminal data and everything the card said
 	st   []byte             // static data to be authenticated
+	pdol []byte             // the PDOL's value as sent in GPO
+	last apdu.Response      // the last answer
 }
 
 func newTerm(t *testing.T, name string) *term {
@@ -83,7 +85,8 @@ func (m *term) start() {
 	if err != nil {
 		m.t.Fatalf("PDOL: %v", err)
 	}
-	r := m.must(apdu.GetProcessingOptions(emvtag.BuildDOL(pdol, m.get)))
+	m.pdol = emvtag.BuildDOL(pdol, m.get)
+	r := m.must(apdu.GetProcessingOptions(m.pdol))
 	if r.Data[0] == 0x80 { // format 1
 		m.data[0x82], m.data[0x94] = r.Data[2:4], r.Data[4:]
 	}
@@ -128,6 +131,7 @@ func (m *term) iccKey() emvcrypto.PublicKey {
 func (m *term) genAC(p1 byte, dol tlv.DOL) (byte, []byte, uint16) {
 	m.t.Helper()
 	r := m.send(apdu.GenerateAC(p1, emvtag.BuildDOL(dol, m.get)))
+	m.last = r
 	if !r.OK() {
 		return 0, nil, r.SW
 	}
@@ -145,7 +149,7 @@ func (m *term) verifyAC() error {
 }
 
 func TestCatalogue(t *testing.T) {
-	want := []string{"chip", "chip-aac", "chip-blocked", "chip-expired", "chip-pin", "chip-refuse2", "chip-sig", "fallback", "tap", "tap-offline"}
+	want := []string{"chip", "chip-aac", "chip-blocked", "chip-cda", "chip-expired", "chip-pin", "chip-refuse2", "chip-sig", "fallback", "tap", "tap-offline"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %q; want %q", got, want)
 	}
@@ -528,5 +532,70 @@ func TestPulledOut(t *testing.T) {
 	m.start()
 	if got := m.card.ATC(); got != atc+1 {
 		t.Errorf("ATC of the next transaction = %d; want %d", got, atc+1)
+	}
+}
+
+// TestCDA: asked for CDA, the card signs its cryptogram with the transaction data hash;
+// the terminal's side (written here from Book 2 §6.6.2) recovers both and the issuer
+// verifies the cryptogram found inside.
+func TestCDA(t *testing.T) {
+	m := newTerm(t, "chip-cda")
+	m.start()
+	if aip := m.data[0x82]; aip[0]&0x01 == 0 {
+		t.Fatalf("AIP %X does not offer CDA", aip)
+	}
+	key := m.iccKey()
+	check := func(stage string, cdol1Value, cdol2Value []byte, wantCID byte) []byte {
+		t.Helper()
+		if _, clear := m.data[0x9F26]; clear {
+			t.Fatalf("%s: the cryptogram is in clear (9F26) in a CDA answer", stage)
+		}
+		dyn, err := emvcrypto.VerifyDynamicData(key, m.data[0x9F4B], m.data[0x9F37])
+		if err != nil {
+			t.Fatalf("%s: CDA signature = %v", stage, err)
+		}
+		d, err := emvcrypto.ParseCDADynamicData(dyn)
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		if d.CID != wantCID || m.data[0x9F27][0] != wantCID {
+			t.Errorf("%s: CID signed %02X, answered %X; want %02X", stage, d.CID, m.data[0x9F27], wantCID)
+		}
+		answer, _ := tlv.Parse(m.last.Data)
+		if want := emvcrypto.TransactionDataHash(m.pdol, cdol1Value, cdol2Value, answer); !bytes.Equal(d.TxnHash, want) {
+			t.Errorf("%s: transaction data hash %X; want %X", stage, d.TxnHash, want)
+		}
+		m.data[0x9F26] = d.AC
+		if err := m.verifyAC(); err != nil {
+			t.Errorf("%s: issuer's check of the signed cryptogram = %v", stage, err)
+		}
+		delete(m.data, 0x9F26)
+		delete(m.data, 0x9F4B)
+		return d.AC
+	}
+	cdol1Value := emvtag.BuildDOL(cdol1, m.get)
+	if _, _, sw := m.genAC(apdu.ARQC|apdu.CDA, cdol1); sw != apdu.SWOK {
+		t.Fatalf("first GENERATE AC with CDA = %04X", sw)
+	}
+	arqc := check("first GENERATE AC", cdol1Value, nil, cidARQC)
+
+	p := m.card.p
+	iad, _ := emvcrypto.TestIssuer(p.Issuer).IssuerAuthData(p.PAN, p.PSN, m.data[0x9F36], arqc, []byte("00"))
+	m.must(apdu.ExternalAuthenticate(iad))
+	m.data[0x8A] = []byte("00")
+	cdol2Value := emvtag.BuildDOL(cdol2, m.get)
+	if _, _, sw := m.genAC(apdu.TC|apdu.CDA, cdol2); sw != apdu.SWOK {
+		t.Fatalf("second GENERATE AC with CDA = %04X", sw)
+	}
+	check("second GENERATE AC", cdol1Value, cdol2Value, cidTC)
+
+	// Without the CDA bit, or for an AAC, the cryptogram comes in clear and unsigned.
+	for _, p1 := range []byte{apdu.ARQC, apdu.AAC | apdu.CDA} {
+		m.start()
+		cid, ac, sw := m.genAC(p1, cdol1)
+		if _, signed := m.data[0x9F4B]; sw != apdu.SWOK || ac == nil || signed {
+			t.Errorf("GENERATE AC P1 %02X = CID %02X AC %X SW %04X signed %v; want the cryptogram in clear", p1, cid, ac, sw, signed)
+		}
+		delete(m.data, 0x9F26)
 	}
 }

@@ -38,7 +38,7 @@ type Profile struct {
 	Country  string `json:"country"`  // issuer country, 4 digits (n 3 in two bytes)
 	Currency string `json:"currency"` // application currency, 4 digits
 
-	ODA string   `json:"oda"` // "sda", "dda", "fdda" (contactless) or "none"
+	ODA string   `json:"oda"` // "sda", "dda", "cda", "fdda" (contactless) or "none"
 	CVM []string `json:"cvm"` // in order: "online-pin", "signature", "no-cvm"
 	PIN string   `json:"pin"` // the PIN the host simulator accepts for online PIN
 
@@ -109,7 +109,7 @@ func (p *Profile) check() error {
 	if err != nil || len(aid) < 5 || len(aid) > 16 {
 		return fmt.Errorf("AID must be 5 to 16 bytes of hex")
 	}
-	oda := []string{"sda", "dda", "none"}
+	oda := []string{"sda", "dda", "cda", "none"}
 	if p.Interface == "contactless" {
 		oda = []string{"fdda", "none"}
 	}

@@ -408,3 +408,20 @@ func TestIssuerSide(t *testing.T) {
 		t.Errorf("two test issuers share a master key")
 	}
 }
+
+func TestCDADynamicData(t *testing.T) {
+	num, ac, hash := testkit.MustUnhex("0102030405060708"), testkit.MustUnhex("1122334455667788"), bytes.Repeat([]byte{0xAB}, 20)
+	d := CDADynamicData(num, 0x80, ac, hash)
+	got, err := ParseCDADynamicData(d)
+	if err != nil {
+		t.Fatalf("ParseCDADynamicData = %v", err)
+	}
+	if !bytes.Equal(got.Number, num) || got.CID != 0x80 || !bytes.Equal(got.AC, ac) || !bytes.Equal(got.TxnHash, hash) {
+		t.Errorf("ParseCDADynamicData = %+v; want the parts back", got)
+	}
+	for _, bad := range [][]byte{nil, d[:len(d)-1], append(bytes.Clone(d), 0), append([]byte{9}, d[1:]...)} {
+		if _, err := ParseCDADynamicData(bad); !errors.Is(err, ErrFormat) {
+			t.Errorf("ParseCDADynamicData(% X) = %v; want ErrFormat", bad, err)
+		}
+	}
+}
