@@ -197,12 +197,20 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 			}
 		}
 	}()
+	getPIN := a.dev.Pad.GetPIN // a block under the pad's DUKPT key, with its KSN
+	sp, session := a.dev.Pad.(sessionPINPad)
+	if session = session && a.opts.Config.Host.SessionPIN(); session {
+		getPIN = sp.GetSessionPIN // a block under the PIK of the last sign-on, no KSN
+	}
 	waited := a.ui.Wait() // the cardholder types on the pad, up to its timeout
-	res, err := a.dev.Pad.GetPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
+	res, err := getPIN(pctx, pinpad.PINRequest{PANDigits: digits, Amount: amount, Timeout: 60 * time.Second})
 	waited()
 	switch {
 	case err == nil:
-		card.PINBlock, card.KSN = append([]byte(nil), res.Block[:]...), append([]byte(nil), res.KSN[:]...)
+		card.PINBlock = append([]byte(nil), res.Block[:]...)
+		if !session {
+			card.KSN = append([]byte(nil), res.KSN[:]...)
+		}
 		res.Wipe()
 		return nil
 	case errors.Is(err, pinpad.ErrCancelled), pctx.Err() != nil && ctx.Err() == nil:
@@ -215,6 +223,12 @@ func (a *App) readPIN(ctx context.Context, title ui.Text, amount int64, card *tx
 		return errors.New(a.ui.T(msgNoPad))
 	}
 	return err
+}
+
+// sessionPINPad is a pad that can encrypt a PIN under the session PIN key (the PIK of
+// the last sign-on), as UnionPay hosts want.
+type sessionPINPad interface {
+	GetSessionPIN(ctx context.Context, req pinpad.PINRequest) (pinpad.PINResult, error)
 }
 
 // accountDigits is pinpad.AccountDigits (the 12 rightmost PAN digits without the check

@@ -81,6 +81,20 @@ type Host struct {
 	// SettlementTotals is how the acquirer counts CUP field 48: "net" (the default) or
 	// "gross" (voided sales stay in debit, voids counted in credit).
 	SettlementTotals string `toml:"settlement_totals"`
+	// PINKey is the key the PIN pad encrypts PIN blocks under: "session" (the PIN key
+	// (PIK) the host sent at sign-on, as UnionPay hosts want; the default of "cup") or
+	// "dukpt" (a key of the pad's DUKPT scheme, the KSN sent with it; the default of
+	// "iso87").
+	PINKey string `toml:"pin_key"`
+}
+
+// SessionPIN reports whether PIN blocks are encrypted under the session PIN key (PIK)
+// rather than DUKPT.
+func (h Host) SessionPIN() bool {
+	if h.PINKey != "" {
+		return h.PINKey == "session"
+	}
+	return h.Dialect == "cup"
 }
 
 // Modem is the 4G data link.
@@ -341,6 +355,12 @@ var rules = []rule{
 			return ""
 		}
 		return oneOf(c.Host.SignOn, "001", "003", "004")
+	}},
+	{"host.pin_key", func(c *Config) string {
+		if c.Host.PINKey == "" {
+			return ""
+		}
+		return oneOf(c.Host.PINKey, "session", "dukpt")
 	}},
 	{"modem.apn", func(c *Config) string {
 		if len(c.Modem.APN) > 63 || strings.ContainsAny(c.Modem.APN, "\" \r\n") {

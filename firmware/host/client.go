@@ -298,7 +298,8 @@ func (c *Client) financial(req txn.Request) (string, Fields, CardFields, error) 
 type CardFields map[int][]byte
 
 // card adds the fields that describe the card (14, 22, and the KSN in 62 when a
-// PIN was entered) and returns its data fields apart.
+// DUKPT PIN block was entered; a block under the session PIK has none) and returns its
+// data fields apart.
 func (f Fields) card(card *txn.Card) (CardFields, error) {
 	if card == nil || (len(card.PAN) == 0 && len(card.Track2) == 0) {
 		return nil, nil
@@ -320,11 +321,13 @@ func (f Fields) card(card *txn.Card) (CardFields, error) {
 		f[14] = card.Expiry
 	}
 	if pin {
-		if len(card.PINBlock) != 8 || len(card.KSN) != 10 {
-			return nil, errors.New("the PIN block must be 8 bytes with a 10-byte KSN")
+		if len(card.PINBlock) != 8 || (len(card.KSN) != 0 && len(card.KSN) != 10) {
+			return nil, errors.New("the PIN block must be 8 bytes, with a 10-byte KSN or none")
 		}
 		cf[52] = card.PINBlock
-		f[62] = strings.ToUpper(hex.EncodeToString(card.KSN))
+		if len(card.KSN) > 0 {
+			f[62] = strings.ToUpper(hex.EncodeToString(card.KSN))
+		}
 	}
 	return cf, nil
 }
