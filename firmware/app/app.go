@@ -286,7 +286,9 @@ type State struct {
 	// tried while the link is down.
 	Data          bool   `json:"data"`
 	ModemRecovery string `json:"modem_recovery,omitempty"`
-	Lang          string `json:"lang"`
+	// SignedOn: the PIN pad holds working keys of a sign-on with the host.
+	SignedOn bool   `json:"signed_on"`
+	Lang     string `json:"lang"`
 }
 
 // State reads the terminal's status.
@@ -300,7 +302,13 @@ func (a *App) State(ctx context.Context) (State, error) {
 		return State{}, err
 	}
 	m := a.modem.status()
-	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Data: m.Data, ModemRecovery: m.Recovery, Lang: string(a.ui.Lang())}, nil
+	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Data: m.Data, ModemRecovery: m.Recovery, SignedOn: a.signedOn(), Lang: string(a.ui.Lang())}, nil
+}
+
+// signedOn reports whether the host link holds working keys of a sign-on.
+func (a *App) signedOn() bool {
+	s, ok := a.opts.Host.(interface{ SignedOn() bool })
+	return ok && s.SignedOn()
 }
 
 // Titles of the main menu, in the order of DESIGN §3 / the cashier's day.

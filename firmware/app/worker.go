@@ -30,9 +30,15 @@ func (a *App) hostWorker(ctx context.Context) {
 		}
 	}
 	gap := reversalEvery
+	next := time.Now().Add(gap)
+	var keys signOnRetrier
 	for {
-		if !sleep(ctx, gap) {
+		if !sleep(ctx, keysEvery) {
 			return
+		}
+		keys.try(ctx, a)
+		if time.Now().Before(next) {
+			continue
 		}
 		switch left := a.engine.FlushReversals(ctx); {
 		case left > 0:
@@ -41,7 +47,39 @@ func (a *App) hostWorker(ctx context.Context) {
 		default:
 			gap = reversalEvery
 		}
+		next = time.Now().Add(gap)
 	}
+}
+
+// keysEvery is how often the worker asks whether the PIN pad still holds the working
+// keys (a local question, no traffic).
+const keysEvery = 2 * time.Second
+
+// signOnRetrier signs on when the host link lost its working keys (the PIN pad was
+// power cycled or replaced), so that the next sale can be MACed without the cashier
+// noticing; failed tries back off as the start-up sign-on's do (each is audited).
+type signOnRetrier struct {
+	next  time.Time
+	retry time.Duration
+}
+
+func (r *signOnRetrier) try(ctx context.Context, a *App) {
+	s, ok := a.opts.Host.(interface{ SignedOn() bool })
+	if !ok || s.SignedOn() {
+		r.next, r.retry = time.Time{}, 0
+		return
+	}
+	if time.Now().Before(r.next) {
+		return
+	}
+	if err := a.engine.SignOn(ctx, "system"); err != nil {
+		r.retry = min(max(2*r.retry, signOnRetry), reversalMaxGap)
+		r.next = time.Now().Add(r.retry)
+		a.log.Warn("the PIN pad lost its working keys; sign-on failed, will retry", "err", err, "in", r.retry)
+		return
+	}
+	r.next, r.retry = time.Time{}, 0
+	a.log.Info("signed on again: the PIN pad had lost its working keys")
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -337,6 +337,7 @@ var faults = map[string]func(d *Devices){
 	"printer=ok":         func(d *Devices) { d.SetPaper(true); d.Printer.SetCoverOpen(false) },
 	"reader=garbage":     func(d *Devices) { d.Reader.SetGarbage(true) },
 	"reader=ok":          func(d *Devices) { d.Reader.SetGarbage(false) },
+	"pinpad=power-cycle": func(d *Devices) { d.Pad.PowerCycle() },
 }
 
 func (t *Terminal) fault(ctx context.Context, req control.Request) control.Response {

@@ -273,3 +273,13 @@ func (s *Sim) sessionPINBlockLocked(pin []byte, pan string) ([8]byte, bool) {
 	dukpt.Wipe(plain[:])
 	return out, true
 }
+
+// PowerCycle turns the pad off and on: what it keeps in memory only — the working keys
+// of the last sign-on, a PIN entry in progress — is gone; its NVRAM (the TMK, the card
+// and journal keys, the anchor) stays. The terminal must sign on again before it can
+// MAC a request.
+func (s *Sim) PowerCycle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sess.wipe()
+}

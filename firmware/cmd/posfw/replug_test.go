@@ -59,6 +59,33 @@ func TestReplugEveryDevice(t *testing.T) {
 		s.done()
 	})
 
+	// A pad that was power-cycled has lost the working keys of the sign-on (its NVRAM
+	// keeps the master key): the first request finds out, nothing is sent, and the
+	// terminal signs on again by itself; the next sale goes through.
+	t.Run("pinpad power cycle", func(t *testing.T) {
+		s.t = t
+		s.do("fault", "pinpad=power-cycle")
+		s.sale("106", "ok", "")
+		s.waitText("not charged")
+		s.keys("ENTER")
+		s.waitText("8 ")
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var st struct {
+				SignedOn bool `json:"signed_on"`
+			}
+			json.Unmarshal([]byte(s.do("state")), &st)
+			if st.SignedOn {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the terminal did not sign on again after the pad lost its keys")
+			}
+		}
+		s.sale("107", "ok", "")
+		s.wait(ui.WordApproved)
+		s.done()
+	})
+
 	t.Run("printer", func(t *testing.T) {
 		s.t = t
 		s.do("printer", "--clear")
