@@ -473,6 +473,13 @@ func (d CUP) Answering(req *Decoded) Dialect {
 	return d
 }
 
+// AnswerRoute is the TPDU of an answer: this terminal's with destination and source
+// swapped.
+func (d CUP) AnswerRoute() []byte {
+	t := d.codec.TPDU.Swapped()
+	return t[:]
+}
+
 // SettlementCompares is what field 48 carries: the debit total as sales and the credit
 // total as refunds. Net: standing sales and standing refunds. Gross: voided sales stay
 // in debit and every void is counted in credit (the terminal's voids total counts

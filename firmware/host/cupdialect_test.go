@@ -346,3 +346,26 @@ func ecbSeal(t *testing.T, key, in []byte) []byte {
 	}
 	return out
 }
+
+// TestCUPAnswerRoute: an answer with the terminal's trace and id counts only when its
+// TPDU is the request's with destination and source swapped; one routed otherwise (the
+// host did not swap, or it was meant for another node) is a bad answer, reversed.
+func TestCUPAnswerRoute(t *testing.T) {
+	d := testCUP(t, "003")
+	f := Fields{11: "000123", 41: "SIM00001", 39: "00", 70: "003"}
+	want := match{mti: "0810", stan: "000123", tid: "SIM00001"}
+	swapped, err := d.Answering(&Decoded{Route: d.codec.TPDU[:]}).Encode("0810", f, nil, Crypto{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseResponse(d, swapped, want, nil); err != nil {
+		t.Errorf("answer with the swapped TPDU = %v; want it taken", err)
+	}
+	same, err := d.Encode("0810", f, nil, Crypto{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseResponse(d, same, want, nil); !errors.Is(err, txn.ErrBadAnswer) {
+		t.Errorf("answer with the request's own TPDU = %v; want ErrBadAnswer", err)
+	}
+}

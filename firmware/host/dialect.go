@@ -43,6 +43,10 @@ type Dialect interface {
 	// Answering returns the dialect in which to answer a request (CUP: its TPDU
 	// swapped).
 	Answering(req *Decoded) Dialect
+	// AnswerRoute is the route (Decoded.Route) an answer to this terminal's requests
+	// carries — CUP: the TPDU with destination and source swapped — or nil when the
+	// dialect has none.
+	AnswerRoute() []byte
 	// SettlementCompares zeroes what of the totals the dialect's 0500 does not carry,
 	// so that the acquirer compares only what it was sent.
 	SettlementCompares(t TotalsView) TotalsView

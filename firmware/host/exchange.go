@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -188,6 +189,10 @@ func parseResponse(d Dialect, frame []byte, want match, sign Signer) (*Decoded, 
 	}
 	if msg.MTI != want.mti || msg.Get(11) != want.stan || msg.Get(41) != want.tid {
 		return msg, errMismatch
+	}
+	if r := d.AnswerRoute(); r != nil && !bytes.Equal(msg.Route, r) {
+		// Our trace and terminal, but not routed back to us: not an answer to trust.
+		return nil, fmt.Errorf("%w: answer routed % X, want % X", txn.ErrBadAnswer, msg.Route, r)
 	}
 	code := msg.Get(39)
 	if want.mac {

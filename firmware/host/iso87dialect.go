@@ -136,6 +136,9 @@ func (ISO87) IsSignOn(netCode string) bool { return netCode == NetSignOn }
 // Answering is the same dialect.
 func (d ISO87) Answering(*Decoded) Dialect { return d }
 
+// AnswerRoute is nil: iso87 frames carry no route.
+func (ISO87) AnswerRoute() []byte { return nil }
+
 // SettlementCompares keeps sales, refunds and voids: field 63 carries them all.
 func (ISO87) SettlementCompares(t TotalsView) TotalsView { return t }
 
