@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
