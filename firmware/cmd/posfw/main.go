@@ -41,7 +41,7 @@ func init() {
 		{"version", "", "print version, commit, build date, platform and SQLite version", runVersion, false},
 		{"run", "[--config F] [--data DIR]", "run the terminal on its real board", runRun, true},
 		{"sim", "[--data DIR] [--lang zh|en] [--headless] [--control SOCK] [--host ADDR] [--config F]", "run the hardware-simulated terminal", runSim, true},
-		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault)", runSimctl, false},
+		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault, card, pin, scan, screenshot, printer)", runSimctl, false},
 		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE] [--read-timeout D] [--max-conns N]", "run the acquirer simulator", runHostsim, true},
 		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal, true},
 		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos, false},
