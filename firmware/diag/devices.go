@@ -93,3 +93,17 @@ func checkGPIO(ctx context.Context, ind *board.Indicators) (string, error) {
 	}
 	return "buzzer, LEDs toggled; sensor: " + paper, nil
 }
+
+// checkOptional opens the port of a device a board may go without (the scanner): SKIP
+// when the board has none, PASS when its port opens.
+func checkOptional(ctx context.Context, dev board.Device) (string, error) {
+	if !board.Present(dev) {
+		return "", ErrSkipped
+	}
+	if c, ok := dev.(connector); ok {
+		if err := c.Connect(ctx); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("%v opens", dev), nil
+}

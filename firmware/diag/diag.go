@@ -63,6 +63,7 @@ func Checks(d *board.Devices, dir string, o Options) []Check {
 		{"printer", func(ctx context.Context) (string, error) { return checkPrinter(ctx, d.Printer) }},
 		{"modem", func(ctx context.Context) (string, error) { return checkModem(ctx, d.Modem) }},
 		{"gpio", func(ctx context.Context) (string, error) { return checkGPIO(ctx, d.Indicators) }},
+		{"scanner", func(ctx context.Context) (string, error) { return checkOptional(ctx, d.Scanner) }},
 	}
 }
 
