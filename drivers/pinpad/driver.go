@@ -291,11 +291,16 @@ func (d *Driver) Display(ctx context.Context, line1, line2 string) error {
 // If ctx ends first, the PIN pad is told to cancel the entry and GetPIN returns
 // ctx's error.
 func (d *Driver) GetPIN(ctx context.Context, req PINRequest) (PINResult, error) {
+	return d.getPIN(ctx, req, 0)
+}
+
+// getPIN runs a PIN entry with the key flags (0: DUKPT; FlagSessionKey: the PIK) and
+// returns the block and, under DUKPT, its KSN.
+func (d *Driver) getPIN(ctx context.Context, req PINRequest, flags uint8) (PINResult, error) {
 	req, err := req.withDefaults()
 	if err != nil {
 		return PINResult{}, err
 	}
-	flags := uint8(0)
 	if req.AllowBypass {
 		flags |= frame.FlagBypass
 	}
@@ -320,7 +325,9 @@ func (d *Driver) GetPIN(ctx context.Context, req PINRequest) (PINResult, error) 
 	}
 	var r PINResult
 	copy(r.Block[:], m.Get(frame.TagPINBlock))
-	copy(r.KSN[:], m.Get(frame.TagKSN))
+	if flags&frame.FlagSessionKey == 0 {
+		copy(r.KSN[:], m.Get(frame.TagKSN))
+	}
 	m.Wipe()
 	return r, nil
 }

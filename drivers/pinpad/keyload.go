@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"posfw/drivers/pinpad/dukpt"
 	"posfw/drivers/pinpad/frame"
 )
 
@@ -152,38 +150,10 @@ func (d *Driver) EncryptTrack(ctx context.Context, block []byte) ([]byte, error)
 	return out, nil
 }
 
-// GetSessionPIN has the cardholder enter a PIN, encrypted under the PIK.
+// GetSessionPIN has the cardholder enter a PIN, encrypted under the PIK; the result's
+// KSN is zero.
 func (d *Driver) GetSessionPIN(ctx context.Context, req PINRequest) (PINResult, error) {
-	req, err := req.withDefaults()
-	if err != nil {
-		return PINResult{}, err
-	}
-	flags := uint8(frame.FlagSessionKey)
-	if req.AllowBypass {
-		flags |= frame.FlagBypass
-	}
-	tenths := (req.Timeout + 99*time.Millisecond) / (100 * time.Millisecond)
-	m, err := d.call(ctx, frame.Message{Command: frame.CmdGetPIN, Fields: []frame.Field{
-		frame.Text(frame.TagPANDigits, req.PANDigits),
-		frame.Text(frame.TagAmount, fmt.Sprintf("%012d", req.Amount)),
-		frame.Uint8(frame.TagMinLen, uint8(req.Min)),
-		frame.Uint8(frame.TagMaxLen, uint8(req.Max)),
-		frame.Uint16(frame.TagTimeout, uint16(tenths)),
-		frame.Uint8(frame.TagFlags, flags),
-	}}, req.Timeout+d.answer)
-	if err != nil {
-		if ctx.Err() != nil {
-			cctx, cancel := context.WithTimeout(context.Background(), d.answer)
-			d.Cancel(cctx)
-			cancel()
-		}
-		return PINResult{}, err
-	}
-	var r PINResult
-	copy(r.Block[:], m.Get(frame.TagPINBlock))
-	m.Wipe()
-	dukpt.Wipe(r.KSN[:])
-	return r, nil
+	return d.getPIN(ctx, req, frame.FlagSessionKey)
 }
 
 // The pad's "bad check value" is ErrBadCheck to callers (statusErrors is driver.go's
