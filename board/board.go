@@ -78,7 +78,7 @@ var SerialDevices = []string{"cardreader", "pinpad", "printer", "modem"}
 
 // OptionalSerialDevices are the serial device kinds a board may leave out: a board
 // without one has no such device, as if its port were "none".
-var OptionalSerialDevices = []string{"scanner"}
+var OptionalSerialDevices = []string{"scanner", "chip", "contactless"}
 
 // GPIOLines are the GPIO functions a board names; each must be present.
 var GPIOLines = []string{"buzzer", "led_green", "led_red", "paper_sensor", "modem_power", "modem_reset"}

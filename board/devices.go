@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"posfw/drivers/cardreader"
+	"posfw/drivers/chipreader"
 	"posfw/drivers/gpio"
 	"posfw/drivers/modem"
 	"posfw/drivers/pinpad"
@@ -39,11 +40,11 @@ type Devices struct {
 	// Scanner is the barcode/QR scanner; a board without [serial.scanner] has an
 	// absent one.
 	Scanner scanner.Scanner
+	// Chip and Contactless are the contact chip reader and the contactless reader; a
+	// board without [serial.chip] or [serial.contactless] has an absent one.
+	Chip, Contactless chipreader.Device
 	// Indicators are the GPIO lines: buzzer, LEDs, paper sensor, modem power.
 	Indicators *Indicators
-
-	// The chip reader and contactless reader of the chip-card issue plug in here,
-	// opened the same way.
 
 	board *Board
 }
@@ -106,6 +107,19 @@ func Open(b *Board, o Options) (*Devices, error) {
 	} else {
 		d.Scanner = absentScanner{}
 	}
+	for _, r := range []struct {
+		dev  string
+		name string
+		set  *chipreader.Device
+	}{{"chip", "chip reader", &d.Chip}, {"contactless", "contactless reader", &d.Contactless}} {
+		if open, ok, err := b.opener(r.dev); err != nil {
+			return nil, err
+		} else if ok {
+			*r.set = chipreader.New(open, chipreader.Options{Name: r.name})
+		} else {
+			*r.set = absentChip{r.name}
+		}
+	}
 	d.Indicators = openIndicators(b.GPIO)
 	return d, nil
 }
@@ -114,7 +128,7 @@ func Open(b *Board, o Options) (*Devices, error) {
 // screens that need no device use it.
 func Absent(b *Board) *Devices {
 	return &Devices{Reader: absentReader{}, Pad: absentPad{}, Printer: absentPrinter{}, Modem: absentModem{},
-		Scanner: absentScanner{}, Indicators: &Indicators{Err: fmt.Errorf("GPIO lines: %w", ErrAbsent)}, board: b}
+		Scanner: absentScanner{}, Chip: absentChip{"chip reader"}, Contactless: absentChip{"contactless reader"}, Indicators: &Indicators{Err: fmt.Errorf("GPIO lines: %w", ErrAbsent)}, board: b}
 }
 
 // opener is the Opener of device's serial line, and false when the board does not
@@ -138,7 +152,7 @@ func (b *Board) opener(device string) (serialport.Opener, bool, error) {
 
 // All lists the set's devices, for a technician's listing and for Close.
 func (d *Devices) All() []Device {
-	return []Device{named{d.Reader, "card reader"}, named{d.Pad, "PIN pad"}, named{d.Printer, "printer"}, d.Modem, d.Scanner, d.Indicators}
+	return []Device{named{d.Reader, "card reader"}, named{d.Pad, "PIN pad"}, named{d.Printer, "printer"}, d.Modem, d.Scanner, d.Chip, d.Contactless, d.Indicators}
 }
 
 // Board is the board the devices were opened from.
@@ -323,6 +337,21 @@ func (absentModem) FunctionReset(context.Context) error      { return absent("mo
 func (absentModem) String() string                           { return "modem (absent)" }
 func (absentModem) absent()                                  {}
 func (absentModem) Close() error                             { return nil }
+
+// absentChip is a chip or contactless reader the board does not have: no card ever
+// arrives (Wait waits for ctx), and a card request fails with ErrAbsent.
+type absentChip struct{ name string }
+
+func (a absentChip) Wait(ctx context.Context) (chipreader.Event, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+func (a absentChip) PowerOn() ([]byte, error)        { return nil, absent(a.name) }
+func (a absentChip) Transmit([]byte) ([]byte, error) { return nil, absent(a.name) }
+func (a absentChip) PowerOff() error                 { return absent(a.name) }
+func (a absentChip) String() string                  { return a.name + " (absent)" }
+func (absentChip) absent()                           {}
+func (absentChip) Close() error                      { return nil }
 
 // absentScanner is the scanner of a board without one: a flow asking it for a code
 // hears at once that there is none, and can offer to type the code instead.

@@ -8,6 +8,7 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/cardreader"
+	"posfw/drivers/chipreader"
 	"posfw/drivers/gpio"
 	"posfw/drivers/pinpad"
 	"posfw/drivers/printer"
@@ -106,4 +107,22 @@ func checkOptional(ctx context.Context, dev board.Device) (string, error) {
 		}
 	}
 	return fmt.Sprintf("%v opens", dev), nil
+}
+
+// checkChip asks a chip or contactless reader to power the card in it: "no card" is
+// the reader answering; a card in it is powered and powered off again. SKIP when the
+// board has no such reader.
+func checkChip(r chipreader.Device) (string, error) {
+	if !board.Present(r) {
+		return "", ErrSkipped
+	}
+	atr, err := r.PowerOn()
+	switch {
+	case errors.Is(err, chipreader.ErrNoCard):
+		return fmt.Sprintf("%v answers, no card in it", r), nil
+	case err != nil:
+		return "", err
+	}
+	r.PowerOff()
+	return fmt.Sprintf("%v answers, card ATR % X", r, atr), nil
 }

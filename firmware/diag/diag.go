@@ -64,6 +64,8 @@ func Checks(d *board.Devices, dir string, o Options) []Check {
 		{"modem", func(ctx context.Context) (string, error) { return checkModem(ctx, d.Modem) }},
 		{"gpio", func(ctx context.Context) (string, error) { return checkGPIO(ctx, d.Indicators) }},
 		{"scanner", func(ctx context.Context) (string, error) { return checkOptional(ctx, d.Scanner) }},
+		{"chip", func(ctx context.Context) (string, error) { return checkChip(d.Chip) }},
+		{"contactless", func(ctx context.Context) (string, error) { return checkChip(d.Contactless) }},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/cardreader/readersim"
+	"posfw/drivers/chipreader/chipsim"
 	"posfw/drivers/gpio"
 	"posfw/drivers/gpio/gpiosim"
 	"posfw/drivers/modem/modemsim"
@@ -30,6 +31,8 @@ type Devices struct {
 	Pad     *padsim.Sim
 	Printer *printersim.Sim
 	Scanner *scannersim.Sim
+	// Chip and Contactless are the contact chip reader and the contactless reader.
+	Chip, Contactless *chipsim.Sim
 	// Paper is the printer's paper sensor line.
 	Paper *gpiosim.Pin
 	// Pins are all simulated GPIO lines by function (buzzer, led_green ...).
@@ -67,20 +70,24 @@ func StartDevices(b *board.Board, linkDir string) (*Devices, error) {
 		return nil, fmt.Errorf("device links: %w", err)
 	}
 	d := &Devices{
-		Modem:   modemsim.New(),
-		Reader:  readersim.New(),
-		Pad:     padsim.New(),
-		Printer: printersim.New(),
-		Scanner: scannersim.New(),
-		plugs:   map[string]*plug{},
+		Modem:       modemsim.New(),
+		Reader:      readersim.New(),
+		Pad:         padsim.New(),
+		Printer:     printersim.New(),
+		Scanner:     scannersim.New(),
+		Chip:        chipsim.New(),
+		Contactless: chipsim.New(),
+		plugs:       map[string]*plug{},
 	}
 	// Each simulator serves the controller end of its PTY, as the device would the cable.
 	serve := map[string]func(p *serialport.PTY){
-		"modem":      func(p *serialport.PTY) { go d.Modem.Serve(p) },
-		"cardreader": func(p *serialport.PTY) { d.Reader.Attach(p) },
-		"pinpad":     func(p *serialport.PTY) { go d.Pad.Serve(p) },
-		"printer":    func(p *serialport.PTY) { go d.Printer.Serve(p) },
-		"scanner":    func(p *serialport.PTY) { go d.Scanner.Serve(p) },
+		"modem":       func(p *serialport.PTY) { go d.Modem.Serve(p) },
+		"cardreader":  func(p *serialport.PTY) { d.Reader.Attach(p) },
+		"pinpad":      func(p *serialport.PTY) { go d.Pad.Serve(p) },
+		"printer":     func(p *serialport.PTY) { go d.Printer.Serve(p) },
+		"scanner":     func(p *serialport.PTY) { go d.Scanner.Serve(p) },
+		"chip":        func(p *serialport.PTY) { go d.Chip.Serve(p) },
+		"contactless": func(p *serialport.PTY) { go d.Contactless.Serve(p) },
 	}
 	// GPIO lines are simulated pins registered under the board's names.
 	pins, err := gpiosim.Register(b.GPIO)
@@ -132,7 +139,7 @@ func (d *Devices) plugIn(pl *plug) error {
 }
 
 // deviceNames are the names simctl fault uses for the board's serial devices.
-var deviceNames = map[string]string{"reader": "cardreader", "cardreader": "cardreader", "pinpad": "pinpad", "printer": "printer", "modem": "modem", "scanner": "scanner"}
+var deviceNames = map[string]string{"reader": "cardreader", "cardreader": "cardreader", "pinpad": "pinpad", "printer": "printer", "modem": "modem", "scanner": "scanner", "chip": "chip", "contactless": "contactless"}
 
 func (d *Devices) plugOf(name string) (*plug, error) {
 	pl, ok := d.plugs[deviceNames[name]]

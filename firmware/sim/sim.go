@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"posfw/board"
+	"posfw/drivers/chipreader"
+	"posfw/drivers/emv/cardsim"
 	"posfw/drivers/modem/modemsim"
 	"posfw/drivers/scanner/scannersim"
 	"posfw/firmware/app"
@@ -391,11 +393,19 @@ func (t *Terminal) Fault(spec string) error {
 	return nil
 }
 
-// card presents a test card: "swipe NAME" or "key PAN EXPIRY" (typed on the keypad
-// after F1, as a cashier keys a card by hand). Chip and contactless arrive with EMV.
+// card presents a test card: "swipe NAME", "insert NAME" (the chip reader's slot), "tap
+// NAME" (the contactless reader's field), "remove" (out of the slot and away from the
+// field), or "key PAN EXPIRY" (typed on the keypad after F1, as a cashier keys a card
+// by hand).
 func (t *Terminal) card(ctx context.Context, req control.Request) control.Response {
+	if len(req.Args) == 1 && req.Args[0] == "remove" {
+		if err := errors.Join(t.Devices.Chip.Remove(), t.Devices.Contactless.Remove()); err != nil {
+			return control.Fail("card remove: %v", err)
+		}
+		return control.Response{OK: true}
+	}
 	if len(req.Args) < 2 {
-		return control.Fail("card takes swipe NAME or key PAN EXPIRY")
+		return control.Fail("card takes swipe|insert|tap NAME, remove, or key PAN EXPIRY")
 	}
 	switch req.Args[0] {
 	case "swipe":
@@ -403,7 +413,17 @@ func (t *Terminal) card(ctx context.Context, req control.Request) control.Respon
 			return control.Fail("card swipe: %v", err)
 		}
 	case "insert", "tap":
-		return control.Fail("card %s: chip and contactless are not supported yet; swipe or key the card", req.Args[0])
+		card, err := cardsim.Open(req.Args[1])
+		if err != nil {
+			return control.Fail("card %s: %v", req.Args[0], err)
+		}
+		reader, how := t.Devices.Chip, chipreader.EventInserted
+		if req.Args[0] == "tap" {
+			reader, how = t.Devices.Contactless, chipreader.EventTapped
+		}
+		if err := reader.Present(card, how); err != nil {
+			return control.Fail("card %s: %v", req.Args[0], err)
+		}
 	case "key":
 		if len(req.Args) != 3 {
 			return control.Fail("card key takes PAN EXPIRY")
@@ -422,7 +442,7 @@ func (t *Terminal) card(ctx context.Context, req control.Request) control.Respon
 			t.App.UI().Press(k)
 		}
 	default:
-		return control.Fail("card %q: want swipe, insert, tap or key", req.Args[0])
+		return control.Fail("card %q: want swipe, insert, tap, remove or key", req.Args[0])
 	}
 	return control.Response{OK: true}
 }
