@@ -49,8 +49,8 @@ func TestChipReaders(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		how, name, pse string
-		reader        chipreader.Device
-		event         chipreader.Event
+		reader         chipreader.Device
+		event          chipreader.Event
 	}{
 		{"insert", "chip", "1PAY.SYS.DDF01", term.Opened.Chip, chipreader.EventInserted},
 		{"tap", "tap", "2PAY.SYS.DDF01", term.Opened.Contactless, chipreader.EventTapped},
