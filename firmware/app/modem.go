@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"posfw/board"
 	"posfw/drivers/gpio"
 	"posfw/drivers/modem"
 )
@@ -90,6 +91,9 @@ var rungs = []struct {
 var errNoPowerLines = errors.New("no modem power or reset line on this board")
 
 func (l *modemWatch) run(ctx context.Context) {
+	if !board.Present(l.m) {
+		return // a terminal without a modem (on Ethernet, say): nothing to keep up
+	}
 	// Poll at least as often as the first rung's wait, so that its time is kept.
 	every := min(pollEvery, l.after)
 	for {
