@@ -138,7 +138,7 @@ func (a *App) rollBack(ctx context.Context, op operator.Operator) error {
 // updateFromUSB lists the bundles on mounted removable media, newest that may install
 // first, and installs the one chosen.
 func (a *App) updateFromUSB(ctx context.Context, op operator.Operator) error {
-	keys, err := update.Trusted()
+	keys, err := update.Trusted(a.opts.Config.Update.Keys...)
 	if err != nil {
 		return a.techResult(ctx, titleUSB, err)
 	}
@@ -177,7 +177,7 @@ func (a *App) updateFromUSB(ctx context.Context, op operator.Operator) error {
 // address (TLS to the terminal's pinned certificate), shows the percentage received,
 // and restarts into the version once it is installed. CANCEL stops waiting.
 func (a *App) receiveUpdate(ctx context.Context, op operator.Operator) error {
-	keys, err := update.Trusted()
+	keys, err := update.Trusted(a.opts.Config.Update.Keys...)
 	if err != nil {
 		return a.techResult(ctx, titleReceive, err)
 	}

@@ -54,6 +54,10 @@ type Update struct {
 	USB []string `toml:"usb"`
 	// Listen is the address the terminal receives a pushed bundle on ("Receive update").
 	Listen string `toml:"listen"`
+	// Keys are ed25519 public keys (64 hex digits each) trusted for update bundles besides
+	// the release keys built into the binary: the fleet's next key, given before the
+	// current one is retired.
+	Keys []string `toml:"keys"`
 }
 
 // Host is the acquirer link.
@@ -371,6 +375,14 @@ var rules = []rule{
 	{"update.root", func(c *Config) string {
 		if !filepath.IsAbs(c.Update.Root) {
 			return fmt.Sprintf("%q is not an absolute path", c.Update.Root)
+		}
+		return ""
+	}},
+	{"update.keys", func(c *Config) string {
+		for _, k := range c.Update.Keys {
+			if b, err := hex.DecodeString(k); err != nil || len(b) != 32 {
+				return fmt.Sprintf("%q is not an ed25519 public key (64 hex digits)", k)
+			}
 		}
 		return ""
 	}},

@@ -60,7 +60,7 @@ func file(set map[string]string) []byte {
 		sections[sec] = append(sections[sec], key+" = "+v)
 	}
 	var b strings.Builder
-	for _, sec := range []string{"", "host", "limits", "modem"} {
+	for _, sec := range []string{"", "host", "limits", "modem", "update"} {
 		if sec != "" && len(sections[sec]) > 0 {
 			b.WriteString("[" + sec + "]\n")
 		}
@@ -100,6 +100,11 @@ func TestRefused(t *testing.T) {
 		{"time zone path", map[string]string{"timezone": `"../../etc/passwd"`}, "timezone", "not a time zone name"},
 		{"system zone", map[string]string{"timezone": `"Local"`}, "timezone", "not allowed"},
 		{"no zone for USD", map[string]string{"currency": `"USD"`}, "timezone", "must be set for currency USD"},
+		{"pin key", map[string]string{"host.pin_key": `"clear"`}, "host.pin_key", "not one of"},
+		{"recover after", map[string]string{"modem.recover_after": `"10ms"`}, "modem.recover_after", "outside"},
+		{"update root", map[string]string{"update.root": `"opt/posfw"`}, "update.root", "absolute"},
+		{"update listen", map[string]string{"update.listen": `"7411"`}, "update.listen", "host:port"},
+		{"update key", map[string]string{"update.keys": `["abcd"]`}, "update.keys", "64 hex digits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := file(tc.set)

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -301,5 +302,36 @@ func TestSwappedFileStream(t *testing.T) {
 	err := check(swapped, devKeys())
 	if err == nil || !strings.Contains(err.Error(), "bundle file posfw altered: sha256") {
 		t.Fatalf("got %v; want the file's sha256 refused", err)
+	}
+}
+
+// TestProvisionedKeys: a bundle signed with the fleet's next key is refused until the
+// terminal's provisioning data names that key, and taken once it does; a malformed key
+// there is one clear error, not a silent skip.
+func TestProvisionedKeys(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := buildBundle(t, testManifest("2.0.0"), priv)
+	built, err := Trusted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check(b, built); err == nil {
+		t.Error("a bundle signed with a key nobody provisioned was taken")
+	}
+	withNext, err := Trusted(hex.EncodeToString(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check(b, withNext); err != nil {
+		t.Errorf("bundle signed with the provisioned next key = %v; want it taken", err)
+	}
+	if err := check(buildBundle(t, testManifest("2.0.0"), DevKey()), withNext); err != nil {
+		t.Errorf("the built-in key stopped working once a next key was provisioned: %v", err)
+	}
+	if _, err := Trusted("abc"); err == nil || !strings.Contains(err.Error(), "64 hex digits") {
+		t.Errorf("Trusted(\"abc\") = %v; want a 64-hex-digits error", err)
 	}
 }

@@ -63,21 +63,34 @@ func DevKey() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(devSeed[:]) }
 func Release() bool { return releaseKeys != "" }
 
 // Trusted are the keys this binary accepts bundles from: the release keys of a release
-// build, else the development key.
-func Trusted() (Keys, error) {
-	if releaseKeys == "" {
-		return NewKeys(DevKey().Public().(ed25519.PublicKey)), nil
-	}
+// build, else the development key; and the keys of the terminal's provisioning data
+// (config `update.keys`, 64 hex digits each), by which a fleet is given the next
+// release key before the current one is retired.
+func Trusted(provisioned ...string) (Keys, error) {
 	k := Keys{}
-	for _, s := range strings.Split(releaseKeys, ",") {
+	if releaseKeys == "" {
+		k = NewKeys(DevKey().Public().(ed25519.PublicKey))
+	} else {
+		for _, s := range strings.Split(releaseKeys, ",") {
+			p, err := parsePublic(strings.TrimSpace(s))
+			if err != nil {
+				return nil, fmt.Errorf("release key built into this binary: %w", err)
+			}
+			k[KeyID(p)] = p
+		}
+	}
+	for _, s := range provisioned {
 		p, err := parsePublic(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("release key built into this binary: %w", err)
+			return nil, fmt.Errorf("update key of the provisioning data: %w", err)
 		}
 		k[KeyID(p)] = p
 	}
 	return k, nil
 }
+
+// ParsePublic reads a public key written as 64 hex digits.
+func ParsePublic(s string) (ed25519.PublicKey, error) { return parsePublic(s) }
 
 func parsePublic(s string) (ed25519.PublicKey, error) {
 	b, err := hex.DecodeString(s)

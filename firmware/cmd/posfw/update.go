@@ -227,7 +227,23 @@ func platformOf(m update.Manifest) string {
 	return m.GOOS + "/" + m.GOARCH
 }
 
-func trusted() (update.Keys, error) { return update.Trusted() }
+// trusted are the update keys of this binary and of the terminal's installed
+// configuration ($POSFW_CONFIG, else /etc/posfw/posfw.toml, when there is one): its
+// `update.keys` name the fleet's next release key.
+func trusted() (update.Keys, error) {
+	path := os.Getenv("POSFW_CONFIG")
+	if path == "" {
+		path = "/etc/posfw/posfw.toml"
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return update.Trusted()
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return update.Trusted(cfg.Update.Keys...)
+}
 
 func target(r update.Root) (update.Target, error) {
 	b, err := r.Board()
