@@ -17,8 +17,6 @@ import (
 const (
 	pollInterval = 50 * time.Millisecond // how soon a cancelled ctx or Close is noticed
 	idleGap      = 200 * time.Millisecond
-	minBackoff   = 100 * time.Millisecond // between failed attempts to reopen the port,
-	maxBackoff   = 2 * time.Second        // doubling from min to max
 )
 
 // MagStripe drives a serial magnetic stripe reader that sends each swipe as
@@ -34,16 +32,10 @@ const (
 // Read and Close may be called from different goroutines; Reads are served
 // one at a time.
 type MagStripe struct {
-	open serialport.Opener
+	line *serialport.Redial
 
-	readMu  sync.Mutex // held by Read; guards the fields below
-	f       *framer
-	backoff time.Duration
-	retryAt time.Time
-
-	mu     sync.Mutex // guards port
-	port   serialport.Port
-	done   chan struct{} // closed by Close
+	readMu sync.Mutex // held by Read; guards f
+	f      *framer
 	closed sync.Once
 }
 
@@ -56,7 +48,7 @@ var _ Reader = (*MagStripe)(nil)
 // The port is opened by the first Read (or Connect); MagStripe sets its read
 // timeout itself.
 func NewMagStripe(open serialport.Opener) *MagStripe {
-	return &MagStripe{open: open, f: newFramer(), done: make(chan struct{})}
+	return &MagStripe{line: serialport.NewRedial(open, pollInterval), f: newFramer()}
 }
 
 // Connect opens the port now, if it is not open, so that a missing reader is
@@ -120,7 +112,7 @@ func (m *MagStripe) present(frame []byte) (Presentation, error) {
 // stopped returns ErrClosed once Close was called, else ctx.Err().
 func (m *MagStripe) stopped(ctx context.Context) error {
 	select {
-	case <-m.done:
+	case <-m.line.Done():
 		return ErrClosed
 	default:
 		return ctx.Err()
@@ -133,57 +125,24 @@ func (m *MagStripe) connect(ctx context.Context) (serialport.Port, error) {
 	if err := m.stopped(ctx); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	port := m.port
-	m.mu.Unlock()
-	if port != nil {
-		return port, nil
-	}
-	if wait := time.Until(m.retryAt); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-m.done:
-			return nil, ErrClosed
-		case <-t.C:
-		}
-	}
-	port, err := m.open()
-	if err == nil {
-		if err = port.SetReadTimeout(pollInterval); err != nil {
-			port.Close()
-		}
-	}
-	if err != nil {
-		m.backoff = min(max(2*m.backoff, minBackoff), maxBackoff)
-		m.retryAt = time.Now().Add(m.backoff)
+	port, fresh, err := m.line.Get(ctx)
+	switch {
+	case errors.Is(err, serialport.ErrLineClosed):
+		return nil, ErrClosed
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrDeviceGone, err)
 	}
-	m.backoff, m.retryAt = 0, time.Time{}
-	m.f.wipe() // bytes of the old connection are not part of the new one's frames
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if errors.Is(m.stopped(ctx), ErrClosed) {
-		port.Close()
-		return nil, ErrClosed
+	if fresh {
+		m.f.wipe() // bytes of the old connection are not part of the new one's frames
 	}
-	m.port = port
 	return port, nil
 }
 
 // drop closes a port that failed.
 func (m *MagStripe) drop(port serialport.Port) {
-	m.mu.Lock()
-	owner := m.port == port // not so when Close took it already
-	if owner {
-		m.port = nil
-	}
-	m.mu.Unlock()
-	if owner {
-		port.Close()
-	}
+	m.line.Drop(port)
 	m.f.wipe()
 }
 
@@ -192,14 +151,7 @@ func (m *MagStripe) drop(port serialport.Port) {
 func (m *MagStripe) Close() error {
 	var err error
 	m.closed.Do(func() {
-		m.mu.Lock()
-		close(m.done)
-		port := m.port
-		m.port = nil
-		m.mu.Unlock()
-		if port != nil {
-			err = port.Close()
-		}
+		err = m.line.Close()
 		// Wait for a pending Read to end, then wipe what it left.
 		m.readMu.Lock()
 		m.f.wipe()
@@ -210,10 +162,8 @@ func (m *MagStripe) Close() error {
 
 // String names the device and, while it is open, its port.
 func (m *MagStripe) String() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.port == nil {
-		return "card reader"
+	if p := m.line.Path(); p != "" {
+		return "card reader on " + p
 	}
-	return "card reader on " + m.port.Path()
+	return "card reader"
 }

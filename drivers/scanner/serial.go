@@ -18,9 +18,7 @@ const (
 	// retrigger: a triggered scanner gives up after its serial read time-out
 	// (Honeywell's is a setting, often a few seconds), so a Read that is still
 	// waiting triggers it again this often.
-	retrigger  = 5 * time.Second
-	minBackoff = 100 * time.Millisecond // between failed attempts to reopen the port,
-	maxBackoff = 2 * time.Second        // doubling from min to max
+	retrigger = 5 * time.Second
 )
 
 // Options configure a Serial scanner.
@@ -38,17 +36,11 @@ type Options struct {
 // between Reads. Read and Close may be called from different goroutines;
 // Reads are served one at a time.
 type Serial struct {
-	open    serialport.Opener
+	line    *serialport.Redial
 	on, off []byte
 
-	readMu  sync.Mutex // held by Read; guards the fields below
-	f       *framer
-	backoff time.Duration
-	retryAt time.Time
-
-	mu     sync.Mutex // guards port
-	port   serialport.Port
-	done   chan struct{} // closed by Close
+	readMu sync.Mutex // held by Read; guards f
+	f      *framer
 	closed sync.Once
 }
 
@@ -60,7 +52,7 @@ var _ Scanner = (*Serial)(nil)
 //
 // The port is opened by the first Read (or Connect).
 func New(open serialport.Opener, o Options) *Serial {
-	s := &Serial{open: open, f: newFramer(), done: make(chan struct{})}
+	s := &Serial{line: serialport.NewRedial(open, pollInterval), f: newFramer()}
 	s.on, s.off = o.Trigger.Commands()
 	return s
 }
@@ -136,7 +128,7 @@ func (s *Serial) fail(ctx context.Context, port serialport.Port, err error) erro
 // stopped returns ErrClosed once Close was called, else ctx.Err().
 func (s *Serial) stopped(ctx context.Context) error {
 	select {
-	case <-s.done:
+	case <-s.line.Done():
 		return ErrClosed
 	default:
 		return ctx.Err()
@@ -149,57 +141,24 @@ func (s *Serial) connect(ctx context.Context) (serialport.Port, error) {
 	if err := s.stopped(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	port := s.port
-	s.mu.Unlock()
-	if port != nil {
-		return port, nil
-	}
-	if wait := time.Until(s.retryAt); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-s.done:
-			return nil, ErrClosed
-		case <-t.C:
-		}
-	}
-	port, err := s.open()
-	if err == nil {
-		if err = port.SetReadTimeout(pollInterval); err != nil {
-			port.Close()
-		}
-	}
-	if err != nil {
-		s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
-		s.retryAt = time.Now().Add(s.backoff)
+	port, fresh, err := s.line.Get(ctx)
+	switch {
+	case errors.Is(err, serialport.ErrLineClosed):
+		return nil, ErrClosed
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrDeviceGone, err)
 	}
-	s.backoff, s.retryAt = 0, time.Time{}
-	s.f.wipe()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if errors.Is(s.stopped(ctx), ErrClosed) {
-		port.Close()
-		return nil, ErrClosed
+	if fresh {
+		s.f.wipe()
 	}
-	s.port = port
 	return port, nil
 }
 
 // drop closes a port that failed.
 func (s *Serial) drop(port serialport.Port) {
-	s.mu.Lock()
-	owner := s.port == port // not so when Close took it already
-	if owner {
-		s.port = nil
-	}
-	s.mu.Unlock()
-	if owner {
-		port.Close()
-	}
+	s.line.Drop(port)
 	s.f.wipe()
 }
 
@@ -208,14 +167,7 @@ func (s *Serial) drop(port serialport.Port) {
 func (s *Serial) Close() error {
 	var err error
 	s.closed.Do(func() {
-		s.mu.Lock()
-		close(s.done)
-		port := s.port
-		s.port = nil
-		s.mu.Unlock()
-		if port != nil {
-			err = port.Close()
-		}
+		err = s.line.Close()
 		s.readMu.Lock()
 		s.f.wipe()
 		s.readMu.Unlock()
@@ -225,10 +177,8 @@ func (s *Serial) Close() error {
 
 // String names the device and, while it is open, its port.
 func (s *Serial) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.port == nil {
-		return "scanner"
+	if p := s.line.Path(); p != "" {
+		return "scanner on " + p
 	}
-	return "scanner on " + s.port.Path()
+	return "scanner"
 }
