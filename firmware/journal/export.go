@@ -18,6 +18,8 @@ var ExportFields = []string{
 	"id", "type", "status", "amount", "currency", "stan", "rrn", "auth_code", "batch", "invoice",
 	"masked_pan", "entry_mode", "original_stan", "original_rrn", "original_date", "refunded",
 	"operator", "supervisor", "reason", "created_at", "updated_at", "response_code",
+	// QR orders (orders.go): their rows have type qr_payment, qr_refund or qr_void.
+	"order_no", "wallet", "payer", "original_order",
 }
 
 // SettingTimeZone is the setting that names the terminal's time zone (IANA name). The
@@ -48,6 +50,7 @@ func exportRow(r txn.Record, loc *time.Location) []string {
 		fmt.Sprintf("%06d", r.STAN), r.RRN, r.AuthCode, fmt.Sprintf("%06d", r.Batch), fmt.Sprintf("%06d", r.Invoice),
 		r.MaskedPAN, string(r.EntryMode), fmt.Sprintf("%06d", r.OrigSTAN), r.OrigRRN, r.OrigDate, strconv.FormatInt(r.Refunded, 10),
 		r.Operator, r.Supervisor, r.Reason, r.CreatedAt.In(loc).Format(exportTime), r.UpdatedAt.In(loc).Format(exportTime), r.ResponseCode,
+		"", "", "", "",
 	}
 }
 
@@ -94,7 +97,20 @@ func (j *Journal) Export(ctx context.Context, w io.Writer, format string) error 
 			return err
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	orders, err := j.Orders(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		if err := write(orderRow(o, loc)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func mustInt(s string) int64 {
