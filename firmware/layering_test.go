@@ -52,6 +52,8 @@ var layers = []layer{
 		Why: "the shared test helpers are a leaf every layer's tests may import"},
 	{From: "firmware/qr", Deny: []string{"posfw/..."}, Allow: []string{"firmware/qr/..."},
 		Why: "QR payment data (EMV payloads, wallet codes) is pure logic"},
+	{From: "firmware/emv", Deny: []string{"posfw/..."}, Allow: []string{"drivers/emv/...", "firmware/emv/...", "drivers/testkit"}, XTestsFree: true,
+		Why: "the EMV kernel is pure logic over the card interface: no journal, host or screen"},
 }
 
 // testOnly are packages that only test files may import.
