@@ -118,6 +118,9 @@ func typeCode(mti, proc string) string {
 	case "0800", "0810", "0500", "0510":
 		return cup.TypeNetwork
 	}
+	if m, ok := QRMessageByProc(proc); ok {
+		return m.Type
+	}
 	switch proc {
 	case "000000":
 		return cup.TypeSale
@@ -170,6 +173,18 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 		}
 		w[3] = p
 	}
+	qr, isQR := QRMessageByProc(f[3])
+	if isQR {
+		// QR orders (qr.go): 60.1 says which; 3 is a purchase's or a refund's code, and
+		// the order travels in 63.
+		w[3] = "000000"
+		if qr.Op == txn.QRRefund {
+			w[3] = "200000"
+		}
+		if v, ok := f[63]; ok {
+			w[63] = v
+		}
+	}
 	if v, ok := f[90]; ok {
 		od, err := ParseOriginalData(v)
 		if err != nil {
@@ -211,7 +226,7 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 	if pin || trackEnc {
 		w[53] = cup.Security53(true, trackEnc)
 	}
-	if mti == "0210" || mti == "0230" {
+	if (mti == "0210" || mti == "0230") && !isQR {
 		w[63] = "CUP"
 	}
 	return w, nil
@@ -255,6 +270,12 @@ func (d CUP) fromWire(mti string, w Fields) (Fields, error) {
 			p = "020000"
 		}
 		f[3] = p
+	}
+	if qr, ok := qrMessageByType(f60.Type); ok && strings.HasPrefix(mti, "02") {
+		f[3] = qr.Proc
+		if v, ok := w[63]; ok {
+			f[63] = v
+		}
 	}
 	if v, ok := w[61]; ok {
 		o, err := cup.ParseField61(v)

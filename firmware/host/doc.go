@@ -90,6 +90,38 @@
 // be left out but not changed). An answer that differs answers some other
 // request and counts as none (txn.ErrBadAnswer: reversal, reason 06).
 //
+// # QR orders
+//
+// Wallet orders (issue 17: WeChat Pay, Alipay, UnionPay QR) have no standard message in
+// either dialect. They go on the same link as acquirers' 8583 specs carry them: the
+// financial MTIs, a transaction type, and the order in private field 63 (qr.go).
+//
+//	op       MTI         iso87 field 3    CUP field 3, 60.1
+//	pay      0200 → 0210 930000           000000, 91
+//	query    0200 → 0210 931000           000000, 92
+//	cancel   0200 → 0210 932000           000000, 93   (撤销订单: close; money taken goes back)
+//	refund   0220 → 0230 933000           200000, 94
+//	void     0200 → 0210 934000           000000, 95
+//
+// Each carries 4 (the order's amount), 7 11 12 13 25 41 42 49 60 (batch) as a sale
+// does, no card fields, and the MAC. Field 63 (LLL, at most 163 characters, which is
+// what CUP's 63 holds) is a run of tagged values: a 2-letter tag, a 3-digit length, the
+// value in printable ASCII (QRData, ParseQRData):
+//
+//	ON  order number, the terminal's: in every request, repeated in the answer
+//	PC  the customer's payment code: in the pay request only
+//	OO  the original order (refund, void)
+//	ST  the order's state (answer): P paid (a refund or void: done), U the customer
+//	    is still confirming ("user paying"), F failed, C cancelled, N no such order
+//	WL  wallet, PY payer id masked, WT the wallet's transaction id (answer)
+//
+// The answer's 39 says whether the message was taken (00) or refused (51, 13 amount
+// beyond the original, 25 no such order, 94 duplicate order number, 12 an original that
+// cannot be refunded or voided); ST says where the order is. An answer whose ON is not
+// the request's order answers some other request (txn.ErrBadAnswer). The terminal
+// never sends a pay request twice for one order: an order whose end is not known is
+// queried and then cancelled.
+//
 // # Connections
 //
 // One TCP connection per request, closed after the answer (the way most POS

@@ -182,8 +182,8 @@ type outcome struct {
 // handlers answer each request MTI of the dialect (host.Messages).
 var handlers = map[string]func(*Server, *request) (outcome, error){
 	"0800": (*Server).network,
-	"0200": (*Server).financial,
-	"0220": (*Server).financial,
+	"0200": (*Server).financialOrQR,
+	"0220": (*Server).financialOrQR,
 	"0400": (*Server).reversal,
 	"0401": (*Server).reversal,
 	"0500": (*Server).settle,
