@@ -577,3 +577,45 @@ func TestParamsCheck(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestCDAForged: a CDA signature that does not verify turns the ARQC into a decline.
+func TestCDAForged(t *testing.T) {
+	calls := 0
+	_, r := kernel(nil, Hooks{PIN: pinHook(&calls, PINEntered)}).Contact(&forgeGenAC{Card: open(t, "chip-cda")}, Txn{Amount: 5000})
+	if r.Outcome != Declined || !r.Has(TVRCDAFailed) {
+		t.Fatalf("result %s TVR %X; want declined with the CDA failed bit", r.Outcome, r.TVR)
+	}
+}
+
+// forgeGenAC flips a bit of the signed dynamic data in GENERATE AC answers.
+type forgeGenAC struct{ *cardsim.Card }
+
+func (c *forgeGenAC) Transmit(raw []byte) ([]byte, error) {
+	resp, err := c.Card.Transmit(raw)
+	if err == nil && raw[1] == 0xAE && len(resp) > 20 {
+		resp = bytes.Clone(resp)
+		resp[len(resp)-10] ^= 0x01 // inside 9F4B, the last object
+	}
+	return resp, err
+}
+
+// TestCDAOtherData: a card that signed other transaction data than the terminal sent
+// (the amount changed on the way) fails CDA's transaction data hash.
+func TestCDAOtherData(t *testing.T) {
+	calls := 0
+	_, r := kernel(nil, Hooks{PIN: pinHook(&calls, PINEntered)}).Contact(&changeAmount{Card: open(t, "chip-cda")}, Txn{Amount: 5000})
+	if r.Outcome != Declined || !r.Has(TVRCDAFailed) {
+		t.Fatalf("result %s TVR %X; want declined with the CDA failed bit", r.Outcome, r.TVR)
+	}
+}
+
+// changeAmount raises the amount of GENERATE AC commands before the card sees them.
+type changeAmount struct{ *cardsim.Card }
+
+func (c *changeAmount) Transmit(raw []byte) ([]byte, error) {
+	if raw[1] == 0xAE && len(raw) > 10 {
+		raw = bytes.Clone(raw)
+		raw[9]++ // 9F02's fifth byte: CDOL1 starts with the amount
+	}
+	return c.Card.Transmit(raw)
+}
