@@ -179,7 +179,12 @@ func (a *App) settleFlow(ctx context.Context) error {
 	if err != nil {
 		return a.refused(ctx, TitleSettlement, err)
 	}
-	ok, err := a.ui.Confirm(ctx, TitleSettlement, totalsLines(a.ui, t)...)
+	// QR orders settle through the wallets, apart from the card totals of the 0500.
+	qt, err := a.journal.QRTotals(ctx, batch)
+	if err != nil {
+		return a.refused(ctx, TitleSettlement, err)
+	}
+	ok, err := a.ui.Confirm(ctx, TitleSettlement, append(totalsLines(a.ui, t), a.qrTotalsLines(qt)...)...)
 	if err != nil || !ok {
 		return err
 	}
@@ -191,9 +196,10 @@ func (a *App) settleFlow(ctx context.Context) error {
 	// The screen says what the report says: balanced, balanced after the upload, or
 	// closed unbalanced.
 	lines := append([]string{a.title(TitleSettlement), a.ui.T(txn.SettleResults[s.Result])}, totalsLines(a.ui, s.Totals)...)
+	lines = append(lines, a.qrTotalsLines(qt)...)
 	a.ui.Show(a.title(TitleSettlement), a.ui.T(ui.WordPrinting))
 	b, err := receipt.Report{Merchant: a.merchant(), Totals: s.Totals, Currency: a.opts.Config.Currency, At: a.now(), Location: a.loc,
-		Result: s.Result, Uploaded: s.Uploaded}.Bytes()
+		Result: s.Result, Uploaded: s.Uploaded, QR: qt}.Bytes()
 	if err == nil {
 		err = a.dev.Printer.Print(ctx, b)
 	}

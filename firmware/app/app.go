@@ -63,6 +63,10 @@ type App struct {
 	opts    Options
 	journal *journal.Journal
 	engine  *txn.Engine
+	// qr runs QR orders beside the engine (qrflow.go); qrMu keeps one flow or the host
+	// worker at a time on the open orders.
+	qr      *txn.QR
+	qrMu    sync.Mutex
 	ui      *ui.UI
 	dev     *board.Devices
 	board   *board.Board
@@ -166,6 +170,9 @@ func Start(ctx context.Context, o Options) (*App, error) {
 			// A reversal given up queues its "call the acquirer" slip (notices.go).
 			MaxReversalTries: reversalTries, ReversalFailed: a.notices.add,
 			Now: a.now, Location: a.loc,
+		}
+		if h, ok := o.Host.(txn.QRHost); ok {
+			a.qr = a.newQR(h)
 		}
 		if n, err := j.Recover(ctx); err != nil {
 			closeAll()
@@ -287,8 +294,10 @@ type State struct {
 	Data          bool   `json:"data"`
 	ModemRecovery string `json:"modem_recovery,omitempty"`
 	// SignedOn: the PIN pad holds working keys of a sign-on with the host.
-	SignedOn bool   `json:"signed_on"`
-	Lang     string `json:"lang"`
+	SignedOn bool `json:"signed_on"`
+	// QROpen counts QR orders whose end is not known yet (queried, then cancelled).
+	QROpen int    `json:"qr_open"`
+	Lang   string `json:"lang"`
 }
 
 // State reads the terminal's status.
@@ -302,7 +311,7 @@ func (a *App) State(ctx context.Context) (State, error) {
 		return State{}, err
 	}
 	m := a.modem.status()
-	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Data: m.Data, ModemRecovery: m.Recovery, SignedOn: a.signedOn(), Lang: string(a.ui.Lang())}, nil
+	return State{Batch: batch, PendingReversals: st.PendingReversals, FailedReversals: st.FailedReversals, Signal: m.Bars, Registration: m.Registration, Data: m.Data, ModemRecovery: m.Recovery, SignedOn: a.signedOn(), Lang: string(a.ui.Lang()), QROpen: a.qrOpen(ctx)}, nil
 }
 
 // signedOn reports whether the host link holds working keys of a sign-on.
@@ -335,7 +344,9 @@ func (a *App) mainMenu() []ui.Item {
 		{Label: TitleReprint, Run: a.reprintFlow},
 		{Label: TitleQuery, Run: a.queryFlow},
 		{Label: TitleSettlement, Run: a.settleFlow},
-		{Label: TitleSignOn, Run: a.signOnFlow},
+		// Sign-on is under Manage: the terminal signs on by itself, and eight items are
+		// what the smallest screen shows.
+		{Label: TitleQR, Run: a.qrMenu},
 		{Label: TitleManage, Run: a.manageMenu},
 	}
 }

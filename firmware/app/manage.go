@@ -48,6 +48,7 @@ func (a *App) manageMenu(ctx context.Context) error {
 		{Label: titleExport, Run: a.admin(func(ctx context.Context, _ operator.Operator) error { return a.exportJournal(ctx) })},
 		{Label: titleTechnician, Run: a.technicianMenu},
 		{Label: TitleLanguage, Run: a.toggleLanguage},
+		{Label: TitleSignOn, Run: a.signOnFlow},
 	})
 }
 

@@ -29,6 +29,9 @@ func (a *App) hostWorker(ctx context.Context) {
 			return
 		}
 	}
+	// QR orders a restart left open are queried (and cancelled) as soon as the host
+	// takes messages.
+	a.resolveOrders(ctx)
 	gap := reversalEvery
 	next := time.Now().Add(gap)
 	var keys signOnRetrier
@@ -40,6 +43,7 @@ func (a *App) hostWorker(ctx context.Context) {
 		if time.Now().Before(next) {
 			continue
 		}
+		a.resolveOrders(ctx)
 		switch left := a.engine.FlushReversals(ctx); {
 		case left > 0:
 			a.log.Warn("reversals still pending", "count", left)

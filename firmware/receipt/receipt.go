@@ -211,6 +211,8 @@ type Report struct {
 	Uploaded int // records sent in the batch upload
 	// Location is the terminal's time zone, in which At is printed (nil: UTC).
 	Location *time.Location
+	// QR are the batch's QR totals per wallet, printed apart from the card totals.
+	QR []txn.WalletTotals
 }
 
 // headLines print the journal's sealed head (txn.Totals.Head, "event:hash:MAC"), the
@@ -256,6 +258,9 @@ func (rp Report) Bytes() ([]byte, error) {
 	b.Line(strings.Repeat("-", Cols))
 	net := t.Sales.Amount - t.Refunds.Amount
 	b.Bold(true).Line(kv("净额 NET (card)", rp.Currency+" "+txn.Money(net))).Bold(false)
+	for _, l := range QRTotalLines(rp.Currency, rp.QR) {
+		b.Line(l)
+	}
 	if res, ok := txn.SettleResults[rp.Result]; ok {
 		b.Bold(true).Line(res.ZH).Line(res.EN).Bold(false)
 	}
