@@ -97,6 +97,22 @@ func (t *Transaction) Complete(h HostResult) Result {
 	return t.result()
 }
 
+// Abort ends an Online transaction that will not be completed (the sale was
+// cancelled before the host was asked): the card is asked for an AAC, as EMV ends a
+// transaction the terminal gives up, and powered off. The result is Declined.
+func (t *Transaction) Abort() Result {
+	if t.res.Outcome != Online {
+		return t.result()
+	}
+	defer t.card.PowerOff()
+	t.res.ARC, t.data[0x8A] = "Z3", []byte("Z3")
+	if t.res.Interface == "contact" {
+		t.secondGenerateAC(apdu.AAC) // its answer cannot change the outcome
+	}
+	t.res.Outcome, t.res.Reason = Declined, "Cancelled"
+	return t.result()
+}
+
 // cardGone ends a transaction whose card stopped answering after the host's answer.
 func (t *Transaction) cardGone(hostApproved bool) Result {
 	if hostApproved {

@@ -42,8 +42,8 @@ func (k *Kernel) ContactlessAllowed(amount int64) bool {
 // limit, or when the card asks for another interface, the result is InsertCard.
 func (k *Kernel) Contactless(card apdu.Card, txn Txn) (*Transaction, Result) {
 	t := k.newTransaction(card, txn, "contactless")
-	if err := k.P.Check(); err != nil {
-		return t, t.fail(terminate("%v", err))
+	if err := k.check(); err != nil {
+		return t, t.fail(err)
 	}
 	if !k.ContactlessAllowed(txn.Amount) {
 		t.res.Outcome, t.res.Reason = InsertCard, "Over the contactless limit: please insert card"

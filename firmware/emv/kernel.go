@@ -178,6 +178,17 @@ func bcdDigits(s string) []byte {
 	return b
 }
 
+// check refuses to run without good parameters.
+func (k *Kernel) check() error {
+	if k.P == nil {
+		return terminate("No EMV parameters")
+	}
+	if err := k.P.Check(); err != nil {
+		return terminate("%v", err)
+	}
+	return nil
+}
+
 // newTransaction fills the terminal's data.
 func (k *Kernel) newTransaction(card apdu.Card, txn Txn, iface string) *Transaction {
 	if txn.Time.IsZero() {
@@ -189,6 +200,9 @@ func (k *Kernel) newTransaction(card apdu.Card, txn Txn, iface string) *Transact
 	t.res.EntryMode = EntryChip
 	if iface == "contactless" {
 		t.res.EntryMode = EntryContactless
+	}
+	if p == nil {
+		p = &Params{}
 	}
 	d := t.data
 	d[0x9F02] = bcdAmount(txn.Amount)
@@ -246,8 +260,8 @@ func (t *Transaction) Result() Result { return t.result() }
 // ChipError. The card is powered on here and off when the transaction ends.
 func (k *Kernel) Contact(card apdu.Card, txn Txn) (*Transaction, Result) {
 	t := k.newTransaction(card, txn, "contact")
-	if err := k.P.Check(); err != nil {
-		return t, t.fail(terminate("%v", err))
+	if err := k.check(); err != nil {
+		return t, t.fail(err)
 	}
 	if _, err := card.PowerOn(); err != nil {
 		return t, t.fail(errChip{err})
@@ -270,6 +284,9 @@ func (t *Transaction) contact() error {
 		return err
 	}
 	if err := t.readRecords(); err != nil {
+		return err
+	}
+	if err := t.mandatory(0x5F24, 0x5A, 0x8C, 0x8D); err != nil {
 		return err
 	}
 	if err := t.offlineDataAuthentication(); err != nil {
@@ -295,7 +312,9 @@ func (t *Transaction) selectApplication(contactless bool) error {
 	for len(cands) > 0 {
 		slices.SortStableFunc(cands, func(a, b Candidate) int { return prio(a.Priority) - prio(b.Priority) })
 		i := 0
-		if len(cands) > 1 && t.k.Hooks.Choose != nil {
+		// Several candidates, or one whose priority indicator asks for the
+		// cardholder's confirmation (Book 1 §12.4): the cashier and cardholder choose.
+		if (len(cands) > 1 || cands[0].Confirm) && t.k.Hooks.Choose != nil {
 			if i, err = t.k.Hooks.Choose(slices.Clone(cands)); err != nil {
 				return terminate("Application not chosen: %v", err)
 			}

@@ -619,3 +619,69 @@ func (c *changeAmount) Transmit(raw []byte) ([]byte, error) {
 	}
 	return c.Card.Transmit(raw)
 }
+
+// TestAbort: a sale given up while online asks the card for an AAC and declines.
+func TestAbort(t *testing.T) {
+	var trace []string
+	k := kernel(nil, Hooks{})
+	k.Trace = func(s string) { trace = append(trace, s) }
+	tx, r := k.Contact(open(t, "chip"), Txn{Amount: 100})
+	if r.Outcome != Online {
+		t.Fatalf("first result %s; want online", r.Outcome)
+	}
+	if r = tx.Abort(); r.Outcome != Declined || r.CID&0xC0 != apdu.AAC || r.ARC != "Z3" {
+		t.Fatalf("Abort = %s ARC %q; want declined with an AAC and Z3", r, r.ARC)
+	}
+	if !strings.Contains(strings.Join(trace, "\n"), "GENERATE AC 80AE0000") {
+		t.Errorf("no GENERATE AC for an AAC in the trace")
+	}
+	if r2 := tx.Complete(HostResult{Answered: true, ResponseCode: "00"}); r2.Outcome != Declined {
+		t.Errorf("Complete after Abort = %s; want it to stay declined", r2.Outcome)
+	}
+}
+
+// TestNoParams: a kernel without parameters refuses, it does not panic.
+func TestNoParams(t *testing.T) {
+	k := &Kernel{}
+	if _, r := k.Contact(open(t, "chip"), Txn{Amount: 1}); r.Outcome != Refused {
+		t.Errorf("Contact without parameters = %s; want refused", r.Outcome)
+	}
+	if _, r := k.Contactless(open(t, "tap"), Txn{Amount: 1}); r.Outcome != Refused {
+		t.Errorf("Contactless without parameters = %s; want refused", r.Outcome)
+	}
+}
+
+// TestMandatoryData: a card whose records lack a mandatory object is refused.
+func TestMandatoryData(t *testing.T) {
+	for _, tag := range []tlv.Tag{0x5F24, 0x5A, 0x8C, 0x8D} {
+		_, r := kernel(nil, Hooks{}).Contact(&stripTag{Card: open(t, "chip"), tag: tag}, Txn{Amount: 100})
+		if r.Outcome != Refused || !strings.Contains(r.Reason, tag.String()) {
+			t.Errorf("without %s: %s (%s); want refused naming it", tag, r.Outcome, r.Reason)
+		}
+	}
+}
+
+// stripTag removes one object from the records it is in.
+type stripTag struct {
+	*cardsim.Card
+	tag tlv.Tag
+}
+
+func (c *stripTag) Transmit(raw []byte) ([]byte, error) {
+	resp, err := c.Card.Transmit(raw)
+	if err != nil || raw[1] != 0xB2 {
+		return resp, err
+	}
+	r, _ := apdu.ParseResponse(resp)
+	l, perr := tlv.Parse(r.Data)
+	if perr != nil || len(l) != 1 || l[0].Tag != 0x70 {
+		return resp, nil
+	}
+	var kids []tlv.TLV
+	for _, o := range l[0].Children {
+		if o.Tag != c.tag {
+			kids = append(kids, o)
+		}
+	}
+	return apdu.Response{Data: tlv.Template(0x70, kids...).Bytes(), SW: r.SW}.Bytes(), nil
+}
