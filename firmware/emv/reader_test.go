@@ -140,3 +140,38 @@ func BenchmarkTap(b *testing.B) {
 		})
 	}
 }
+
+// TestPulledOutThroughReader: the card leaves the reader between the host's approval
+// and the second GENERATE AC: the result says reverse; pulled out before the first
+// GENERATE AC, the sale is refused and nothing went to the host.
+func TestPulledOutThroughReader(t *testing.T) {
+	sim, r := reader(t)
+	k := &emv.Kernel{P: emv.DefaultParams()}
+	card, err := cardsim.Open("chip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	present(t, sim, r, card, chipreader.EventInserted)
+	tx, res := k.Contact(r, emv.Txn{Amount: 1000})
+	if res.Outcome != emv.Online {
+		t.Fatalf("contact: %s; want online", res)
+	}
+	answer := hostAnswer(t, card, res, "00")
+	sim.Remove()
+	if res = tx.Complete(answer); res.Outcome != emv.ReverseApproved {
+		t.Fatalf("card pulled out after approval: %s; want %s", res, emv.ReverseApproved)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r.Wait(ctx) // the removal
+	present(t, sim, r, card, chipreader.EventInserted)
+	k.Trace = func(s string) {
+		if strings.Contains(s, "READ RECORD 00B20114") {
+			sim.Remove() // out while the records are read
+		}
+	}
+	if _, res = k.Contact(r, emv.Txn{Amount: 1000}); res.Outcome != emv.Refused || res.Reason != "Card removed" || res.Field55 != nil {
+		t.Fatalf("card pulled out during the records: %s, field 55 %X; want refused without field 55", res, res.Field55)
+	}
+}
