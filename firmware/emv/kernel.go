@@ -797,7 +797,9 @@ func (t *Transaction) firstGenerateAC(want byte) error {
 	}
 	t.cdol1V = emvtag.BuildDOL(cdol1, t.get)
 	p1 := want
-	if t.res.ODA == "cda" && want != apdu.AAC {
+	// CDA is asked for only with the ICC key in hand (Book 3 §10.8): when its recovery
+	// failed the TVR says so and the action codes have already decided.
+	if t.res.ODA == "cda" && t.iccKey != nil && want != apdu.AAC {
 		p1 |= apdu.CDA
 		t.cda = true
 	}

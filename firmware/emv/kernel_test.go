@@ -685,3 +685,21 @@ func (c *stripTag) Transmit(raw []byte) ([]byte, error) {
 	}
 	return apdu.Response{Data: tlv.Template(0x70, kids...).Bytes(), SW: r.SW}.Bytes(), nil
 }
+
+// TestCDAKeyUnrecoverable: without the CA key the ICC key cannot be recovered: CDA
+// failed in the TVR, the online action code sends the sale online without asking the
+// card for CDA.
+func TestCDAKeyUnrecoverable(t *testing.T) {
+	p := DefaultParams()
+	p.CAPK = nil
+	var trace []string
+	k := kernel(p, Hooks{PIN: func() PINStatus { return PINEntered }})
+	k.Trace = func(s string) { trace = append(trace, s) }
+	_, r := k.Contact(open(t, "chip-cda"), Txn{Amount: 100})
+	if r.Outcome != Online || !r.Has(TVRCDAFailed) {
+		t.Fatalf("result %s TVR %X; want online with CDA failed", r.Outcome, r.TVR)
+	}
+	if !strings.Contains(strings.Join(trace, "\n"), "GENERATE AC 80AE8000") {
+		t.Errorf("the GENERATE AC asked for CDA (or no ARQC):\n%s", strings.Join(trace, "\n"))
+	}
+}
