@@ -367,15 +367,12 @@ func (a *App) printOrderSlips(ctx context.Context, o txn.Order, reprint bool) st
 	return ""
 }
 
-// qrTotalsLines are the settlement screen's QR lines, per wallet.
+// qrTotalsLines are the settlement screen's QR lines: per wallet, the payments that
+// stand (the report details refunds and voids).
 func (a *App) qrTotalsLines(ts []txn.WalletTotals) []string {
 	var lines []string
 	for _, t := range ts {
 		lines = append(lines, fmt.Sprintf("%s %d %s", a.ui.T(receipt.WalletName(t.Wallet)), t.Payments.Count, ui.FormatAmount(t.Payments.Amount)))
-		if t.Refunds.Count > 0 || t.Void.Count > 0 {
-			lines = append(lines, fmt.Sprintf(" %s %d %s", a.ui.T(TitleRefund), t.Refunds.Count, ui.FormatAmount(t.Refunds.Amount)),
-				fmt.Sprintf(" %s %d %s", a.ui.T(TitleVoid), t.Void.Count, ui.FormatAmount(t.Void.Amount)))
-		}
 	}
 	return lines
 }
