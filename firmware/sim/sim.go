@@ -399,7 +399,7 @@ func (t *Terminal) Fault(spec string) error {
 // by hand).
 func (t *Terminal) card(ctx context.Context, req control.Request) control.Response {
 	if len(req.Args) == 1 && req.Args[0] == "remove" {
-		if err := errors.Join(t.Devices.Chip.Remove(), t.Devices.Contactless.Remove()); err != nil {
+		if err := t.RemoveCard(); err != nil {
 			return control.Fail("card remove: %v", err)
 		}
 		return control.Response{OK: true}
@@ -413,15 +413,7 @@ func (t *Terminal) card(ctx context.Context, req control.Request) control.Respon
 			return control.Fail("card swipe: %v", err)
 		}
 	case "insert", "tap":
-		card, err := cardsim.Open(req.Args[1])
-		if err != nil {
-			return control.Fail("card %s: %v", req.Args[0], err)
-		}
-		reader, how := t.Devices.Chip, chipreader.EventInserted
-		if req.Args[0] == "tap" {
-			reader, how = t.Devices.Contactless, chipreader.EventTapped
-		}
-		if err := reader.Present(card, how); err != nil {
+		if err := t.Present(req.Args[0], req.Args[1]); err != nil {
 			return control.Fail("card %s: %v", req.Args[0], err)
 		}
 	case "key":
@@ -530,6 +522,23 @@ func (t *Terminal) Press(k ui.Key) bool { return t.App.UI().Press(k) }
 
 // Swipe swipes the named catalogue card on the card reader.
 func (t *Terminal) Swipe(name string) error { return t.Devices.Reader.Swipe(name) }
+
+// Present inserts (how "insert") or taps ("tap") the named chip test card.
+func (t *Terminal) Present(how, name string) error {
+	card, err := cardsim.Open(name)
+	if err != nil {
+		return err
+	}
+	if how == "tap" {
+		return t.Devices.Contactless.Present(card, chipreader.EventTapped)
+	}
+	return t.Devices.Chip.Present(card, chipreader.EventInserted)
+}
+
+// RemoveCard takes the chip card out of the slot and away from the field.
+func (t *Terminal) RemoveCard() error {
+	return errors.Join(t.Devices.Chip.Remove(), t.Devices.Contactless.Remove())
+}
 
 // TypePIN types digits on the PIN pad, then its ENTER.
 func (t *Terminal) TypePIN(digits string) error { return t.Devices.Pad.Type(digits) }

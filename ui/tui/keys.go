@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"unicode"
 
 	"github.com/gdamore/tcell/v2"
@@ -55,11 +56,12 @@ const (
 	cmdRollDown         // scroll it forward a page
 	cmdRollEnd          // follow the printing again
 	cmdScan             // show a code to the barcode scanner
+	cmdChip             // insert or tap a chip test card, or take it away
 )
 
 // commandRunes and commandKeys are the shortcuts of the TUI's own commands.
 var (
-	commandRunes = map[rune]command{'p': cmdPIN, 'c': cmdCard, 'f': cmdFault, 't': cmdTearOff, 's': cmdScan}
+	commandRunes = map[rune]command{'p': cmdPIN, 'c': cmdCard, 'f': cmdFault, 't': cmdTearOff, 's': cmdScan, 'i': cmdChip}
 	commandKeys  = map[tcell.Key]command{tcell.KeyPgUp: cmdRollUp, tcell.KeyPgDn: cmdRollDown, tcell.KeyEnd: cmdRollEnd}
 )
 
@@ -84,6 +86,18 @@ var keypadRows = [][]ui.Key{
 
 // keypadColumns are the widths of the keypad's button columns.
 var keypadColumns = []int{5, 5, 5, 8}
+
+// chipCards are the chip test cards the TUI offers (digits 1-9): those named tap… are
+// held to the contactless reader, the others inserted in the chip reader.
+var chipCards = []string{"chip", "chip-pin", "chip-sig", "chip-aac", "chip-expired", "chip-refuse2", "fallback", "tap", "tap-offline"}
+
+// chipHow is how a chip test card is presented: "tap" or "insert".
+func chipHow(card string) string {
+	if strings.HasPrefix(card, "tap") {
+		return "tap"
+	}
+	return "insert"
+}
 
 // A fault is one button of the fault panel: DEVICE=MODE as simctl fault takes it.
 type fault struct{ device, mode string }

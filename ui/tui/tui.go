@@ -36,6 +36,10 @@ type Terminal interface {
 	Press(k ui.Key) bool
 	// Swipe swipes the named catalogue card.
 	Swipe(card string) error
+	// Present inserts ("insert") or taps ("tap") the named chip test card.
+	Present(how, card string) error
+	// RemoveCard takes the chip card out of the slot or away from the field.
+	RemoveCard() error
 	// TypePIN types digits on the PIN pad, then its ENTER.
 	TypePIN(digits string) error
 	// CancelPIN presses the PIN pad's CANCEL.
@@ -80,14 +84,16 @@ const (
 	modeFault       // a digit picks the fault to inject
 	modePIN         // digits are typed on the PIN pad
 	modeScan        // text is a code to show to the scanner
+	modeChip        // a digit picks the chip card to insert or tap, 0 takes it away
 )
 
 // help is the help line of each mode.
 var help = map[mode]string{
 	modeKeypad: "Keypad: 0-9 . Enter  Esc=CANCEL  Bksp=CLEAR  Up Down  F1-F4  m=MENU\n" +
-		"p PIN pad   c card   f fault   s scan   t tear off   PgUp PgDn End roll   Ctrl-C quit",
+		"p PIN pad   c card   i chip   f fault   s scan   t tear off   PgUp PgDn End roll   Ctrl-C quit",
 	modeCard:  "Card: press 1-%d to swipe that card; Esc goes back.",
 	modeFault: "Fault: press 1-%d to inject that fault; Esc goes back.",
+	modeChip:  "Chip: press 1-%d to insert (tap… cards: tap) that card, 0 to take it away; Esc goes back.",
 	modePIN: "PIN pad: type the digits, Enter sends them, Bksp deletes one,\n" +
 		"Esc presses the PIN pad's CANCEL.",
 	modeScan: "Scanner: type the code (a wallet's is 18 or 19 digits), Enter holds it\n" +
@@ -348,6 +354,8 @@ func (u *TUI) key(ev *tcell.EventKey) *tcell.EventKey {
 			u.setMode(modePIN)
 		case cmdCard:
 			u.setMode(modeCard)
+		case cmdChip:
+			u.setMode(modeChip)
 		case cmdFault:
 			u.setMode(modeFault)
 		case cmdTearOff:
@@ -379,6 +387,19 @@ func (u *TUI) input(k ui.Key) {
 	case modeCard:
 		if digit && n >= 1 && n <= len(u.cards) {
 			u.swipe(u.cards[n-1])
+		}
+		if digit || k == ui.KeyCancel {
+			u.setMode(modeKeypad)
+		}
+	case modeChip:
+		switch {
+		case digit && n == 0:
+			u.say("taking the card away...")
+			u.do(u.term.RemoveCard, "card taken away")
+		case digit && n <= len(chipCards):
+			card, how := chipCards[n-1], chipHow(chipCards[n-1])
+			u.say(how + " " + card + "...")
+			u.do(func() error { return u.term.Present(how, card) }, how+" "+card+": done")
 		}
 		if digit || k == ui.KeyCancel {
 			u.setMode(modeKeypad)
@@ -510,6 +531,8 @@ func (u *TUI) drawHelp() {
 		s = fmt.Sprintf(s, min(len(u.cards), 9))
 	case modeFault:
 		s = fmt.Sprintf(s, len(faults))
+	case modeChip:
+		s = fmt.Sprintf(s, len(chipCards))
 	}
 	u.helpLine.SetText(s)
 }

@@ -39,10 +39,15 @@ func (f *fake) record(s string) {
 	f.mu.Unlock()
 }
 
-func (f *fake) Screen() *headless.Display   { return f.disp }
-func (f *fake) Size() (int, int)            { return f.cols, f.rows }
-func (f *fake) Press(k ui.Key) bool         { f.record("press " + string(k)); return true }
-func (f *fake) Swipe(card string) error     { f.record("swipe " + card); return nil }
+func (f *fake) Screen() *headless.Display { return f.disp }
+func (f *fake) Size() (int, int)          { return f.cols, f.rows }
+func (f *fake) Press(k ui.Key) bool       { f.record("press " + string(k)); return true }
+func (f *fake) Swipe(card string) error   { f.record("swipe " + card); return nil }
+func (f *fake) Present(how, card string) error {
+	f.record(how + " " + card)
+	return nil
+}
+func (f *fake) RemoveCard() error           { f.record("remove"); return nil }
 func (f *fake) TypePIN(digits string) error { f.record("pin " + digits); return nil }
 func (f *fake) CancelPIN() error            { f.record("cancel-pin"); return nil }
 func (f *fake) PadScreen() [2]string        { return [2]string{"AMOUNT 12.34", "ENTER PIN"} }
@@ -287,6 +292,27 @@ func TestCards(t *testing.T) {
 	for i, name := range names {
 		r.click(r.u.cardButtons[i])
 		f.waitCalls(t, "clicking card "+name, []string{"swipe " + name})
+	}
+}
+
+// TestChipCards: i then a digit inserts a chip card, or taps a tap… card; i 0 takes it
+// away; Esc leaves without a card.
+func TestChipCards(t *testing.T) {
+	f := newFake()
+	r := start(t, f)
+	if len(chipCards) > 9 {
+		t.Fatalf("%d chip cards; the i shortcut covers 1-9", len(chipCards))
+	}
+	for i, name := range chipCards {
+		r.typeKeys('i', rune('1'+i))
+		f.waitCalls(t, fmt.Sprintf("i %d", i+1), []string{chipHow(name) + " " + name})
+	}
+	r.typeKeys('i', '0')
+	f.waitCalls(t, "i 0", []string{"remove"})
+	r.typeKeys('i', tcell.KeyEsc, '1')
+	f.waitCalls(t, "i Esc 1", []string{"press 1"})
+	if chipHow("tap-offline") != "tap" || chipHow("chip-pin") != "insert" {
+		t.Error("tap cards are not tapped, or chip cards not inserted")
 	}
 }
 
