@@ -3,7 +3,9 @@ package hostsim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -127,4 +129,51 @@ func TestQRRefundsAtTheAcquirer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzQROrder: any QR message — any op, amount, order, code and original, in order
+// or not — is answered (or, a payment of .98, not answered) and never panics; the
+// ledger never holds an order paid more than once.
+func FuzzQROrder(f *testing.F) {
+	srv, key := fuzzServer(f)
+	f.Add(uint8(0), int64(1000), "26120500000001", wechatCode, "")
+	f.Add(uint8(1), int64(1032), "26120500000001", "", "")
+	f.Add(uint8(2), int64(1039), "26120500000002", "", "")
+	f.Add(uint8(3), int64(300), "26120500000003", "", "26120500000001")
+	f.Add(uint8(4), int64(1000), "26120500000004", "", "26120500000001")
+	f.Add(uint8(0), int64(1098), "x", "9", "")
+	stan := int64(10)
+	f.Fuzz(func(t *testing.T, op uint8, amount int64, order, code, orig string) {
+		m := host.QRMessages[int(op)%len(host.QRMessages)]
+		stan++
+		d := host.QRData{host.TagOrder: order}
+		if code != "" {
+			d[host.TagCode] = code
+		}
+		if orig != "" {
+			d[host.TagOrig] = orig
+		}
+		msg, err := host.Build(m.MTI, host.Fields{3: m.Proc, 4: strconv.FormatInt(amount, 10), 11: fmt.Sprintf("%06d", stan%1000000),
+			12: "120000", 13: "1205", 41: testTID, 42: testMID, 49: "156", 60: "000001", 63: d.String()})
+		if err != nil {
+			return
+		}
+		in, err := host.PackMAC(msg, key)
+		if err != nil {
+			return
+		}
+		checkAnswer(t, in, srv.handle(in, Fault{Mode: OK}))
+		orders, err := srv.Ledger().Orders(testTID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range orders {
+			if o.Status == orderPaid && o.Kind == txn.OrderPayment && o.Pays < 1 {
+				t.Fatalf("order %+v paid without a pay request", o)
+			}
+			if o.Refunded > o.Amount {
+				t.Fatalf("order %+v refunded beyond its amount", o)
+			}
+		}
+	})
 }
