@@ -148,3 +148,28 @@ func FuzzQRAnswerFrame(f *testing.F) {
 		}
 	})
 }
+
+// TestQRDescribeMasksCode: a pay request logged (Describe, both dialects) shows the
+// payment code masked, as the journal keeps it, never whole.
+func TestQRDescribeMasksCode(t *testing.T) {
+	c, err := NewCUP(CUPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const code = "134567890123456789"
+	for _, d := range []Dialect{ISO87{}, c} {
+		b, err := d.Encode("0200", Fields{3: "930000", 4: "1000", 11: "000001", 12: "120000", 13: "1205", 25: "00", 41: "TERM0001",
+			42: "MERCHANT0000001", 49: "156", 60: "000001", 63: QRData{TagOrder: "26120500000001", TagCode: code}.String()}, nil, Crypto{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := d.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := msg.LogValue().String()
+		if strings.Contains(s, code) || !strings.Contains(s, "1345**********6789") || !strings.Contains(s, "26120500000001") {
+			t.Errorf("%s: the logged request:\n%s\nwant the code masked and the order", d.Name(), s)
+		}
+	}
+}

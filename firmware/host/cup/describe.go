@@ -8,18 +8,21 @@ import (
 
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/field"
+
+	"posfw/firmware/host/iso87"
 )
 
 // redact says how Describe shows the fields that carry card or key material
 // (DESIGN.md §5): the PAN masked, the rest by length only.
 var redact = map[int]func(v []byte) string{
 	2:  maskPAN,
-	35: lengthOnly, // track 2 (clear or encrypted)
-	36: lengthOnly, // track 3
-	52: lengthOnly, // PIN block
-	55: lengthOnly, // chip data (holds the track 2 equivalent)
-	62: lengthOnly, // working keys (0810), the KSN, the journal head
-	64: lengthOnly, // MAC
+	35: lengthOnly,         // track 2 (clear or encrypted)
+	36: lengthOnly,         // track 3
+	52: lengthOnly,         // PIN block
+	55: lengthOnly,         // chip data (holds the track 2 equivalent)
+	62: lengthOnly,         // working keys (0810), the KSN, the journal head
+	63: iso87.RedactQRData, // QR messages: the payment code masked
+	64: lengthOnly,         // MAC
 }
 
 // Describe renders msg for a log: the MTI, then one line per field in field order,

@@ -14,13 +14,14 @@ import (
 // material (DESIGN.md §5: never log a full PAN, track data, PIN block).
 // Fields not listed are shown as they are.
 var redact = map[int]func(v []byte) string{
-	2:   maskPAN,    // PAN: first 6 and last 4 digits
-	35:  lengthOnly, // track 2
-	52:  lengthOnly, // PIN block
-	53:  lengthOnly, // security control information (key set, KSN)
-	62:  lengthOnly, // our dialect: working keys under the TMK (0810) or the DUKPT KSN
-	64:  lengthOnly, // MAC
-	128: lengthOnly, // MAC
+	2:   maskPAN,      // PAN: first 6 and last 4 digits
+	35:  lengthOnly,   // track 2
+	52:  lengthOnly,   // PIN block
+	53:  lengthOnly,   // security control information (key set, KSN)
+	62:  lengthOnly,   // our dialect: working keys under the TMK (0810) or the DUKPT KSN
+	63:  RedactQRData, // QR messages: the payment code masked (settlement totals pass)
+	64:  lengthOnly,   // MAC
+	128: lengthOnly,   // MAC
 }
 
 // Describe renders msg for a log: the MTI, then one line per field in
