@@ -121,7 +121,8 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 	}
 	defer rows.Close()
 	prev := make([]byte, sha256.Size)
-	last := map[int64]string{} // record id → body of its last record event
+	last := map[int64]string{}       // record id → body of its last record event
+	lastOrder := map[string]string{} // order number → its snapshot in its last event
 	for rows.Next() {
 		var id, rid int64
 		var at, kind, body string
@@ -139,6 +140,9 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			return rep, nil
 		}
 		prev = h
+		if strings.HasPrefix(kind, "order.") {
+			noteOrder(lastOrder, body)
+		}
 		if rid != 0 && !strings.HasPrefix(kind, "reversal.") {
 			last[rid] = body
 		} else if rid != 0 {
@@ -164,6 +168,9 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 			rep.BadRecord, rep.Problem = r.ID, fmt.Sprintf("record %d differs from its last journal event", r.ID)
 			return rep, nil
 		}
+	}
+	if rep.Problem, err = j.verifyOrders(ctx, lastOrder); err != nil || rep.Problem != "" {
+		return rep, err
 	}
 	if !j.sealable {
 		return rep, nil

@@ -3,6 +3,7 @@ package journal
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -272,4 +273,33 @@ func orderRow(o txn.Order, loc *time.Location) []string {
 		o.Operator, o.Supervisor, "", o.CreatedAt.In(loc).Format(exportTime), o.UpdatedAt.In(loc).Format(exportTime), o.ResponseCode,
 		o.No, o.Wallet, o.Payer, o.OrigNo,
 	}
+}
+
+// noteOrder keeps the order snapshot of an order event's body, by order number.
+func noteOrder(last map[string]string, body string) {
+	var e struct {
+		Order json.RawMessage `json:"order"`
+	}
+	var o struct {
+		No string `json:"No"`
+	}
+	if json.Unmarshal([]byte(body), &e) == nil && json.Unmarshal(e.Order, &o) == nil && o.No != "" {
+		last[o.No] = string(e.Order)
+	}
+}
+
+// verifyOrders checks every order row against the snapshot of its last event: the
+// orders table must be what the chain says.
+func (j *Journal) verifyOrders(ctx context.Context, last map[string]string) (string, error) {
+	orders, err := j.Orders(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range orders {
+		b, _ := json.Marshal(o)
+		if snap, ok := last[o.No]; !ok || !sameRecord(snap, string(b)) {
+			return fmt.Sprintf("order %s differs from its last journal event", o.No), nil
+		}
+	}
+	return "", nil
 }

@@ -134,4 +134,11 @@ func TestOrdersLife(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Errorf("verify = %+v, %v", rep, err)
 	}
+	// An order row changed behind the chain's back is named.
+	if _, err := j.db.Exec("UPDATE orders SET refunded = 0 WHERE order_no = ?", a.No); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := j.Verify(ctx); err != nil || !strings.Contains(rep.Problem, "order "+a.No) {
+		t.Errorf("verify of a rewritten order = %+v, %v; want it named", rep, err)
+	}
 }
