@@ -703,3 +703,61 @@ func TestCDAKeyUnrecoverable(t *testing.T) {
 		t.Errorf("the GENERATE AC asked for CDA (or no ARQC):\n%s", strings.Join(trace, "\n"))
 	}
 }
+
+// TestIssuerAuthInCDOL2: a card whose CDOL2 asks for 91 gets the issuer authentication
+// data with the second GENERATE AC, and no EXTERNAL AUTHENTICATE.
+func TestIssuerAuthInCDOL2(t *testing.T) {
+	card := open(t, "chip")
+	c := &cdol2With91{Card: card}
+	var trace []string
+	k := kernel(nil, Hooks{})
+	k.Trace = func(s string) { trace = append(trace, s) }
+	tx, r := k.Contact(c, Txn{Amount: 100})
+	if r.Outcome != Online {
+		t.Fatalf("first result %s (%s); want online", r.Outcome, r.Reason)
+	}
+	h := (&issuer{arc: "00"}).answer(t, card, r)
+	if r = tx.Complete(h); r.Outcome != Approved {
+		t.Fatalf("result %s (%s); want approved", r.Outcome, r.Reason)
+	}
+	if !bytes.Equal(c.got91, h.ICC.IssuerAuth) {
+		t.Errorf("91 in the second GENERATE AC %X; want %X", c.got91, h.ICC.IssuerAuth)
+	}
+	if strings.Contains(strings.Join(trace, "\n"), "EXTERNAL AUTHENTICATE") {
+		t.Errorf("EXTERNAL AUTHENTICATE sent though CDOL2 takes 91")
+	}
+}
+
+// cdol2With91 shows the kernel a CDOL2 of 8A, 91 and the card's own list, and takes 91
+// out of the second GENERATE AC before the card sees it.
+type cdol2With91 struct {
+	*cardsim.Card
+	firstDone bool
+	got91     []byte
+}
+
+func (c *cdol2With91) Transmit(raw []byte) ([]byte, error) {
+	if raw[1] == 0xAE {
+		if c.firstDone && len(raw) > 5+12 {
+			c.got91 = bytes.Clone(raw[7:17])
+			cmd, _ := apdu.ParseCommand(raw)
+			cmd.Data = append(bytes.Clone(cmd.Data[:2]), cmd.Data[12:]...)
+			raw = cmd.Bytes()
+		}
+		c.firstDone = true
+	}
+	resp, err := c.Card.Transmit(raw)
+	if err != nil || !bytes.Equal(raw[:4], []byte{0x00, 0xB2, 0x01, 0x14}) {
+		return resp, err
+	}
+	r, _ := apdu.ParseResponse(resp)
+	l, _ := tlv.Parse(r.Data)
+	var kids []tlv.TLV
+	for _, o := range l[0].Children {
+		if o.Tag == 0x8D {
+			o = tlv.New(0x8D, append([]byte{0x8A, 0x02, 0x91, 0x0A}, o.Value[3:]...))
+		}
+		kids = append(kids, o)
+	}
+	return apdu.Response{Data: tlv.Template(0x70, kids...).Bytes(), SW: r.SW}.Bytes(), nil
+}
