@@ -33,6 +33,7 @@ var QRMessages = []QRMessage{
 	{txn.QRCancel, "0200", "932000", "93"},
 	{txn.QRRefund, "0220", "933000", "94"},
 	{txn.QRVoid, "0200", "934000", "95"},
+	{txn.QRPrecreate, "0200", "935000", "96"},
 }
 
 // QRMessageOf returns the row of a QR operation.

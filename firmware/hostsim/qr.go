@@ -210,6 +210,16 @@ func (s *Server) qrOrder(r *request) (outcome, error) {
 				out = answer(resp, o)
 			}
 			return tx.saveQROrder(o)
+		case txn.QRPrecreate:
+			if o != nil {
+				out = answer(codeDuplicate, nil)
+				return nil
+			}
+			// A merchant-presented code: paid when a wallet pays it (PayMerchantQR).
+			o = &QROrder{Terminal: r.terminal, No: no, Kind: txn.OrderPayment, Amount: amount, Status: orderPaying,
+				Batch: batch, CreatedAt: s.cfg.Now()}
+			out = answer(host.CodeApproved, o)
+			return tx.saveQROrder(o)
 		case txn.QRQuery:
 			if o == nil {
 				out = answer("25", nil)
@@ -303,4 +313,40 @@ func walletTxn(o *QROrder) string {
 		return ""
 	}
 	return fmt.Sprintf("%.2s%s", o.Wallet, o.No)
+}
+
+// PayMerchantQR is a customer's wallet paying a terminal's merchant-presented code:
+// the payload is checked (format, CRC), and the order its bill number (62/01) names,
+// shown by the terminal its terminal label (62/07) names, must be waiting for this
+// amount. It returns the order paid.
+func (l *Ledger) PayMerchantQR(payload, wallet, payer string) (QROrder, error) {
+	p, err := qr.Parse(payload)
+	if err != nil {
+		return QROrder{}, err
+	}
+	amount, err := qr.ParseAmount(p.Get("54"), 2)
+	if err != nil {
+		return QROrder{}, err
+	}
+	terminal, no := p.Sub("62", "07"), p.Sub("62", "01")
+	var paid QROrder
+	err = l.update(func(tx *ledgerTx) error {
+		o, err := tx.qrOrder(terminal, no)
+		switch {
+		case err != nil:
+			return err
+		case o == nil:
+			return fmt.Errorf("hostsim: no order %q of terminal %q", no, terminal)
+		case o.Status != orderPaying || o.Amount != amount:
+			return fmt.Errorf("hostsim: order %s is %s for %d, not waiting for %d", no, o.Status, o.Amount, amount)
+		}
+		o.Status, o.Wallet, o.Payer = orderPaid, wallet, payer
+		if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE qr_orders SET wallet = ?, payer = ? WHERE terminal = ? AND order_no = ?",
+			wallet, payer, terminal, no); err != nil {
+			return err
+		}
+		paid = *o
+		return tx.saveQROrder(o)
+	})
+	return paid, err
 }

@@ -177,3 +177,47 @@ func FuzzQROrder(f *testing.F) {
 		}
 	})
 }
+
+// TestQRMerchantPresented: the terminal shows a dynamic EMVCo code for its order; a
+// wallet that pays it makes the order paid at the next query; a code nobody pays is
+// closed when it expires, at the terminal and the acquirer.
+func TestQRMerchantPresented(t *testing.T) {
+	for _, d := range dialects(t) {
+		t.Run(d.Name(), func(t *testing.T) {
+			e, q := qrRig(t, d)
+			ctx := context.Background()
+			m := qr.Merchant{GUID: "A000000333", MerchantID: testMID, MCC: "5411", Currency: "156", Exponent: 2, Country: "CN", Name: "POSFW DEMO", City: "SHANGHAI"}
+			for _, tc := range []struct {
+				name   string
+				pay    bool
+				status txn.OrderStatus
+				ledger string
+			}{
+				{"paid by a wallet", true, txn.OrderPaid, orderPaid},
+				{"never paid: closed on expiry", false, txn.OrderCancelled, orderCancelled},
+			} {
+				o, err := q.Collect(ctx, txn.QRCollectRequest{Amount: 1234, Operator: "01", Show: func(o *txn.Order) error {
+					payload, err := qr.Build(m, qr.Order{Amount: o.Amount, BillNumber: o.No, TerminalLabel: testTID})
+					if err != nil || !tc.pay {
+						return err
+					}
+					_, err = e.srv.Ledger().PayMerchantQR(payload, "alipay", "2088****1234")
+					return err
+				}})
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				a, lerr := e.srv.Ledger().Order(testTID, o.No)
+				if o.Status != tc.status || lerr != nil || a.Status != tc.ledger || a.Amount != 1234 {
+					t.Errorf("%s: terminal %s, acquirer %+v, %v; want %s, %s", tc.name, o.Status, a, lerr, tc.status, tc.ledger)
+				}
+				if tc.pay && (o.Wallet != "alipay" || o.Payer != "2088****1234") {
+					t.Errorf("%s: order's wallet %q payer %q; want the paying wallet's", tc.name, o.Wallet, o.Payer)
+				}
+			}
+			if _, err := e.srv.Ledger().PayMerchantQR("000201010212", "alipay", ""); err == nil {
+				t.Error("a payload without a CRC was paid")
+			}
+		})
+	}
+}

@@ -35,7 +35,7 @@ const (
 	qNextOrderID = "SELECT COALESCE(max(id), 0) + 1 FROM orders"
 	qGetOrder    = "SELECT " + orderColumns + " FROM orders WHERE order_no = ?"
 	qSaveOrder   = `UPDATE orders SET status = ?, refunded = ?, wallet_txn = ?, response_code = ?, queries = ?,
-		payer = ?, updated_at = ? WHERE id = ?`
+		payer = ?, wallet = ?, updated_at = ? WHERE id = ?`
 	qOpenRefunds = `SELECT COALESCE(sum(amount), 0) FROM orders WHERE orig_no = ? AND kind = 'refund'
 		AND status IN ('pending', 'unknown')`
 )
@@ -138,8 +138,12 @@ func (j *Journal) OrderAnswer(ctx context.Context, no string, op txn.QROp, a txn
 		if a.WalletTxn != "" {
 			o.WalletTxn = a.WalletTxn
 		}
+		// A merchant-presented order learns its wallet and payer when a wallet pays it.
 		if o.Payer == "" && a.Payer != "" {
 			o.Payer = a.Payer
+		}
+		if o.Wallet == "" && a.Wallet != "" {
+			o.Wallet = a.Wallet
 		}
 		o.UpdatedAt = now
 		if err := saveOrder(t, o); err != nil {
@@ -177,7 +181,7 @@ func (j *Journal) OrderAnswer(ctx context.Context, no string, op txn.QROp, a txn
 }
 
 func saveOrder(t *wtx, o *txn.Order) error {
-	_, err := t.Exec(qSaveOrder, o.Status, o.Refunded, o.WalletTxn, o.ResponseCode, o.Queries, o.Payer, fmtTime(o.UpdatedAt), o.ID)
+	_, err := t.Exec(qSaveOrder, o.Status, o.Refunded, o.WalletTxn, o.ResponseCode, o.Queries, o.Payer, o.Wallet, fmtTime(o.UpdatedAt), o.ID)
 	return err
 }
 

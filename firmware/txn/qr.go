@@ -106,6 +106,9 @@ const (
 	QRCancel QROp = "cancel" // close this order; money taken is returned (撤销订单)
 	QRRefund QROp = "refund" // return part of a paid order
 	QRVoid   QROp = "void"   // cancel a paid order of the open batch in full
+	// QRPrecreate tells the acquirer of an order the terminal shows as a dynamic
+	// merchant-presented code (收款码), which the customer's wallet pays.
+	QRPrecreate QROp = "precreate"
 )
 
 // QRRequest is one QR message to the acquirer. Code (the customer's payment code) is
@@ -385,6 +388,60 @@ func (q *QR) Pay(ctx context.Context, req QRPayRequest) (*Order, error) {
 		}
 	}
 	return q.settle(ctx, o)
+}
+
+// QRCollectRequest is a merchant-presented payment: the terminal shows a code for
+// Amount and waits for the customer's wallet to pay it.
+type QRCollectRequest struct {
+	Amount   int64
+	Operator string
+	// Show puts the code of the order on the display; an error (no display can show
+	// it) closes the order unpaid.
+	Show func(o *Order) error
+	// Polls is how many queries before the code expires and the order is closed
+	// (default MaxQueries).
+	Polls int
+}
+
+// Collect runs a merchant-presented payment: the order journalled, the acquirer told
+// (precreate), the code shown, the order queried every QueryEvery until paid or the
+// code expires, then closed (cancelled). It returns the order in its final state.
+func (q *QR) Collect(ctx context.Context, req QRCollectRequest) (*Order, error) {
+	e := q.Engine
+	if err := e.batchCheck(ctx); err != nil {
+		return nil, err
+	}
+	open, err := q.Orders.OpenOrders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	// The wallet is the customer's choice, known when paid: the rules see "any".
+	if ref := apply(QRPayRules, &QRPayCheck{Amount: req.Amount, MaxAmount: e.Limits.MaxAmount, Wallet: "any", Open: len(open)}); ref != nil {
+		return nil, ref
+	}
+	o := &Order{Kind: OrderPayment, Amount: req.Amount, Currency: e.Currency, Status: OrderPending, Operator: req.Operator, CreatedAt: e.now()}
+	if err := q.Orders.BeginOrder(ctx, o, q.Prefix(o.CreatedAt)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	ans, err := q.send(ctx, o, QRRequest{Op: QRPrecreate})
+	switch {
+	case errors.Is(err, ErrNotSent):
+		return q.answer(ctx, o, QRPrecreate, ans, err, OrderFailed)
+	case err == nil && ans.Code != CodeApproved:
+		return q.answer(ctx, o, QRPrecreate, ans, nil, OrderFailed)
+	}
+	// Taken, or no answer: either way only queries and a close may follow.
+	if o, err = q.answer(ctx, o, QRPrecreate, ans, err, ""); err != nil {
+		return nil, err
+	}
+	if err := req.Show(o); err != nil {
+		return q.cancel(ctx, o)
+	}
+	c := *q
+	if req.Polls > 0 {
+		c.MaxQueries = req.Polls
+	}
+	return c.settle(ctx, o)
 }
 
 // payOutcome is the end an answer to a pay or query gives an order, "" when it gives
