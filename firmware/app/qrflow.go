@@ -31,6 +31,8 @@ var (
 	titleQRPay       = ui.Text{EN: "Scan customer code", ZH: "扫付款码收款"}
 	titleQRRefund    = ui.Text{EN: "QR refund", ZH: "扫码退货"}
 	titleQRVoid      = ui.Text{EN: "QR void", ZH: "扫码撤销"}
+	titleQRShow      = ui.Text{EN: "Show merchant code", ZH: "展示收款码"}
+	msgScanToPay     = ui.Text{EN: "Scan to pay", ZH: "请扫码付款"}
 	msgScanCode      = ui.Text{EN: "Scan customer code", ZH: "请扫描付款码"}
 	msgKeyCode       = ui.Text{EN: "F1: key the code", ZH: "F1: 手输号码"}
 	msgPaymentCode   = ui.Text{EN: "Payment code", ZH: "付款码"}
@@ -79,6 +81,7 @@ func (a *App) qrMenu(ctx context.Context) error {
 		{Label: titleQRPay, Run: a.qrPayFlow},
 		{Label: titleQRRefund, Run: a.qrRefundFlow},
 		{Label: titleQRVoid, Run: a.qrVoidFlow},
+		{Label: titleQRShow, Run: a.qrCollectFlow},
 	})
 }
 
@@ -375,4 +378,73 @@ func (a *App) qrTotalsLines(ts []txn.WalletTotals) []string {
 		lines = append(lines, fmt.Sprintf("%s %d %s", a.ui.T(receipt.WalletName(t.Wallet)), t.Payments.Count, ui.FormatAmount(t.Payments.Amount)))
 	}
 	return lines
+}
+
+// The merchant-presented code (收款码): what the EMVCo payload says of the merchant
+// beyond the configuration's merchant id and name. The configuration has no MCC,
+// city or acquirer application id yet: these are the defaults of a Chinese
+// acquirer's retail merchant (UnionPay's AID).
+const (
+	qrGUID = "A000000333"
+	qrMCC  = "5411"
+	qrCity = "SHANGHAI"
+	// qrCollectPolls queries (every qrQueryEvery) before a shown code expires.
+	qrCollectPolls = 30
+)
+
+// qrMerchant is the merchant part of the terminal's dynamic codes.
+func (a *App) qrMerchant() qr.Merchant {
+	c := a.opts.Config
+	name := c.MerchantName
+	if r := []rune(name); len(r) > 25 {
+		name = string(r[:25])
+	}
+	return qr.Merchant{GUID: qrGUID, MerchantID: c.MerchantID, MCC: qrMCC, Currency: c.CurrencyCode(), Exponent: 2,
+		Country: "CN", Name: name, City: qrCity}
+}
+
+// qrCollectFlow: amount, then the terminal shows a dynamic EMVCo code of its order
+// with a countdown and queries the order until a wallet pays it or the code expires
+// (the order is then closed).
+func (a *App) qrCollectFlow(ctx context.Context) error {
+	amount, err := a.ui.Amount(ctx, titleQRShow)
+	if err != nil {
+		return err
+	}
+	a.qrMu.Lock()
+	defer a.qrMu.Unlock()
+	if err := a.settleOpenOrders(ctx, titleQRShow); err != nil {
+		return err
+	}
+	q := *a.qr
+	var payload string
+	var query, most int
+	q.Progress = func(i, max int, _ *txn.Order) { query, most = i, max }
+	caption := func(left time.Duration) []string {
+		return []string{a.ui.T(msgScanToPay) + " " + ui.FormatAmount(amount),
+			fmt.Sprintf("%d %s", int(left.Round(time.Second)/time.Second), a.ui.T(msgSeconds))}
+	}
+	q.Sleep = func(ctx context.Context, d time.Duration) error {
+		for end := time.Now().Add(d); ; {
+			left := time.Until(end)
+			if left <= 0 {
+				return nil
+			}
+			a.ui.ShowQR(payload, caption(left+time.Duration(most-query)*q.QueryEvery)...)
+			if !sleep(ctx, min(left, time.Second)) {
+				return ctx.Err()
+			}
+		}
+	}
+	a.ui.Show(a.title(titleQRShow), a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(amount), a.ui.T(ui.WordProcessing))
+	o, err := q.Collect(ctx, txn.QRCollectRequest{Amount: amount, Operator: a.operatorID(), Polls: qrCollectPolls,
+		Show: func(o *txn.Order) error {
+			p, err := qr.Build(a.qrMerchant(), qr.Order{Amount: o.Amount, BillNumber: o.No, TerminalLabel: a.opts.Config.TerminalID})
+			if err != nil {
+				return err
+			}
+			payload = p
+			return a.ui.ShowQR(payload, caption(time.Duration(qrCollectPolls)*q.QueryEvery)...)
+		}})
+	return a.qrFinish(ctx, titleQRShow, o, err)
 }

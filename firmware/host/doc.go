@@ -102,6 +102,7 @@
 //	cancel   0200 → 0210 932000           000000, 93   (撤销订单: close; money taken goes back)
 //	refund   0220 → 0230 933000           200000, 94
 //	void     0200 → 0210 934000           000000, 95
+//	precreate 0200 → 0210 935000          000000, 96   (a merchant-presented code shown)
 //
 // Each carries 4 (the order's amount), 7 11 12 13 25 41 42 49 60 (batch) as a sale
 // does, no card fields, and the MAC. Field 63 (LLL, at most 163 characters, which is

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"posfw/drivers/qrcode/qrtest"
 	"posfw/firmware/hostsim"
+	"posfw/firmware/qr"
 	"posfw/ui"
 )
 
@@ -332,5 +334,72 @@ func TestQROrderPowerCut(t *testing.T) {
 	}
 	if code, out, errs := call("journal", "verify", "--data", data); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("journal verify = %d %q %q", code, out, errs)
+	}
+}
+
+// TestQRMerchantPresented: the terminal shows a dynamic EMVCo code with a countdown;
+// the test reads it off simctl's screenshot with a real QR reader, checks the payload
+// (format, point of initiation 12, amount, currency, country, the order in 62/01, the
+// terminal in 62/07, the CRC) and pays it at the acquirer as the customer's wallet
+// would; the terminal's next query finds it paid.
+func TestQRMerchantPresented(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole sim")
+	}
+	bin := lookZbar(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "var")
+	s, stop := qrSim(t, dir)
+	s.sel(ui.Text{EN: "QR pay"})
+	s.sel(ui.Text{EN: "Show merchant code"})
+	s.wait(ui.WordAmount)
+	s.digits("1234")
+	s.waitText("Scan to pay 12.34")
+	shot := filepath.Join(dir, "shown.png")
+	s.do("screenshot", shot)
+	got := qrtest.DecodeFile(t, bin, shot)
+	if len(got) != 1 {
+		t.Fatalf("zbarimg read %q from the screenshot; want one code", got)
+	}
+	p, err := qr.Parse(got[0])
+	if err != nil {
+		t.Fatalf("the code on screen %q: %v", got[0], err)
+	}
+	no := p.Sub("62", "01")
+	for _, c := range []struct{ what, got, want string }{
+		{"point of initiation", p.Get("01"), "12"},
+		{"amount", p.Get("54"), "12.34"},
+		{"currency", p.Get("53"), "156"},
+		{"country", p.Get("58"), "CN"},
+		{"merchant name", p.Get("59"), "POSFW DEMO"},
+		{"terminal label", p.Sub("62", "07"), "SIM00001"},
+		{"order number digits", strings.Repeat("d", len(orderNo.FindString(no))), strings.Repeat("d", 14)},
+	} {
+		if c.got != c.want {
+			t.Errorf("code on screen: %s %q; want %q", c.what, c.got, c.want)
+		}
+	}
+	// The customer's wallet pays it, at the acquirer (the sim's ledger, another handle).
+	acq, err := hostsim.New(hostsim.Config{Ledger: filepath.Join(data, "ledger.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acq.Ledger().PayMerchantQR(got[0], "alipay", "2088****1234"); err != nil {
+		t.Fatalf("paying the code: %v", err)
+	}
+	acq.Close()
+	s.wait(ui.WordApproved)
+	if screen := s.do("screen"); !strings.Contains(screen, "PAID") || !strings.Contains(screen, no) || !strings.Contains(screen, "Alipay") {
+		t.Errorf("after the wallet paid:\n%s\nwant PAID, the order, Alipay", screen)
+	}
+	s.qrBack()
+	if p := s.do("printer", "--clear"); !strings.Contains(p, no) || !strings.Contains(p, "2088****1234") {
+		t.Errorf("slip:\n%s\nwant the order and the payer", p)
+	}
+	if err := stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if a := ledgerOrders(t, data)[no]; a.Status != "paid" || a.Amount != 1234 || a.Wallet != "alipay" {
+		t.Errorf("acquirer's order %+v; want paid 12.34 by alipay", a)
 	}
 }
