@@ -33,6 +33,7 @@ var (
 	titleQRVoid      = ui.Text{EN: "QR void", ZH: "扫码撤销"}
 	titleQRShow      = ui.Text{EN: "Show merchant code", ZH: "展示收款码"}
 	msgScanToPay     = ui.Text{EN: "Scan to pay", ZH: "请扫码付款"}
+	msgCancelWait    = ui.Text{EN: "CANCEL: cancel order", ZH: "取消键: 撤销订单"}
 	msgScanCode      = ui.Text{EN: "Scan customer code", ZH: "请扫描付款码"}
 	msgKeyCode       = ui.Text{EN: "F1: key the code", ZH: "F1: 手输号码"}
 	msgPaymentCode   = ui.Text{EN: "Payment code", ZH: "付款码"}
@@ -140,9 +141,9 @@ func (a *App) qrPayFlow(ctx context.Context) error {
 			total := left + time.Duration(most-query)*q.QueryEvery
 			a.ui.Show(a.title(titleQRPay), lines[0], a.ui.T(msgCustomerPay),
 				fmt.Sprintf("%s %d/%d", a.ui.T(msgQRQuery), query, most),
-				fmt.Sprintf("%d %s", int(total.Round(time.Second)/time.Second), a.ui.T(msgSeconds)))
-			if !sleep(ctx, min(left, time.Second)) {
-				return ctx.Err()
+				fmt.Sprintf("%d %s", int(total.Round(time.Second)/time.Second), a.ui.T(msgSeconds)), a.ui.T(msgCancelWait))
+			if err := a.waitOrCancel(ctx, min(left, time.Second)); err != nil {
+				return err
 			}
 		}
 	}
@@ -150,6 +151,29 @@ func (a *App) qrPayFlow(ctx context.Context) error {
 	o, err := q.Pay(ctx, txn.QRPayRequest{Amount: amount, Code: code, Operator: a.operatorID()})
 	code = ""
 	return a.qrFinish(ctx, titleQRPay, o, err)
+}
+
+// errCashierCancel: the cashier pressed CANCEL while the terminal waited for the
+// customer; the order is cancelled (closed) at once instead of after the last query.
+var errCashierCancel = errors.New("the cashier cancelled the wait")
+
+// waitOrCancel waits d, or until CANCEL (errCashierCancel) or ctx's end.
+func (a *App) waitOrCancel(ctx context.Context, d time.Duration) error {
+	for end := time.Now().Add(d); ; {
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		k, err := a.ui.ReadKey(ctx, left)
+		switch {
+		case errors.Is(err, ui.ErrTimeout):
+			return nil
+		case err != nil:
+			return err
+		case k == ui.KeyCancel:
+			return errCashierCancel
+		}
+	}
 }
 
 // settleOpenOrders ends earlier orders left open before a new one starts, as a card's
@@ -431,8 +455,8 @@ func (a *App) qrCollectFlow(ctx context.Context) error {
 				return nil
 			}
 			a.ui.ShowQR(payload, caption(left+time.Duration(most-query)*q.QueryEvery)...)
-			if !sleep(ctx, min(left, time.Second)) {
-				return ctx.Err()
+			if err := a.waitOrCancel(ctx, min(left, time.Second)); err != nil {
+				return err
 			}
 		}
 	}

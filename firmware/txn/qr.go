@@ -196,7 +196,8 @@ type QR struct {
 	// Progress, when set, hears each wait for the customer: the query about to be sent
 	// (1-based), the limit, and the order.
 	Progress func(query, max int, o *Order)
-	// Sleep waits d or until ctx ends (default a timer).
+	// Sleep waits d or until ctx ends (default a timer); an error other than ctx's
+	// ends the wait for the customer early, and the order is cancelled.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -476,7 +477,9 @@ func (q *QR) settle(ctx context.Context, o *Order) (*Order, error) {
 			q.Progress(i, max, o)
 		}
 		if err := q.sleep(ctx, q.QueryEvery); err != nil {
-			break // the terminal is stopping: the order stays open for the next start
+			// The cashier gave up waiting: the order is cancelled now. Or the terminal
+			// is stopping (ctx): the order stays open for the next start.
+			break
 		}
 		ans, err := q.send(ctx, o, QRRequest{Op: QRQuery})
 		to := OrderStatus("")

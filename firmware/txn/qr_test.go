@@ -210,3 +210,33 @@ func TestQRRefundAndVoidRules(t *testing.T) {
 	_, err = refund(b.No, 100, true)
 	refusedBy(t, err, "original paid")
 }
+
+// TestQRCashierGivesUp: a wait ended by the cashier cancels the order at once; a wait
+// ended by the terminal stopping leaves it open for the next start.
+func TestQRCashierGivesUp(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stop   bool
+		status txn.OrderStatus
+		ops    string
+	}{
+		{"cashier cancels", false, txn.OrderCancelled, "pay cancel"},
+		{"terminal stops", true, txn.OrderPending, "pay"},
+	} {
+		q, h, _ := newQR(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		q.Sleep = func(context.Context, time.Duration) error {
+			if tc.stop {
+				cancel()
+				return ctx.Err()
+			}
+			return errors.New("cashier pressed CANCEL")
+		}
+		h.script = []qrAnswer{paying, {a: txn.QRAnswer{Code: "00", State: txn.QRStateCancelled}}}
+		o, err := q.Pay(ctx, txn.QRPayRequest{Amount: 1000, Code: code, Operator: "01"})
+		if err != nil || o.Status != tc.status || h.ops() != tc.ops {
+			t.Errorf("%s: order %+v, %v after %q; want %s after %q", tc.name, o, err, h.ops(), tc.status, tc.ops)
+		}
+		cancel()
+	}
+}

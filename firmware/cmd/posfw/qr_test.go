@@ -396,8 +396,21 @@ func TestQRMerchantPresented(t *testing.T) {
 	if p := s.do("printer", "--clear"); !strings.Contains(p, no) || !strings.Contains(p, "2088****1234") {
 		t.Errorf("slip:\n%s\nwant the order and the payer", p)
 	}
+	// The customer walks away: CANCEL closes the order at once, at the acquirer too.
+	s.sel(ui.Text{EN: "QR pay"})
+	s.sel(ui.Text{EN: "Show merchant code"})
+	s.wait(ui.WordAmount)
+	s.digits("500")
+	s.waitText("Scan to pay 5.00")
+	s.keys("CANCEL")
+	s.waitText("Order cancelled")
+	closed := orderNo.FindString(s.do("screen"))
+	s.qrBack()
 	if err := stop(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	if a := ledgerOrders(t, data)[closed]; a.Status != "cancelled" || a.Cancels != 1 {
+		t.Errorf("acquirer's closed order %+v; want cancelled once", a)
 	}
 	if a := ledgerOrders(t, data)[no]; a.Status != "paid" || a.Amount != 1234 || a.Wallet != "alipay" {
 		t.Errorf("acquirer's order %+v; want paid 12.34 by alipay", a)
