@@ -32,6 +32,7 @@ var (
 	titleQRRefund    = ui.Text{EN: "QR refund", ZH: "扫码退货"}
 	titleQRVoid      = ui.Text{EN: "QR void", ZH: "扫码撤销"}
 	titleQRShow      = ui.Text{EN: "Show merchant code", ZH: "展示收款码"}
+	titleQRReprint   = ui.Text{EN: "QR reprint", ZH: "扫码重打印"}
 	msgScanToPay     = ui.Text{EN: "Scan to pay", ZH: "请扫码付款"}
 	msgCancelWait    = ui.Text{EN: "CANCEL: cancel order", ZH: "取消键: 撤销订单"}
 	msgScanCode      = ui.Text{EN: "Scan customer code", ZH: "请扫描付款码"}
@@ -83,6 +84,7 @@ func (a *App) qrMenu(ctx context.Context) error {
 		{Label: titleQRRefund, Run: a.qrRefundFlow},
 		{Label: titleQRVoid, Run: a.qrVoidFlow},
 		{Label: titleQRShow, Run: a.qrCollectFlow},
+		{Label: titleQRReprint, Run: a.qrReprintFlow},
 	})
 }
 
@@ -231,6 +233,20 @@ func (a *App) qrVoidFlow(ctx context.Context) error {
 	a.ui.Show(a.title(titleQRVoid), a.ui.T(ui.WordProcessing))
 	o, err := a.qr.Void(ctx, txn.QRVoidRequest{OrigNo: orig.No, Operator: a.operatorID(), Supervisor: sup, SupervisorOK: true})
 	return a.qrFinish(ctx, titleQRVoid, o, err)
+}
+
+// qrReprintFlow reprints any order's slips, found by its number (scanned or keyed),
+// with its status as the journal holds it now.
+func (a *App) qrReprintFlow(ctx context.Context) error {
+	o, err := a.readOrder(ctx, titleQRReprint)
+	if err != nil || o == nil {
+		return err
+	}
+	lines := []string{a.title(titleQRReprint), o.No, a.ui.T(receipt.OrderStatusText(*o))}
+	if note := a.printOrderSlips(ctx, *o, true); note != "" {
+		lines = append(lines, note)
+	}
+	return a.ui.Result(ctx, resultWait, lines...)
 }
 
 // readOrder asks for an order number, scanned from a slip or keyed, and finds it.

@@ -103,6 +103,9 @@ func (s OrderSlip) Bytes() ([]byte, error) {
 		b.Line(kv("主管 Supervisor", o.Supervisor))
 	}
 	b.Line(kv("状态 Status", OrderStatusText(o).Both()))
+	if o.Refunded > 0 {
+		b.Line(kv("已退 Refunded", o.Currency+" "+txn.Money(o.Refunded)))
+	}
 	if o.ResponseCode != "" && o.ResponseCode != txn.CodeApproved {
 		b.Line(kv("应答码 Response", o.ResponseCode))
 	}

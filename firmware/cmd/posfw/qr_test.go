@@ -192,6 +192,16 @@ func TestQRPayments(t *testing.T) {
 	if p := s.do("printer", "--clear"); !strings.Contains(p, "QR REFUND") || !strings.Contains(p, paid) || !strings.Contains(p, "-3.00") {
 		t.Errorf("refund slip:\n%s\nwant QR REFUND, the original order, -3.00", p)
 	}
+	// The paid order's slip again, with what is refunded of it.
+	s.sel(ui.Text{EN: "QR pay"})
+	s.sel(ui.Text{EN: "QR reprint"})
+	s.waitText("Scan slip QR")
+	s.do("scan", paid)
+	s.waitText("PAID")
+	s.qrBack()
+	if p := s.do("printer", "--clear"); !strings.Contains(p, "REPRINT") || !strings.Contains(p, paid) || !strings.Contains(p, "QR PAYMENT") || !strings.Contains(p, "CNY 3.00") {
+		t.Errorf("reprint:\n%s\nwant REPRINT of the paid order, 3.00 refunded", p)
+	}
 	// A second refund over what is left is refused; the order number is keyed this time.
 	s.sel(ui.Text{EN: "QR pay"})
 	s.sel(ui.Text{EN: "QR refund"})
