@@ -28,10 +28,14 @@ const (
 var orderNo = regexp.MustCompile(`\b\d{14}\b`)
 
 // qrSim starts a headless sim on data (made when new) and signs cashier 01 in.
-func qrSim(t *testing.T, dir string) (*cashier, func(sig os.Signal) error) {
+func qrSim(t *testing.T, dir string, dialect ...string) (*cashier, func(sig os.Signal) error) {
 	t.Helper()
 	data := filepath.Join(dir, "var")
 	cfg := filepath.Join(dir, "posfw.toml")
+	d := "iso87"
+	if len(dialect) > 0 {
+		d = dialect[0]
+	}
 	os.WriteFile(cfg, []byte(`terminal_id = "SIM00001"
 merchant_id = "898000000000001"
 merchant_name = "POSFW DEMO"
@@ -40,6 +44,7 @@ timezone = "Asia/Shanghai"
 [host]
 address = "127.0.0.1:1"
 response_timeout = "2s"
+dialect = "`+d+`"
 `), 0o600)
 	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: ui.English}
 	os.Remove(s.sock)
@@ -127,9 +132,15 @@ func TestQRPayments(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for customers confirming on their phones")
 	}
+	for _, dialect := range []string{"iso87", "cup"} {
+		t.Run(dialect, func(t *testing.T) { qrPayments(t, dialect) })
+	}
+}
+
+func qrPayments(t *testing.T, dialect string) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "var")
-	s, stop := qrSim(t, dir)
+	s, stop := qrSim(t, dir, dialect)
 
 	// A code that is no wallet's is refused on the screen; nothing is sent.
 	s.qrPay("1000", "9912345678")
