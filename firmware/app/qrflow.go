@@ -125,7 +125,8 @@ func (a *App) qrPayFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.qrMu.Lock()
+	a.ui.Show(a.title(titleQRPay), lines[0], a.ui.T(ui.WordProcessing))
+	a.qrMu.Lock() // the host worker may be settling an earlier order
 	defer a.qrMu.Unlock()
 	if err := a.settleOpenOrders(ctx, titleQRPay); err != nil {
 		return err
@@ -280,12 +281,15 @@ func allDigits(s string) bool {
 // maxLen digits), or CANCEL. A code that valid refuses is refused on the screen (bad)
 // and asked for again: nothing is sent for it. The code is never logged.
 func (a *App) readCode(ctx context.Context, title, prompt, label ui.Text, minLen, maxLen int, extra []string, valid func(string) bool, bad ui.Text) (string, error) {
-	note := ""
+	note, refused := "", false
 	for {
 		lines := append([]string{a.title(title)}, extra...)
 		lines = append(lines, a.ui.T(prompt), a.ui.T(msgKeyCode))
+		if refused {
+			lines = append(lines, a.ui.T(ui.WordRefused))
+		}
 		if note != "" {
-			lines = append(lines, a.ui.T(ui.WordRefused), note)
+			lines = append(lines, note)
 		}
 		a.ui.Show(lines...)
 		code, byKey, err := a.scanOrKey(ctx)
@@ -300,10 +304,10 @@ func (a *App) readCode(ctx context.Context, title, prompt, label ui.Text, minLen
 		case err != nil:
 			var ce *scanner.CodeError
 			if errors.As(err, &ce) {
-				note = a.ui.T(bad)
+				note, refused = a.ui.T(bad), true
 			} else {
 				a.log.Warn("scanner", "err", err)
-				note = a.ui.T(msgNoScanner)
+				note, refused = a.ui.T(msgNoScanner), false
 			}
 			if !sleep(ctx, 200*time.Millisecond) {
 				return "", ctx.Err()
@@ -312,7 +316,7 @@ func (a *App) readCode(ctx context.Context, title, prompt, label ui.Text, minLen
 		}
 		if !valid(code) {
 			a.log.Info("code refused before sending", "title", title.EN, "length", len(code))
-			note = a.ui.T(bad)
+			note, refused = a.ui.T(bad), true
 			continue
 		}
 		return code, nil
