@@ -127,6 +127,9 @@ type Stats struct {
 	PendingReversals int64            `json:"pending_reversals"`
 	FailedReversals  int64            `json:"failed_reversals"`
 	SchemaVersion    int              `json:"schema_version"`
+	// Orders counts the QR orders, OpenOrders those whose end is not known yet.
+	Orders     int64 `json:"orders"`
+	OpenOrders int64 `json:"open_orders"`
 }
 
 // Stats counts records by status, events and reversals.
@@ -140,10 +143,12 @@ func (j *Journal) Stats(ctx context.Context) (Stats, error) {
 		return s, err
 	}
 	for q, dst := range map[string]*int64{
-		"SELECT count(*) FROM records":                           &s.Records,
-		"SELECT count(*) FROM events":                            &s.Events,
-		"SELECT count(*) FROM reversals WHERE state = 'pending'": &s.PendingReversals,
-		"SELECT count(*) FROM reversals WHERE state = 'failed'":  &s.FailedReversals,
+		"SELECT count(*) FROM records":                                       &s.Records,
+		"SELECT count(*) FROM events":                                        &s.Events,
+		"SELECT count(*) FROM reversals WHERE state = 'pending'":             &s.PendingReversals,
+		"SELECT count(*) FROM reversals WHERE state = 'failed'":              &s.FailedReversals,
+		"SELECT count(*) FROM orders":                                        &s.Orders,
+		"SELECT count(*) FROM orders WHERE status IN ('pending', 'unknown')": &s.OpenOrders,
 	} {
 		if err := j.queryRow(ctx, q).Scan(dst); err != nil {
 			return s, err

@@ -130,6 +130,9 @@ func TestOrdersLife(t *testing.T) {
 		rows[2]["type"] != "qr_refund" || rows[2]["original_order"] != a.No || rows[1]["status"] != "cancelled" {
 		t.Errorf("export = %s", out.String())
 	}
+	if st, err := j.Stats(ctx); err != nil || st.Orders != 3 || st.OpenOrders != 0 {
+		t.Errorf("stats = %+v, %v; want 3 orders, none open", st, err)
+	}
 	rep, err := j.Verify(ctx)
 	if err != nil || !rep.OK() {
 		t.Errorf("verify = %+v, %v", rep, err)
