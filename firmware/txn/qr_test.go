@@ -240,3 +240,30 @@ func TestQRCashierGivesUp(t *testing.T) {
 		cancel()
 	}
 }
+
+// TestQRRefundAnswerLost: a refund whose answer is lost is queried, never sent again;
+// still unknown, it counts against what is left to refund until Resolve finds it done.
+func TestQRRefundAnswerLost(t *testing.T) {
+	q, h, _ := newQR(t)
+	ctx := context.Background()
+	o, err := q.Pay(ctx, txn.QRPayRequest{Amount: 1000, Code: code, Operator: "01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sent = nil
+	h.script = []qrAnswer{noAnswer, noAnswer}
+	r, err := q.Refund(ctx, txn.QRRefundRequest{OrigNo: o.No, Amount: 600, Operator: "01", Supervisor: "00", SupervisorOK: true})
+	if err != nil || r.Status != txn.OrderUnknown || h.ops() != "refund query" {
+		t.Fatalf("refund = %+v, %v after %q; want unknown after a refund and a query", r, err, h.ops())
+	}
+	_, err = q.Refund(ctx, txn.QRRefundRequest{OrigNo: o.No, Amount: 500, Operator: "01", Supervisor: "00", SupervisorOK: true})
+	refusedBy(t, err, "refunds within original")
+	h.sent = nil
+	h.script = []qrAnswer{paid}
+	if left := q.Resolve(ctx); left != 0 || h.ops() != "query" {
+		t.Errorf("Resolve left %d after %q; want 0 after one query", left, h.ops())
+	}
+	if p, _ := q.FindOrder(ctx, o.No); p.Refunded != 600 || p.Refundable() != 400 {
+		t.Errorf("payment after the refund was found done: refunded %d, refundable %d; want 600, 400", p.Refunded, p.Refundable())
+	}
+}
