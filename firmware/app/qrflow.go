@@ -88,17 +88,28 @@ func (a *App) qrMenu(ctx context.Context) error {
 	})
 }
 
-// resolveOrders ends the orders a restart or an unanswered cancel left open, unless a
-// flow is busy with an order (it would be queried and cancelled under the customer's
-// thumb). The host worker calls it.
-func (a *App) resolveOrders(ctx context.Context) {
-	if a.qr == nil || !a.qrMu.TryLock() {
+// orderResolver ends, from the host worker, the orders a restart or an unanswered
+// cancel left open, backing off while they stay open (the host unreachable), as the
+// reversals do: each try writes its messages to the journal.
+type orderResolver struct {
+	next time.Time
+	gap  time.Duration
+}
+
+// try resolves the open orders when due, unless a flow is busy with an order (it
+// would be queried and cancelled under the customer's thumb).
+func (r *orderResolver) try(ctx context.Context, a *App) {
+	if a.qr == nil || time.Now().Before(r.next) || !a.qrMu.TryLock() {
 		return
 	}
 	defer a.qrMu.Unlock()
-	if left := a.qr.Resolve(ctx); left > 0 {
-		a.log.Warn("QR orders still open", "count", left)
+	if left := a.qr.Resolve(ctx); left != 0 {
+		r.gap = min(max(2*r.gap, reversalEvery), reversalMaxGap)
+		r.next = time.Now().Add(r.gap)
+		a.log.Warn("QR orders still open", "count", left, "retry_in", r.gap)
+		return
 	}
+	r.next, r.gap = time.Time{}, 0
 }
 
 // qrOpen counts the orders still open (simctl state).

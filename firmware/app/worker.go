@@ -31,7 +31,8 @@ func (a *App) hostWorker(ctx context.Context) {
 	}
 	// QR orders a restart left open are queried (and cancelled) as soon as the host
 	// takes messages.
-	a.resolveOrders(ctx)
+	var orders orderResolver
+	orders.try(ctx, a)
 	gap := reversalEvery
 	next := time.Now().Add(gap)
 	var keys signOnRetrier
@@ -43,7 +44,7 @@ func (a *App) hostWorker(ctx context.Context) {
 		if time.Now().Before(next) {
 			continue
 		}
-		a.resolveOrders(ctx)
+		orders.try(ctx, a)
 		switch left := a.engine.FlushReversals(ctx); {
 		case left > 0:
 			a.log.Warn("reversals still pending", "count", left)

@@ -515,9 +515,12 @@ func (q *QR) cancel(ctx context.Context, o *Order) (*Order, error) {
 }
 
 // Resolve ends the orders a restart or an unanswered cancel left open: each is
-// queried (never paid again) and, when still not settled, cancelled. It returns how
-// many are still open.
+// queried once (never paid again) and, when that does not settle it, cancelled — the
+// customer who was confirming is long gone. It returns how many are still open.
 func (q *QR) Resolve(ctx context.Context) int {
+	once := *q
+	once.MaxQueries, once.QueryEvery, once.Progress, once.Sleep = 1, 0, nil, nil
+	q = &once
 	open, err := q.Orders.OpenOrders(ctx)
 	if err != nil {
 		return -1
