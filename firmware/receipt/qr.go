@@ -2,7 +2,6 @@ package receipt
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"posfw/drivers/printer/escpos"
@@ -64,23 +63,7 @@ func OrderStatusText(o txn.Order) i18n.Text {
 func (s OrderSlip) Bytes() ([]byte, error) {
 	o := s.Order
 	var b escpos.Builder
-	b.Init().Align(escpos.Center).Bold(true).Line(s.Merchant.Name).Bold(false)
-	b.Line(copyNames[s.Copy].Both())
-	if s.Reprint {
-		b.Bold(true).Line("*** REPRINT 重打印 ***").Bold(false)
-	}
-	if n := orderNotices[o.Status]; n != nil {
-		b.Line(strings.Repeat("*", Cols)).Bold(true)
-		for _, t := range n {
-			b.Line(t.ZH).Line(t.EN)
-		}
-		b.Bold(false).Line(strings.Repeat("*", Cols))
-	}
-	b.Align(escpos.Left)
-	b.Line(kv("商户号 MID", s.Merchant.MerchantID))
-	b.Line(kv("终端号 TID", s.Merchant.TerminalID))
-	b.Line(kv("操作员 Operator", o.Operator))
-	b.Line(strings.Repeat("-", Cols))
+	slipHead(&b, s.Merchant, s.Copy, s.Reprint, orderNotices[o.Status], o.Operator)
 	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(orderKindNames[o.Kind].ZH).Size(1, 1).Line(orderKindNames[o.Kind].EN).Bold(false).Align(escpos.Left)
 	w := WalletName(o.Wallet)
 	b.Line(kv("钱包 Wallet", w.EN))

@@ -91,28 +91,34 @@ func kv(label, value string) string {
 	return label + strings.Repeat(" ", gap) + value
 }
 
-// Bytes renders the slip as ESC/POS.
-func (s Slip) Bytes() ([]byte, error) {
-	r := s.Record
-	loc := zone(s.Location)
-	var b escpos.Builder
-	b.Init().Align(escpos.Center).Bold(true).Line(s.Merchant.Name).Bold(false)
-	b.Line(copyNames[s.Copy].Both())
-	if s.Reprint {
+// slipHead is the head every slip starts with: the merchant, which copy, REPRINT when
+// it is one, the status notice in a box, MID, TID and the operator.
+func slipHead(b *escpos.Builder, m Merchant, c Copy, reprint bool, notice []i18n.Text, operator string) {
+	b.Init().Align(escpos.Center).Bold(true).Line(m.Name).Bold(false)
+	b.Line(copyNames[c].Both())
+	if reprint {
 		b.Bold(true).Line("*** REPRINT 重打印 ***").Bold(false)
 	}
-	if n := notices[r.Status]; n != nil {
+	if notice != nil {
 		b.Line(strings.Repeat("*", Cols)).Bold(true)
-		for _, t := range n {
+		for _, t := range notice {
 			b.Line(t.ZH).Line(t.EN)
 		}
 		b.Bold(false).Line(strings.Repeat("*", Cols))
 	}
 	b.Align(escpos.Left)
-	b.Line(kv("商户号 MID", s.Merchant.MerchantID))
-	b.Line(kv("终端号 TID", s.Merchant.TerminalID))
-	b.Line(kv("操作员 Operator", r.Operator))
+	b.Line(kv("商户号 MID", m.MerchantID))
+	b.Line(kv("终端号 TID", m.TerminalID))
+	b.Line(kv("操作员 Operator", operator))
 	b.Line(strings.Repeat("-", Cols))
+}
+
+// Bytes renders the slip as ESC/POS.
+func (s Slip) Bytes() ([]byte, error) {
+	r := s.Record
+	loc := zone(s.Location)
+	var b escpos.Builder
+	slipHead(&b, s.Merchant, s.Copy, s.Reprint, notices[r.Status], r.Operator)
 	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(typeNames[r.Type].Both()).Size(1, 1).Bold(false).Align(escpos.Left)
 	if r.MaskedPAN != "" {
 		b.Line("卡号 Card No.")
