@@ -149,7 +149,6 @@ func (a *App) updateFromUSB(ctx context.Context, op operator.Operator) error {
 	}
 	var items []ui.Item
 	for _, f := range found {
-		f := f
 		label := ui.Text{EN: f.Manifest.Version, ZH: f.Manifest.Version}
 		if f.Err != nil {
 			label = ui.Text{EN: "refused: " + f.Err.Error(), ZH: "不可用: " + f.Err.Error()}
