@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"posfw/firmware/datadir"
 	"slices"
 	"time"
 
@@ -158,7 +159,7 @@ func runBench(e *env, args []string) error {
 	keys := &timedKeys{Keys: pad}
 	client := host.New(host.Config{Address: ln.Addr().String(), TerminalID: "BENCH001", MerchantID: "898000000000001", Keys: keys, Dialect: dialect})
 	defer client.Close()
-	j, err := journal.OpenWith(filepath.Join(dir, "journal.db"), journal.Options{Witness: pad})
+	j, err := journal.OpenWith(datadir.Dir(dir).Journal(), journal.Options{Witness: pad})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/diag"
 	"posfw/firmware/update"
 )
@@ -20,7 +21,7 @@ import (
 func runDiag(e *env, args []string) error {
 	fs := e.flags("diag")
 	out := fs.String("out", ".", "directory to write the archive to (e.g. a USB stick)")
-	data := fs.String("data", "/var/lib/posfw", "data directory: journal and logs")
+	data := fs.String("data", datadir.Default(), "data directory: journal and logs")
 	root := fs.String("root", update.DefaultRoot, "install root holding the slots")
 	cfgFile := fs.String("config", "/etc/posfw/posfw.toml", "terminal configuration")
 	selftest := fs.Bool("selftest", true, "run the device self test (stop `posfw run` first: the ports are its)")
@@ -71,7 +72,7 @@ func runDiag(e *env, args []string) error {
 	if *selftest && boardName != "" {
 		parts = append(parts, capture("selftest.txt", runSelftest, "--board", boardName))
 	}
-	if _, err := os.Stat(filepath.Join(*data, "journal.db")); err == nil {
+	if _, err := os.Stat(datadir.Dir(*data).Journal()); err == nil {
 		parts = append(parts, capture("journal-stats.txt", runJournal, "stats", "--data", *data))
 		parts = append(parts, capture("journal-verify.txt", runJournal, "verify", "--data", *data))
 	} else {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/update"
 )
 
@@ -119,7 +120,7 @@ func runInstall(e *env, args []string) error {
 	if err := os.MkdirAll(filepath.Join(units, "multi-user.target.wants"), 0o755); err != nil {
 		return err
 	}
-	unit := update.Unit(update.DefaultRoot, "/etc/posfw/posfw.toml", "/var/lib/posfw")
+	unit := update.Unit(update.DefaultRoot, "/etc/posfw/posfw.toml", datadir.Terminal)
 	if err := writeOwned(filepath.Join(units, "posfw.service"), []byte(unit), 0o644, 0, 0); err != nil {
 		return err
 	}

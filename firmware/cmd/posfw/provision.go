@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"posfw/drivers/pinpad/padsim"
 	"posfw/firmware/app"
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/journal"
 	"posfw/firmware/operator"
 )
@@ -33,7 +33,7 @@ import (
 //	    components typed on standard input, each twice; the pad's check value is shown
 func runProvision(e *env, args []string) error {
 	fs := e.flags("provision")
-	data := fs.String("data", "/var/lib/posfw", "data directory holding the journal")
+	data := fs.String("data", datadir.Default(), "data directory holding the journal")
 	out := fs.String("out", "", "config: file to write")
 	tid := fs.String("terminal-id", "", "config: terminal id (8 characters)")
 	mid := fs.String("merchant-id", "", "config: merchant id (15 characters)")
@@ -247,7 +247,7 @@ func openOperators(data string) (*journal.Journal, *operator.Service, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, err
 	}
-	j, err := journal.Open(filepath.Join(data, "journal.db"))
+	j, err := journal.Open(datadir.Dir(data).Journal())
 	if err != nil {
 		return nil, nil, err
 	}

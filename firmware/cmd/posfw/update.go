@@ -22,6 +22,7 @@ import (
 	"posfw/board"
 	"posfw/drivers/modem"
 	"posfw/firmware/config"
+	"posfw/firmware/datadir"
 	"posfw/firmware/diag"
 	"posfw/firmware/journal"
 	"posfw/firmware/update"
@@ -389,7 +390,7 @@ func updateConfirm(e *env, args []string) error {
 func updateRollback(e *env, args []string) error {
 	s := e.verbFlags("rollback")
 	root := rootFlag(s)
-	data := s.String("data", "/var/lib/posfw", "data directory holding the journal")
+	data := s.String("data", datadir.Default(), "data directory holding the journal")
 	pos, err := s.parse(args)
 	if err != nil {
 		return err
@@ -397,7 +398,7 @@ func updateRollback(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
-	schema, err := journalSchema(filepath.Join(*data, "journal.db"))
+	schema, err := journalSchema(datadir.Dir(*data).Journal())
 	if err != nil {
 		return err
 	}
@@ -474,7 +475,7 @@ func updateHealth(e *env, args []string) error {
 
 // healthChecks are the checks for the command line runArgs (run|sim [--config F] [--data D]).
 func healthChecks(r update.Root, runArgs []string) ([]diag.Check, error) {
-	cfgFile, data := "", "/var/lib/posfw"
+	cfgFile, data := "", datadir.Default()
 	if len(runArgs) > 0 && runArgs[0] == "run" {
 		cfgFile = "/etc/posfw/posfw.toml"
 	}
@@ -546,7 +547,7 @@ func healthChecks(r update.Root, runArgs []string) ([]diag.Check, error) {
 		}
 	}
 	checks = append(checks, diag.Check{Name: "journal", Run: func(ctx context.Context) (string, error) {
-		return healthJournal(ctx, filepath.Join(data, "journal.db"))
+		return healthJournal(ctx, datadir.Dir(data).Journal())
 	}})
 	return checks, nil
 }
