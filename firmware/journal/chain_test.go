@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"posfw/firmware/txn"
 )
@@ -143,7 +144,13 @@ func TestArmedReversalSurvivesMigration(t *testing.T) {
 	r := newSale()
 	err = old.tx(ctx, func(t *wtx) error {
 		now := old.now()
-		if err := insertRecord(t, r, now); err != nil {
+		// Schema 3's columns: the chip columns of 0009 are not there yet.
+		r.CreatedAt, r.UpdatedAt = now.UTC().Truncate(time.Microsecond), now
+		if err := t.QueryRow(`INSERT INTO records (type, status, amount, currency, stan, batch, invoice,
+			masked_pan, card_hash, entry_mode, operator, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, 1, 1, ?, ?, ?, ?, ?, ?) RETURNING id, stan, batch, invoice`,
+			r.Type, r.Status, r.Amount, r.Currency, r.MaskedPAN, r.CardHash, r.EntryMode, r.Operator,
+			fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt)).Scan(&r.ID, &r.STAN, &r.Batch, &r.Invoice); err != nil {
 			return err
 		}
 		if err := t.appendEvent(now, evBegin, r.ID, r.Operator, r); err != nil {

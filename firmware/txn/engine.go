@@ -2,8 +2,10 @@ package txn
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +106,7 @@ func (e *Engine) Sale(ctx context.Context, req SaleRequest) (*Record, error) {
 		Type: Sale, Amount: req.Amount, Currency: e.Currency,
 		MaskedPAN: req.Card.Masked(), CardHash: hash, EntryMode: req.Card.EntryMode,
 		Operator: req.Operator, DuplicateConfirmed: c.Duplicate != nil,
+		ICC: req.Card.iccHex(), PSN: req.Card.PSN,
 	}
 	return e.online(ctx, r, req.Card, nil, "")
 }
@@ -172,7 +175,7 @@ func (e *Engine) Void(ctx context.Context, req VoidRequest) (*Record, error) {
 		Operator: req.Operator, Supervisor: req.Supervisor,
 	}
 	if req.Card != nil {
-		r.EntryMode = req.Card.EntryMode
+		r.EntryMode, r.PSN, r.ICC = req.Card.EntryMode, req.Card.PSN, req.Card.iccHex()
 	}
 	effects := []Effect{{ID: o.ID, Status: Voided}}
 	if o.Type == Refund && o.OrigID != 0 {
@@ -237,7 +240,7 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error)
 	r := &Record{
 		Type: Refund, Amount: req.Amount, Currency: e.Currency,
 		MaskedPAN: req.Card.Masked(), CardHash: c.CardHash, EntryMode: req.Card.EntryMode,
-		OrigRRN: req.OrigRRN, OrigDate: req.OrigDate,
+		PSN: req.Card.PSN, ICC: req.Card.iccHex(), OrigRRN: req.OrigRRN, OrigDate: req.OrigDate,
 		Operator: req.Operator, Supervisor: req.Supervisor,
 	}
 	var effects []Effect
@@ -318,6 +321,9 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 	}
 	resp, err := e.Host.Send(ctx, req)
 	o, signOn := outcomeOf(r.ID, resp, err, effects)
+	if card != nil && card.Chip != nil {
+		o = chipOutcome(card.Chip, o, err == nil)
+	}
 	// The outcome must be committed even if the caller's context ended meanwhile: the
 	// host has answered (or not), and the journal must say which.
 	done, ferr := e.Store.Finish(context.WithoutCancel(ctx), o)
@@ -383,6 +389,26 @@ func outcomeOf(id int64, resp Response, err error, effects []Effect) (o Outcome,
 		o.Status = Declined
 	}
 	return o, false
+}
+
+// ReasonCardDeclined is the reversal reason of an approval the card did not accept
+// (ISO 8583 reason 06, the terminal could not complete).
+const ReasonCardDeclined = "06"
+
+// chipOutcome gives the host's answer to the card before the outcome is written: the
+// record is still pending, its reversal armed, so a power cut while the card works
+// reverses it. An approval the card refuses (AAC at the second GENERATE AC, a card
+// pulled out, a failed issuer authentication the card will not pass) is reversed;
+// every other outcome stands, the card being told to decline.
+func chipOutcome(chip ChipCard, o Outcome, answered bool) Outcome {
+	v := chip.Complete(answered && o.Status != ReversalPending, o.Response)
+	if v.ICC != nil {
+		o.ICC = strings.ToUpper(hex.EncodeToString(v.ICC))
+	}
+	if o.Status == Approved && !v.Accepted {
+		o.Status, o.ReversalReason, o.Effects = ReversalPending, ReasonCardDeclined, nil
+	}
+	return o
 }
 
 // reversalsFirst sends the reversals owed and applies ReversalRules: nil when none is

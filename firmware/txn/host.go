@@ -2,7 +2,9 @@ package txn
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -16,6 +18,41 @@ type Card struct {
 	// PINBlock and KSN come encrypted from the PIN pad; empty when no PIN was entered.
 	PINBlock []byte
 	KSN      []byte
+	// ICC is the chip's data for the host (field 55, BER-TLV) of a chip or contactless
+	// card: cryptogram, counters, TVR. It holds no PAN, track or PIN (the kernel's
+	// Field55 leaves them out), so the record may keep it. Nil for other cards.
+	ICC []byte
+	// PSN is the card's sequence number (EMV 5F34, field 23) as two digits; "" when the
+	// card has none.
+	PSN string
+	// Chip, set for an online chip transaction, is the card that has the last word on
+	// the host's answer (EMV's second GENERATE AC): the engine gives it the answer
+	// before the outcome is written.
+	Chip ChipCard
+}
+
+// iccHex is the card's chip data as a record keeps it.
+func (c *Card) iccHex() string { return strings.ToUpper(hex.EncodeToString(c.ICC)) }
+
+// ChipCard is the card's side of an online chip transaction: the host's answer goes
+// back to the card (issuer authentication, scripts, the second GENERATE AC), and an
+// approval the card does not accept is reversed.
+type ChipCard interface {
+	// Complete gives the card the host's answer; answered is false when no valid answer
+	// came (the card is then asked to decline). It must not block for long: the record
+	// is still pending, its reversal armed, while the card works.
+	Complete(answered bool, resp Response) ChipVerdict
+}
+
+// ChipVerdict is what the card made of the host's answer.
+type ChipVerdict struct {
+	// Accepted: the card approved (TC) what the host approved.
+	Accepted bool
+	// ICC replaces the record's chip data: the final cryptogram, TVR and TSI, for the
+	// slip, the reversal and the upload. Nil keeps the request's.
+	ICC []byte
+	// Reason says why the card did not accept, for the log and the slip.
+	Reason string
 }
 
 // Wipe zeroes the card data.
@@ -76,6 +113,9 @@ type Response struct {
 	RRN      string // field 37
 	AuthCode string // field 38
 	HostTime time.Time
+	// ICC is the host's field 55 for the card (issuer authentication data, scripts), as
+	// raw BER-TLV bytes in a string so that a Response stays comparable; "" when none.
+	ICC string
 }
 
 // Reversal asks the host to undo a request that got no valid answer.

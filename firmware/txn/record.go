@@ -60,11 +60,14 @@ type EntryMode string
 
 // Entry modes.
 const (
-	Swiped  EntryMode = "swipe"
-	Keyed   EntryMode = "manual"
-	Chip    EntryMode = "chip"
-	Tapped  EntryMode = "contactless"
-	NoEntry EntryMode = "" // manual refunds: no card
+	Swiped EntryMode = "swipe"
+	Keyed  EntryMode = "manual"
+	Chip   EntryMode = "chip"
+	Tapped EntryMode = "contactless"
+	// Fallback is a swipe of a chip card after its chip failed (field 22 80x, the
+	// dialect's fallback indicator).
+	Fallback EntryMode = "fallback"
+	NoEntry  EntryMode = "" // manual refunds: no card
 )
 
 // Record is one journal row: a money record. It never holds more of the card than the
@@ -95,8 +98,15 @@ type Record struct {
 	// Reason of a manual refund, or why a duplicate was let through.
 	Reason             string
 	DuplicateConfirmed bool
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// ICC is the chip data (field 55 BER-TLV, no PAN, track or PIN) of a chip or
+	// contactless record in upper-case hex (a Record stays comparable and its JSON
+	// snapshot readable): the request's, then the card's final one (its TC or AAC).
+	// Reversals and uploads send it; slips print AID, TVR, TSI and the cryptogram from it.
+	ICC string
+	// PSN is the card sequence number (field 23) of a chip record.
+	PSN       string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Refundable is what is left to refund of an approved sale.

@@ -22,6 +22,9 @@ type Outcome struct {
 	// ReversalReason is set when Status is ReversalPending.
 	ReversalReason string
 	Effects        []Effect
+	// ICC, when set, replaces the record's chip data (the card's final cryptogram), hex
+	// as Record.ICC.
+	ICC string
 }
 
 // ReversalTask is a record whose reversal must still be sent.
