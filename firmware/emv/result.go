@@ -30,10 +30,13 @@ const (
 	// InsertCard: contactless only — the amount is over the contactless limit or the
 	// card asked for another interface: "please insert card".
 	InsertCard
+	// CardRead: ReadCard read the card's application data; no cryptogram was asked for.
+	CardRead
 )
 
 var outcomeNames = map[Outcome]string{Online: "online", Approved: "approved", Declined: "declined",
-	ReverseApproved: "card declined after host approval", Refused: "refused", ChipError: "chip error", InsertCard: "insert card"}
+	ReverseApproved: "card declined after host approval", Refused: "refused", ChipError: "chip error", InsertCard: "insert card",
+	CardRead: "card read"}
 
 func (o Outcome) String() string {
 	if s, ok := outcomeNames[o]; ok {
