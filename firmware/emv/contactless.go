@@ -160,7 +160,7 @@ func (t *Transaction) tap() error {
 	case ctq1&ctqOnlinePIN != 0 && t.res.Outcome == Online && t.k.P.Capabilities[1]&capOnlinePIN != 0:
 		st := PINPadFailed
 		if t.k.Hooks.PIN != nil {
-			st = t.k.Hooks.PIN()
+			st = t.k.Hooks.PIN(t.res.Card)
 		}
 		if st == PINEntered {
 			t.set(tvrOnlinePIN)

@@ -86,7 +86,7 @@ func (t *Transaction) perform(r CVMRule) (st cvmStatus, known bool) {
 		}
 		st := PINPadFailed
 		if t.k.Hooks.PIN != nil {
-			st = t.k.Hooks.PIN()
+			st = t.k.Hooks.PIN(t.res.Card)
 		}
 		switch st {
 		case PINEntered:

@@ -121,7 +121,7 @@ func FuzzKernelAnswers(f *testing.F) {
 			t.Fatal(err)
 		}
 		fc := &fuzzCard{Card: card, which: int(which % 16), answer: answer}
-		tx, r := kernel(nil, Hooks{PIN: func() PINStatus { return PINEntered }}).Contact(fc, Txn{Amount: 100})
+		tx, r := kernel(nil, Hooks{PIN: func(CardData) PINStatus { return PINEntered }}).Contact(fc, Txn{Amount: 100})
 		if r.Outcome == Online {
 			r = tx.Complete(HostResult{Answered: true, ResponseCode: "00"})
 		}

@@ -43,7 +43,8 @@ type Hooks struct {
 	Choose func(apps []Candidate) (int, error)
 	// PIN has the PIN pad take the cardholder's PIN for online verification. The
 	// kernel never sees the PIN or its block; the app keeps the block for the host.
-	PIN func() PINStatus
+	// It gets the card's data: a PIN block (ISO 9564 format 0) is bound to the PAN.
+	PIN func(card CardData) PINStatus
 }
 
 // Txn is what the kernel needs of the sale.

@@ -100,8 +100,14 @@ func (is *issuer) answer(t *testing.T, card *cardsim.Card, r Result) HostResult 
 	return HostResult{Answered: true, ResponseCode: is.arc, ICC: back}
 }
 
-func pinHook(calls *int, st PINStatus) func() PINStatus {
-	return func() PINStatus { *calls++; return st }
+func pinHook(calls *int, st PINStatus) func(CardData) PINStatus {
+	return func(c CardData) PINStatus {
+		if c.PAN == "" {
+			panic("PIN hook without the card's PAN")
+		}
+		*calls++
+		return st
+	}
 }
 
 // TestContactCards drives every contact test card through the kernel and an issuer.
@@ -693,7 +699,7 @@ func TestCDAKeyUnrecoverable(t *testing.T) {
 	p := DefaultParams()
 	p.CAPK = nil
 	var trace []string
-	k := kernel(p, Hooks{PIN: func() PINStatus { return PINEntered }})
+	k := kernel(p, Hooks{PIN: func(CardData) PINStatus { return PINEntered }})
 	k.Trace = func(s string) { trace = append(trace, s) }
 	_, r := k.Contact(open(t, "chip-cda"), Txn{Amount: 100})
 	if r.Outcome != Online || !r.Has(TVRCDAFailed) {
