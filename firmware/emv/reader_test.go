@@ -79,7 +79,7 @@ func hostAnswer(t *testing.T, card *cardsim.Card, r emv.Result, arc string) emv.
 func TestThroughReader(t *testing.T) {
 	sim, r := reader(t)
 	var trace []string
-	k := &emv.Kernel{P: emv.DefaultParams(), Hooks: emv.Hooks{PIN: func() emv.PINStatus { return emv.PINEntered }},
+	k := &emv.Kernel{P: emv.DefaultParams(), Hooks: emv.Hooks{PIN: func(emv.CardData) emv.PINStatus { return emv.PINEntered }},
 		Trace: func(s string) { trace = append(trace, s) }}
 
 	card, err := cardsim.Open("chip-pin")
