@@ -14,6 +14,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posfw/drivers/emv/tlv"
 	"posfw/drivers/pinpad"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
@@ -310,6 +311,18 @@ func (f Fields) card(card *txn.Card) (CardFields, error) {
 		return nil, fmt.Errorf("entry mode %q cannot be sent", card.EntryMode)
 	}
 	f[22] = mode
+	if len(card.ICC) > 0 {
+		// The kernel's field 55 holds no PAN, track or PIN (txn.Card.ICC), so it may
+		// travel as an ordinary field.
+		f[55] = string(card.ICC)
+	}
+	if card.PSN != "" {
+		psn, err := FormatPSN(card.PSN)
+		if err != nil {
+			return nil, err
+		}
+		f[23] = psn
+	}
 	cf := CardFields{}
 	if len(card.PAN) > 0 {
 		cf[2] = card.PAN
@@ -386,7 +399,75 @@ func (c *Client) reversal(o txn.Record, reason string) (Fields, error) {
 	if o.RRN != "" {
 		f[37] = o.RRN
 	}
+	c.chipData(f, o, ReversalTags)
 	return f, nil
+}
+
+// ReversalTags are the chip data a reversal of a chip record carries in field 55, in
+// this order (UnionPay's reversal list): the TVR and IFD serial number say what the
+// terminal saw, the IAD and ATC identify the card's transaction to the issuer (which
+// may then undo its counters), and the issuer script results (DF31 in UnionPay's
+// spelling, 9F5B in EMV's: the record keeps whichever the kernel wrote) tell a script
+// that ran. The cryptogram and terminal data are left out: a reversal asks the issuer to
+// undo, not to authorise, and the less card data travels the better.
+var ReversalTags = []tlv.Tag{0x95, 0x9F1E, 0x9F10, 0x9F36, 0xDF31, 0x9F5B}
+
+// chipData sets fields 55 and 23 of a reversal or upload from a chip record: of its
+// chip data the tags given (all of them when tags is nil), and its PSN. Chip data the
+// record keeps in a form that does not parse is left out, with a warning: the reversal
+// or upload must go all the same.
+func (c *Client) chipData(f Fields, r txn.Record, tags []tlv.Tag) {
+	if r.PSN != "" {
+		if psn, err := FormatPSN(r.PSN); err == nil {
+			f[23] = psn
+		} else {
+			c.log.Warn("host: record's card sequence number left out", "stan", r.STAN, "error", err)
+		}
+	}
+	if r.ICC == "" {
+		return
+	}
+	icc, err := SelectICC(r.ICC, tags)
+	if err != nil {
+		c.log.Warn("host: record's chip data left out", "stan", r.STAN, "error", err)
+		return
+	}
+	if len(icc) > 0 {
+		f[55] = string(icc)
+	}
+}
+
+// SelectICC decodes a record's chip data (upper-case hex BER-TLV, txn.Record.ICC) and
+// returns the objects of tags among it, in the order of tags; all of it when tags is
+// nil.
+func SelectICC(hexICC string, tags []tlv.Tag) ([]byte, error) {
+	b, err := hex.DecodeString(hexICC)
+	if err != nil {
+		return nil, errors.New("chip data is not hex")
+	}
+	l, err := tlv.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("chip data: %w", err)
+	}
+	if tags == nil {
+		return l.Bytes(), nil
+	}
+	var out tlv.List
+	for _, t := range tags {
+		if o, ok := l.Find(t); ok {
+			out = append(out, o)
+		}
+	}
+	return out.Bytes(), nil
+}
+
+// FormatPSN returns field 23 for a card sequence number of two digits (EMV 5F34):
+// three digits, a leading zero.
+func FormatPSN(psn string) (string, error) {
+	if len(psn) != 2 || !allDigits(psn) {
+		return "", fmt.Errorf("card sequence number %q is not two digits", psn)
+	}
+	return "0" + psn, nil
 }
 
 // Settle sends the batch totals (0500, processing code 920000; 960000 for the
@@ -467,6 +548,9 @@ func (c *Client) upload(r txn.Record, stan int64) (Fields, error) {
 	if r.AuthCode != "" {
 		f[38] = r.AuthCode
 	}
+	// A chip record goes with its chip data as the card left it: its TC (or AAC), the
+	// proof the acquirer settles on.
+	c.chipData(f, r, nil)
 	return f, nil
 }
 
@@ -477,6 +561,7 @@ func (c *Client) response(msg *Decoded) txn.Response {
 		RRN:      msg.Get(37),
 		AuthCode: msg.Get(38),
 		HostTime: c.hostTime(msg.Get(13), msg.Get(12)),
+		ICC:      msg.Get(55),
 	}
 }
 

@@ -135,7 +135,7 @@ func typeCode(mti, proc string) string {
 // toWire maps neutral fields to CUP fields (string values; the card's stay apart).
 func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 	w := Fields{}
-	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 25, 35, 37, 38, 39, 41, 42, 49, 52, 64} {
+	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 23, 25, 35, 37, 38, 39, 41, 42, 49, 52, 55, 64} {
 		if v, ok := f[id]; ok {
 			w[id] = v
 		}
@@ -165,6 +165,17 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 		}
 	case "0320", "0330":
 		f60.NetCode = cup.NetBatchUpload
+	}
+	if chipRequest(mti, f) {
+		// A chip, contactless or fallback request says what the terminal reads and
+		// whether the chip failed (60.4, 60.5); 60.3 is then present as well.
+		if f60.NetCode == "" {
+			f60.NetCode = cup.NetNone
+		}
+		if mti == "0320" && f[55] != "" {
+			f60.NetCode = cup.NetBatchUploadICC
+		}
+		f60.Rest = cup.ReadContactContactless + cup.ICCondition(isFallback(f[22]))
 	}
 	w[60] = f60.String()
 	if p, ok := f[3]; ok && mti != "0500" && mti != "0510" {
@@ -232,10 +243,28 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 	return w, nil
 }
 
+// chipRequest reports whether a request is of a chip card: it carries chip data (55),
+// or its entry mode (22) is chip (05x), contactless (07x) or fallback (80x).
+func chipRequest(mti string, f Fields) bool {
+	switch mti {
+	case "0200", "0220", "0400", "0401", "0320":
+	default:
+		return false
+	}
+	if f[55] != "" {
+		return true
+	}
+	m := f[22]
+	return strings.HasPrefix(m, entryModes[txn.Chip]) || strings.HasPrefix(m, entryModes[txn.Tapped]) || isFallback(m)
+}
+
+// isFallback reports whether field 22 says a chip card was swiped after its chip failed.
+func isFallback(mode string) bool { return strings.HasPrefix(mode, entryModes[txn.Fallback]) }
+
 // fromWire maps CUP fields back to neutral ones.
 func (d CUP) fromWire(mti string, w Fields) (Fields, error) {
 	f := Fields{}
-	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 25, 35, 37, 38, 39, 41, 42, 49, 52, 53, 64} {
+	for _, id := range []int{2, 4, 11, 12, 13, 14, 22, 23, 25, 35, 37, 38, 39, 41, 42, 49, 52, 53, 55, 64} {
 		if v, ok := w[id]; ok {
 			f[id] = v
 		}

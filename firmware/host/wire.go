@@ -149,6 +149,9 @@ var entryModes = map[txn.EntryMode]string{
 	txn.Swiped: "02",
 	txn.Chip:   "05",
 	txn.Tapped: "07",
+	// A chip card swiped after its chip could not be read (ISO 8583 "80": chip-capable
+	// terminal, magnetic stripe read, chip failed).
+	txn.Fallback: "80",
 }
 
 // EntryModeCode returns field 22 for a card read in mode m.

@@ -13,6 +13,8 @@ const (
 	testTrack2 = "4761739001010119=29122011143800000" // 34 characters
 	testPIN    = "\x12\x34\x56\x78\x90\xAB\xCD\xEF"
 	testMAC    = "4A3F9C01" // a CUP MAC is 8 ASCII hex characters
+	// testICC is a request's chip data: ARQC (9F26), ATC (9F36), TVR (95).
+	testICC = "\x9F\x26\x08\x11\x22\x33\x44\x55\x66\x77\x88" + "\x9F\x36\x02\x00\x01" + "\x95\x05\x00\x00\x00\x80\x00"
 )
 
 type segment struct {
@@ -328,6 +330,39 @@ var goldens = []golden{
 			{"F49", "156"},
 			bin("F60", "00 11 22 00 00 07 20 30"),
 			bin("F61", "00 16 00 00 07 00 01 23 04 12"),
+			{"F64", testMAC},
+		},
+	},
+	{
+		// A chip sale: 22 = 051 (chip, PIN), 23 = card sequence number 001 (n3, BCD
+		// right-aligned), 55 = the chip data (b...255: a 2-byte BCD length in bytes, then
+		// the bytes), 60 = 22 000007 000 6 0 (60.3 none, 60.4 contact and contactless
+		// reader, 60.5 not a fallback).
+		name: "0200 chip sale", mti: "0200",
+		fields: map[int]string{
+			2: testPAN, 3: "000000", 4: "12345", 11: "000125", 12: "153000", 13: "0412", 14: "2912",
+			22: "051", 23: "001", 25: "00", 35: testTrack2, 41: "TERM0001", 42: "MERCHANT0000001",
+			49: "156", 55: testICC, 60: "2200000700060", 64: testMAC,
+		},
+		wire: []segment{
+			bin("MTI", "02 00"),
+			bin("bitmap", "703C068020C08211"), // 2 3 4 | 11 12 13 14 | 22 23 | 25 | 35 | 41 42 | 49 55 | 60 64
+			bin("F2", "16 47 61 73 90 01 01 01 19"),
+			bin("F3", "00 00 00"),
+			bin("F4", "00 00 00 01 23 45"),
+			bin("F11", "00 01 25"),
+			bin("F12", "15 30 00"),
+			bin("F13", "04 12"),
+			bin("F14", "29 12"),
+			bin("F22", "05 10"),
+			bin("F23", "00 01"),
+			bin("F25", "00"),
+			bin("F35", "34 47 61 73 90 01 01 01 19 D2 91 22 01 11 43 80 00 00"),
+			{"F41", "TERM0001"},
+			{"F42", "MERCHANT0000001"},
+			{"F49", "156"},
+			bin("F55", "00 23 9F 26 08 11 22 33 44 55 66 77 88 9F 36 02 00 01 95 05 00 00 00 80 00"),
+			bin("F60", "00 13 22 00 00 07 00 06 00"),
 			{"F64", testMAC},
 		},
 	},

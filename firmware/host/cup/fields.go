@@ -26,7 +26,28 @@ const (
 	NetSettle       = "201" // settlement
 	NetSettleUpload = "202" // settlement after a batch upload (the trailer)
 	NetBatchUpload  = "203" // batch upload of one record
+	// NetBatchUploadICC is the batch upload of a chip record (its TC in 55) after an
+	// unbalanced settlement (204 when balanced, which this terminal never sends: it
+	// uploads only when the totals disagree).
+	NetBatchUploadICC = "206"
+	// NetNone is 60.3 of a financial request that carries 60.4 and 60.5.
+	NetNone = "000"
 )
+
+// 60.4, the terminal's read capability: 2 magnetic stripe, 5 contact chip, 6 contact
+// and contactless chip (this terminal's readers), 0 unknown.
+const ReadContactContactless = "6"
+
+// ICCondition is 60.5, the IC card condition code of the PBOC debit/credit standard:
+// 2 when a chip card is swiped because its chip failed (fallback), else 0 (a chip
+// transaction, or not applicable). 1 (a chip card swiped while the last chip
+// transaction did not fail) never arises: the terminal asks for the chip instead.
+func ICCondition(fallback bool) string {
+	if fallback {
+		return "2"
+	}
+	return "0"
+}
 
 // Field60 is field 60 (n..17): 60.1 transaction type, 60.2 batch, 60.3 network
 // management code, then 60.4-60.6, one digit each (terminal capability, IC condition,

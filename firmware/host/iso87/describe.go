@@ -18,6 +18,7 @@ var redact = map[int]func(v []byte) string{
 	35:  lengthOnly,   // track 2
 	52:  lengthOnly,   // PIN block
 	53:  lengthOnly,   // security control information (key set, KSN)
+	55:  lengthOnly,   // chip data (a card's 57, track 2 equivalent, must never show)
 	62:  lengthOnly,   // our dialect: working keys under the TMK (0810) or the DUKPT KSN
 	63:  RedactQRData, // QR messages: the payment code masked (settlement totals pass)
 	64:  lengthOnly,   // MAC

@@ -13,6 +13,9 @@
 //   - LLVAR/LLLVAR: 2 or 3 ASCII length digits, then the value;
 //   - binary fields 52 (PIN block), 64 and 128 (MAC): 8 bytes, sent as 16
 //     upper-case ASCII hex digits (jPOS IFA_BINARY).
+//   - field 55 (ICC data, BER-TLV): 3 ASCII length digits counting bytes, then
+//     the bytes as they are (jPOS IFA_LLLCHAR, which maps bytes 1:1 through
+//     ISO-8859-1).
 //
 // On a TCP link each message travels in a frame: a 2-byte big-endian
 // length header followed by the message (WriteFrame, ReadFrame).

@@ -17,6 +17,10 @@ const (
 	testTrack2 = "4761739001010119=29122011143800000"
 	testPIN    = "\x12\x34\x56\x78\x90\xAB\xCD\xEF" // an (encrypted) PIN block
 	testMAC    = "\xA1\xB2\xC3\xD4\xE5\xF6\x07\x18"
+	// testICC is a request's chip data: ARQC (9F26), ATC (9F36), TVR (95).
+	testICC = "\x9F\x26\x08\x11\x22\x33\x44\x55\x66\x77\x88" + "\x9F\x36\x02\x00\x01" + "\x95\x05\x00\x00\x00\x80\x00"
+	// testHostICC is an answer's: issuer authentication data (91: ARPC, ARC) and ARC (8A).
+	testHostICC = "\x91\x0A\xA1\xB2\xC3\xD4\xE5\xF6\x07\x18\x30\x30" + "\x8A\x02\x30\x30"
 )
 
 // segment is one piece of an expected wire message: a name for error
@@ -187,6 +191,72 @@ var goldens = []golden{
 			{"F42", "MERCHANT0000001"},
 			{"F60", "006000042"},
 			{"F63", "027001000000012345000000000000"},
+		},
+	},
+	{
+		// A chip sale: field 23 as IFA_NUMERIC(3), field 55 as IFA_LLLCHAR(999)
+		// carrying the BER-TLV bytes as they are (jPOS maps them 1:1 through
+		// ISO-8859-1), its length counting bytes.
+		name: "0200 chip sale",
+		mti:  "0200",
+		fields: map[int]string{
+			2: testPAN, 3: "000000", 4: "12345", 7: "0412153000", 11: "000124",
+			12: "153000", 13: "0412", 14: "2912", 22: "051", 23: "001", 25: "00",
+			35: testTrack2, 41: "TERM0001", 42: "MERCHANT0000001", 49: "156",
+			52: testPIN, 55: testICC, 64: testMAC,
+		},
+		wire: []segment{
+			{"MTI", "0200"},
+			// bits 2 3 4 7 | 11 12 13 14 | 22 23 | 25 | 35 | 41 42 | 49 52 55 | 64
+			bin("bitmap", "723C068020C09201"),
+			{"F2", "16" + testPAN},
+			{"F3", "000000"},
+			{"F4", "000000012345"},
+			{"F7", "0412153000"},
+			{"F11", "000124"},
+			{"F12", "153000"},
+			{"F13", "0412"},
+			{"F14", "2912"},
+			{"F22", "051"},
+			{"F23", "001"},
+			{"F25", "00"},
+			{"F35", "34" + testTrack2},
+			{"F41", "TERM0001"},
+			{"F42", "MERCHANT0000001"},
+			{"F49", "156"},
+			{"F52", "1234567890ABCDEF"},
+			{"F55 length", "023"},
+			bin("F55", "9F26081122334455667788"+"9F36020001"+"95050000008000"),
+			{"F64", "A1B2C3D4E5F60718"},
+		},
+	},
+	{
+		name: "0210 chip sale response",
+		mti:  "0210",
+		fields: map[int]string{
+			3: "000000", 4: "12345", 7: "0412153000", 11: "000124", 12: "153001",
+			13: "0412", 37: "041215300124", 38: "AB13", 39: "00",
+			41: "TERM0001", 42: "MERCHANT0000001", 49: "156", 55: testHostICC, 64: testMAC,
+		},
+		wire: []segment{
+			{"MTI", "0210"},
+			// bits 3 4 7 | 11 12 13 | - | - | 37 38 39 | 41 42 | 49 55 | 64
+			bin("bitmap", "323800000EC08201"),
+			{"F3", "000000"},
+			{"F4", "000000012345"},
+			{"F7", "0412153000"},
+			{"F11", "000124"},
+			{"F12", "153001"},
+			{"F13", "0412"},
+			{"F37", "041215300124"},
+			{"F38", "AB13  "},
+			{"F39", "00"},
+			{"F41", "TERM0001"},
+			{"F42", "MERCHANT0000001"},
+			{"F49", "156"},
+			{"F55 length", "016"},
+			bin("F55", "910A"+"A1B2C3D4E5F607183030"+"8A023030"),
+			{"F64", "A1B2C3D4E5F60718"},
 		},
 	},
 }
@@ -372,8 +442,8 @@ func TestUnpackTruncated(t *testing.T) {
 func TestSpecFieldLengths(t *testing.T) {
 	// Field: wire length of a full-size value, from ISO87APackagerBBitmap.
 	want := map[int]int{
-		2: 2 + 19, 3: 6, 4: 12, 7: 10, 11: 6, 12: 6, 13: 4, 14: 4, 22: 3, 25: 2,
-		35: 2 + 37, 37: 12, 38: 6, 39: 2, 41: 8, 42: 15, 49: 3, 52: 16, 53: 16,
+		2: 2 + 19, 3: 6, 4: 12, 7: 10, 11: 6, 12: 6, 13: 4, 14: 4, 22: 3, 23: 3, 25: 2,
+		35: 2 + 37, 37: 12, 38: 6, 39: 2, 41: 8, 42: 15, 49: 3, 52: 16, 53: 16, 55: 3 + 999,
 		60: 3 + 999, 62: 3 + 999, 63: 3 + 999, 64: 16, 70: 3, 90: 42, 128: 16,
 	}
 	for id, n := range want {

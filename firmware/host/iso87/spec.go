@@ -35,6 +35,7 @@ var Spec = &iso8583.MessageSpec{
 		13:  ifaNumeric(4, "Date, Local Transaction"),
 		14:  ifaNumeric(4, "Date, Expiration"),
 		22:  ifaNumeric(3, "POS Entry Mode"),
+		23:  ifaNumeric(3, "Card Sequence Number"),
 		25:  ifaNumeric(2, "POS Condition Code"),
 		35:  ifaLLNumBytes(37, "Track 2 Data", track2),
 		37:  ifChar(12, "Retrieval Reference Number"),
@@ -45,6 +46,7 @@ var Spec = &iso8583.MessageSpec{
 		49:  ifaNumeric(3, "Currency Code, Transaction"), // jPOS: IF_CHAR; same bytes for a valid code
 		52:  ifaBinary(8, "PIN Data"),
 		53:  ifaNumeric(16, "Security Related Control Information"),
+		55:  ifaLLLBinary(999, "ICC System Related Data"), // jPOS: IFA_LLLCHAR, whose ISO-8859-1 carries the bytes as they are
 		60:  ifaLLLChar(999, "Reserved Private 60"),
 		62:  ifaLLLChar(999, "Reserved Private 62"),
 		63:  ifaLLLChar(999, "Reserved Private 63"),
@@ -131,6 +133,19 @@ func ifaLLLChar(max int, desc string) field.Field {
 		Length:      max,
 		Description: desc,
 		Enc:         encoding.ASCII,
+		Pref:        prefix.ASCII.LLL,
+	})
+}
+
+// ifaLLLBinary is jPOS IFA_LLLCHAR holding binary data (EMV BER-TLV in field 55): three
+// ASCII length digits counting bytes, then the bytes as they are. jPOS reads and writes
+// IFA_LLLCHAR through ISO-8859-1, one byte per character, so the same bytes go on the
+// wire; moov-io's ASCII encoding would refuse bytes above 0x7F.
+func ifaLLLBinary(max int, desc string) field.Field {
+	return field.NewBinary(&field.Spec{
+		Length:      max,
+		Description: desc,
+		Enc:         encoding.Binary,
 		Pref:        prefix.ASCII.LLL,
 	})
 }
