@@ -10,7 +10,7 @@ import (
 // Prompt words of DESIGN §4: scripts and tests wait for them on screen.
 var (
 	WordAmount     = Text{EN: "Amount", ZH: "金额"}
-	WordCard       = Text{EN: "Card: swipe/insert/tap", ZH: "请刷卡/插卡/挥卡"}
+	WordCard       = Text{EN: "Insert/tap/swipe card", ZH: "请插卡/挥卡/刷卡"}
 	WordPIN        = Text{EN: "PIN", ZH: "密码"}
 	WordPassword   = Text{EN: "Password", ZH: "密码"}
 	WordSupervisor = Text{EN: "Supervisor", ZH: "主管"}

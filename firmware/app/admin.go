@@ -91,12 +91,12 @@ func (a *App) queryFlow(ctx context.Context) error {
 			return journal.Query{From: from, To: from.AddDate(0, 0, 1)}, err
 		})},
 		{Label: titleByCard, Run: func(ctx context.Context) error {
-			pres, err := a.readCard(ctx, TitleQuery, 0, false)
+			card, err := a.flowCard(ctx, &cardPrompt{title: TitleQuery})
 			if err != nil {
 				return err
 			}
-			hash, err := a.cards.CardHash(ctx, pres.Card.PAN)
-			pres.Wipe()
+			hash, err := a.cards.CardHash(ctx, card.PAN)
+			card.Wipe()
 			if err != nil {
 				return a.refused(ctx, TitleQuery, err)
 			}

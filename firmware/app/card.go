@@ -7,8 +7,10 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/cardreader"
+	"posfw/drivers/chipreader"
 	"posfw/drivers/pinpad"
 	"posfw/drivers/pinpad/iso9564"
+	"posfw/firmware/emv"
 	"posfw/firmware/txn"
 	"posfw/ui"
 )
@@ -29,28 +31,55 @@ var (
 // errNoCard is returned by readCard when the operator chose to go on without a card.
 var errNoCard = errors.New("no card presented")
 
-// readCard shows the Card prompt and waits for a swipe, or F1 and a keyed card number
-// (manual entry fallback), or CANCEL. With optional, ENTER goes on without a card.
-// The caller owns the presentation and must Wipe it.
-func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optional bool) (p *cardreader.Presentation, err error) {
+// cardIn is a card as it came to the terminal: swiped or keyed (mag), or in a chip
+// reader (chip, tap when on the contactless reader).
+type cardIn struct {
+	mag  *cardreader.Presentation
+	chip chipreader.Device
+	tap  bool
+	// fallback: mag is a chip card's swipe taken after its chip failed (entry mode 80).
+	fallback bool
+}
+
+// Wipe wipes the swiped card's data; a chip card's is the kernel's and the flow's.
+func (c cardIn) Wipe() {
+	if c.mag != nil {
+		c.mag.Wipe()
+	}
+}
+
+// cardPrompt is what readCard knows of the sale while it waits.
+type cardPrompt struct {
+	title    ui.Text
+	amount   int64
+	optional bool // ENTER goes on without a card
+	// chipFailures counts the chip reads of this sale that failed: enough of them let a
+	// chip card's swipe through as a fallback (emv.Params.Swipe).
+	chipFailures int
+	note         *ui.Text
+}
+
+// readCard shows the card prompt and waits for a card inserted, tapped or swiped, or
+// F1 and a keyed card number (manual entry fallback), or CANCEL. The caller owns the
+// card and must Wipe it.
+func (a *App) readCard(ctx context.Context, pr *cardPrompt) (in cardIn, err error) {
 	defer func() {
-		if err == nil && p != nil && len(p.Card.PAN) > 0 {
+		if err == nil && in.mag != nil && len(in.mag.Card.PAN) > 0 {
 			// The pad hashes the card while the flow goes on (PIN, confirmation).
-			a.cards.Prepare(p.Card.PAN)
+			a.cards.Prepare(in.mag.Card.PAN)
 		}
 	}()
-	note := ""
 	for {
-		lines := []string{ui.Center(a.ui.T(title), a.cols())}
-		if amount > 0 {
-			lines = append(lines, a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(amount))
+		lines := []string{ui.Center(a.ui.T(pr.title), a.cols())}
+		if pr.amount > 0 {
+			lines = append(lines, a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(pr.amount))
 		}
 		lines = append(lines, a.ui.T(ui.WordCard), a.ui.T(ui.WordManual))
-		if optional {
+		if pr.optional {
 			lines = append(lines, a.ui.T(msgSkipCard))
 		}
-		if note != "" {
-			lines = append(lines, note)
+		if pr.note != nil {
+			lines = append(lines, a.ui.T(*pr.note))
 		}
 		a.ui.Show(lines...)
 
@@ -60,7 +89,10 @@ func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optiona
 			p, err := a.dev.Reader.Read(rctx)
 			got <- readResult{p, err}
 		}()
-		w, err := a.waitCard(ctx, got, optional)
+		chips := make(chan chipArrival, 2)
+		go watchChip(rctx, a.dev.Chip, false, chips)
+		go watchChip(rctx, a.dev.Contactless, true, chips)
+		w, err := a.waitCard(ctx, got, chips, pr)
 		cancel()
 		if w.byKey {
 			// The reader's answer is still to come: collect it, wiping a card that raced
@@ -71,12 +103,13 @@ func (a *App) readCard(ctx context.Context, title ui.Text, amount int64, optiona
 		}
 		switch {
 		case errors.Is(err, errManualEntry):
-			return a.keyCard(ctx, title)
+			p, err := a.keyCard(ctx, pr.title)
+			return cardIn{mag: p}, err
 		case w.retry != nil:
-			note = a.ui.T(*w.retry)
+			pr.note = w.retry
 			continue
 		}
-		return w.p, err
+		return w.in, err
 	}
 }
 
@@ -89,28 +122,42 @@ var errManualEntry = errors.New("manual entry chosen")
 
 // cardWait is how a wait for a card ended.
 type cardWait struct {
-	// p is the card read, when one was.
-	p *cardreader.Presentation
+	// in is the card, when one came.
+	in cardIn
 	// retry, when set, is the message to show before asking again.
 	retry *ui.Text
-	// byKey says a key (or ctx) ended the wait, so the reader's own answer has not
-	// been taken from got yet.
+	// byKey says something other than the stripe reader ended the wait (a key, ctx, a
+	// chip card), so the stripe reader's own answer has not been taken from got yet.
 	byKey bool
 }
 
-// waitCard waits for the reader or a key.
-func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool) (cardWait, error) {
+// waitCard waits for the stripe reader, a chip reader or a key.
+func (a *App) waitCard(ctx context.Context, got <-chan readResult, chips <-chan chipArrival, pr *cardPrompt) (cardWait, error) {
 	defer a.ui.Wait()()
 	for {
 		select {
 		case <-ctx.Done():
 			return cardWait{byKey: true}, ctx.Err()
+		case c := <-chips:
+			if c.err != nil {
+				a.log.Warn("chip reader", "reader", c.dev.String(), "err", c.err)
+				continue // the stripe and the other reader still work
+			}
+			return cardWait{in: cardIn{chip: c.dev, tap: c.tap}, byKey: true}, nil
 		case r := <-got:
 			var re *cardreader.ReadError
 			switch {
 			case r.err == nil:
-				return cardWait{p: &r.p}, nil
+				return cardWait{in: cardIn{mag: &r.p}}, nil
 			case errors.Is(r.err, cardreader.ErrUseChip):
+				d := a.kernelParams(ctx).Swipe(emv.SwipeCheck{ServiceCode: r.p.Card.ServiceCode, ChipFailures: pr.chipFailures, HasChipReader: board.Present(a.dev.Chip)})
+				a.log.Info("chip card swiped", "rule", d.Rule)
+				switch d.Decision {
+				case emv.SwipeFallback:
+					return cardWait{in: cardIn{mag: &r.p, fallback: true}}, nil
+				case emv.SwipeAccept:
+					return cardWait{in: cardIn{mag: &r.p}}, nil
+				}
 				r.p.Wipe()
 				return cardWait{retry: &msgUseChip}, r.err
 			case errors.As(r.err, &re):
@@ -125,7 +172,7 @@ func (a *App) waitCard(ctx context.Context, got <-chan readResult, optional bool
 				return cardWait{byKey: true}, ui.ErrCancel
 			case k == ui.KeyF1:
 				return cardWait{byKey: true}, errManualEntry
-			case k == ui.KeyEnter && optional:
+			case k == ui.KeyEnter && pr.optional:
 				return cardWait{byKey: true}, errNoCard
 			}
 		}
@@ -156,10 +203,14 @@ func (a *App) keyCard(ctx context.Context, title ui.Text) (*cardreader.Presentat
 
 // txnCard is the card as the engine sends it. Its PAN is the presentation's; its track 2
 // is a copy: callers wipe both the card and the presentation.
-func txnCard(p *cardreader.Presentation) *txn.Card {
+func txnCard(in cardIn) *txn.Card {
+	p := in.mag
 	c := &txn.Card{PAN: p.Card.PAN, Expiry: p.Card.Expiry, EntryMode: entryModes[p.Kind]}
 	if p.Kind == cardreader.Swiped {
 		c.Track2 = p.Card.Track2Equivalent()
+	}
+	if in.fallback {
+		c.EntryMode = txn.Fallback
 	}
 	return c
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,12 +47,22 @@ func (a *App) saleFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pres, err := a.readCard(ctx, TitleSale, amount, false)
-	if err != nil {
-		return err
+	pr := &cardPrompt{title: TitleSale, amount: amount}
+	var in cardIn
+	for {
+		if in, err = a.readCard(ctx, pr); err != nil {
+			return err
+		}
+		if in.chip == nil {
+			break
+		}
+		if retry, err := a.chipSale(ctx, pr, in); !retry {
+			return err
+		}
 	}
-	defer pres.Wipe()
-	card := txnCard(pres)
+	pres := in.mag
+	defer in.Wipe()
+	card := txnCard(in)
 	defer card.Wipe()
 	pin := needsPIN(pres)
 	if pin {
@@ -73,6 +84,25 @@ func (a *App) saleFlow(ctx context.Context) error {
 			continue
 		}
 		return a.finish(ctx, TitleSale, rec, err, pin)
+	}
+}
+
+// flowCard reads the card of a void or a refund: swiped, keyed, or a chip card read
+// without a cryptogram (readChip). The card's bytes are the caller's to wipe.
+func (a *App) flowCard(ctx context.Context, pr *cardPrompt) (*txn.Card, error) {
+	for {
+		in, err := a.readCard(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		if in.chip != nil {
+			return a.readChip(ctx, pr.title, pr.amount, in)
+		}
+		// The card's bytes go to the caller: its own PAN, the presentation wiped here.
+		c := txnCard(in)
+		c.PAN = bytes.Clone(c.PAN)
+		in.Wipe()
+		return c, nil
 	}
 }
 
@@ -116,7 +146,11 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 		lines = append(lines, a.ui.T(ui.WordDeclined), fmt.Sprintf("%s %s", rec.ResponseCode, msg))
 	case txn.ReversalPending:
 		// The slip says it in both languages itself; msg is for the host's words only.
-		lines = append(lines, a.ui.T(ui.WordDeclined), a.ui.T(msgNoResponse))
+		why := msgNoResponse
+		if rec.ResponseCode == txn.CodeApproved {
+			why = msgCardReversed // the host approved; the chip card did not
+		}
+		lines = append(lines, a.ui.T(ui.WordDeclined), a.ui.T(why))
 	case txn.NotSent:
 		lines = append(lines, a.ui.T(ui.WordDeclined), a.ui.T(msgNotSent))
 	default:
@@ -211,14 +245,13 @@ func (a *App) voidFlow(ctx context.Context) error {
 		return err
 	}
 	req := txn.VoidRequest{STAN: stan, Operator: a.operatorID(), Supervisor: sup, SupervisorOK: true}
-	pres, err := a.readCard(ctx, TitleVoid, orig.Amount, true)
+	card, err := a.flowCard(ctx, &cardPrompt{title: TitleVoid, amount: orig.Amount, optional: true})
 	switch {
 	case errors.Is(err, errNoCard):
 	case err != nil:
-		return err
+		return a.refused(ctx, TitleVoid, err)
 	default:
-		defer pres.Wipe()
-		req.Card = txnCard(pres)
+		req.Card = card
 		defer req.Card.Wipe()
 	}
 	a.ui.Show(a.title(TitleVoid), a.ui.T(ui.WordProcessing))
@@ -256,12 +289,10 @@ func (a *App) refundFlow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pres, err := a.readCard(ctx, TitleRefund, amount, false)
+	card, err := a.flowCard(ctx, &cardPrompt{title: TitleRefund, amount: amount})
 	if err != nil {
-		return err
+		return a.refused(ctx, TitleRefund, err)
 	}
-	defer pres.Wipe()
-	card := txnCard(pres)
 	defer card.Wipe()
 	a.ui.Show(a.title(TitleRefund), a.ui.T(ui.WordProcessing))
 	rec, err := a.engine.Refund(ctx, txn.RefundRequest{OrigRRN: rrn, OrigDate: date, Amount: amount, Card: card,

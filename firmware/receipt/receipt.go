@@ -13,10 +13,12 @@
 package receipt
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
+	"posfw/drivers/emv/tlv"
 	"posfw/drivers/printer/escpos"
 	"posfw/firmware/txn"
 	"posfw/ui/i18n"
@@ -53,7 +55,7 @@ var typeNames = map[txn.Type]i18n.Text{
 }
 
 var entryNames = map[txn.EntryMode]string{
-	txn.Swiped: "S", txn.Keyed: "M", txn.Chip: "I", txn.Tapped: "C",
+	txn.Swiped: "S", txn.Keyed: "M", txn.Chip: "I", txn.Tapped: "C", txn.Fallback: "F",
 }
 
 // Slip is one transaction slip.
@@ -118,11 +120,14 @@ func (s Slip) Bytes() ([]byte, error) {
 	r := s.Record
 	loc := zone(s.Location)
 	var b escpos.Builder
-	slipHead(&b, s.Merchant, s.Copy, s.Reprint, notices[r.Status], r.Operator)
+	slipHead(&b, s.Merchant, s.Copy, s.Reprint, noticeOf(r), r.Operator)
 	b.Align(escpos.Center).Size(2, 2).Bold(true).Line(typeNames[r.Type].Both()).Size(1, 1).Bold(false).Align(escpos.Left)
 	if r.MaskedPAN != "" {
 		b.Line("卡号 Card No.")
 		b.Bold(true).Line(r.MaskedPAN + " " + entryNames[r.EntryMode]).Bold(false)
+	}
+	for _, l := range chipLines(r.ICC) {
+		b.Line(l)
 	}
 	b.Line(kv("批次号 Batch", fmt.Sprintf("%06d", r.Batch)))
 	b.Line(kv("凭证号 Trace", fmt.Sprintf("%06d", r.STAN)))
@@ -201,6 +206,75 @@ var notices = map[txn.Status][]i18n.Text{
 		{EN: "CALL THE ACQUIRER", ZH: "请联系收单机构"},
 		{EN: "LISTED AT SETTLEMENT", ZH: "结算报告中单列"},
 	},
+}
+
+// cardDeclinedNotice heads the slip of an approval the chip card refused (the host said
+// yes, the card's second GENERATE AC said no, or the card was pulled out): the debit, if
+// the issuer made one, is reversed.
+var cardDeclinedNotice = []i18n.Text{
+	{EN: "FAILED: CARD DECLINED", ZH: "交易失败 卡片拒绝"},
+	{EN: "WILL BE REVERSED AUTOMATICALLY", ZH: "将自动冲正"},
+	{EN: "KEEP THIS SLIP", ZH: "请保留此凭条"},
+}
+
+// noticeOf is the notice a record's slip opens with, if any.
+func noticeOf(r txn.Record) []i18n.Text {
+	if r.Status == txn.ReversalPending && r.ResponseCode == txn.CodeApproved {
+		return cardDeclinedNotice
+	}
+	return notices[r.Status]
+}
+
+// cryptogramNames name a cryptogram by its type (CID bits 8–7, EMV Book 3 Table 15).
+var cryptogramNames = map[byte]string{0x00: "AAC", 0x40: "TC", 0x80: "ARQC"}
+
+// chipLines are the chip data a bank slip prints for a chip or contactless record:
+// AID, application label, TVR and TSI, the cryptogram by its type, and the ATC. The
+// record's ICC holds none of the card's secrets (no PAN, track or PIN data).
+func chipLines(iccHex string) []string {
+	raw, err := hex.DecodeString(iccHex)
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	l, err := tlv.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	up := func(t tlv.Tag) string { return strings.ToUpper(hex.EncodeToString(l.Value(t))) }
+	var lines []string
+	if aid := up(0x84); aid != "" {
+		lines = append(lines, kv("AID", aid))
+	}
+	if label := l.Value(0x50); len(label) > 0 {
+		lines = append(lines, kv("应用 App", printable(label)))
+	}
+	if tvr, tsi := up(0x95), up(0x9B); tvr != "" || tsi != "" {
+		lines = append(lines, kv("TVR "+tvr, "TSI "+tsi))
+	}
+	if ac := up(0x9F26); ac != "" {
+		name := "AC"
+		if cid := l.Value(0x9F27); len(cid) == 1 {
+			if n, ok := cryptogramNames[cid[0]&0xC0]; ok {
+				name = n
+			}
+		}
+		lines = append(lines, kv(name, ac))
+	}
+	if atc := up(0x9F36); atc != "" {
+		lines = append(lines, kv("ATC", atc))
+	}
+	return lines
+}
+
+// printable keeps the printable ASCII of a card's text (an application label is 'ans').
+func printable(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7F {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
 
 func statusText(r txn.Record) string { return statusNames[r.Status].Both() }
