@@ -54,6 +54,8 @@ var layers = []layer{
 		Why: "QR payment data (EMV payloads, wallet codes) is pure logic"},
 	{From: "firmware/emv", Deny: []string{"posfw/..."}, Allow: []string{"drivers/emv/...", "firmware/emv/...", "drivers/testkit"}, XTestsFree: true,
 		Why: "the EMV kernel is pure logic over the card interface: no journal, host or screen"},
+	{From: "firmware/emvparam", Deny: []string{"posfw/..."}, Allow: []string{"drivers/emv/...", "firmware/emv", "firmware/emvparam/...", "drivers/testkit"},
+		Why: "the downloaded EMV parameter set is data and its parsers: no journal, host or screen"},
 }
 
 // testOnly are packages that only test files may import.
