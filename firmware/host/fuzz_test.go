@@ -1,9 +1,13 @@
 package host
 
 import (
+	"bytes"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 
+	"posfw/drivers/emv/tlv"
 	"posfw/drivers/pinpad/mac"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
@@ -24,6 +28,8 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(reply(req, "00", key, Fields{11: "000124"}))
 	f.Add(reply(req, "00", key, Fields{4: "5001"}))
 	f.Add(reply(req, "00", key, Fields{90: OriginalData{MTI: "0200", STAN: 123}.String()}))
+	f.Add(reply(req, "00", key, Fields{55: "\x91\x0A\x01\x02\x03\x04\x05\x06\x07\x08\x30\x30\x8A\x02\x30\x30"}))
+	f.Add(reply(req, "00", key, Fields{4: "5001", 55: "\x8A\x02\x30\x30"}))
 	f.Add([]byte("0210\x00"))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		msg, err := parseResponse(ISO87{}, frame, want, KeySigner(mac.X919, key))
@@ -48,6 +54,40 @@ func FuzzParseResponse(f *testing.F) {
 			}
 		case classes(err) != 1 || errors.Is(err, txn.ErrNotSent):
 			t.Fatalf("parseResponse(%q) = %v; want ErrNoResponse, ErrBadMAC or ErrBadAnswer", frame, err)
+		}
+	})
+}
+
+// FuzzSelectICC: a record's chip data of any content never panics the reversal's and
+// upload's selection, and what is selected is a subset of it, in the tags' order.
+func FuzzSelectICC(f *testing.F) {
+	f.Add(strings.ReplaceAll(testICCHex, " ", ""))
+	f.Add("9F2608A1")
+	f.Add("zz")
+	f.Fuzz(func(t *testing.T, s string) {
+		all, err := SelectICC(s, nil)
+		if err != nil {
+			return
+		}
+		sel, err := SelectICC(s, ReversalTags)
+		if err != nil {
+			t.Fatalf("SelectICC(%q, ReversalTags) = %v after SelectICC(nil) took it", s, err)
+		}
+		l, err := tlv.Parse(sel)
+		if err != nil {
+			t.Fatalf("selection %X does not parse: %v", sel, err)
+		}
+		whole, _ := tlv.Parse(all)
+		last := -1
+		for _, o := range l {
+			i := slices.Index(ReversalTags, o.Tag)
+			if i <= last {
+				t.Fatalf("selection %X: tag %s out of order or not asked for", sel, o.Tag)
+			}
+			last = i
+			if w, ok := whole.Find(o.Tag); !ok || !bytes.Equal(w.Value, o.Value) {
+				t.Fatalf("selection %X: %s is not the record's", sel, o.Tag)
+			}
 		}
 	})
 }
@@ -136,6 +176,9 @@ func FuzzParseResponseCUP(f *testing.F) {
 		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00", 37: "041215300123"}, sign},
 		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "A0"}, nil},
 		{Fields{3: "000000", 4: "5001", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00"}, sign},
+		// A chip answer: issuer authentication data and a script in 55.
+		{Fields{3: "000000", 4: "5000", 11: "000123", 41: "TERM0001", 60: "000001", 39: "00",
+			55: "\x91\x0A\x01\x02\x03\x04\x05\x06\x07\x08\x30\x30\x72\x0A\x86\x08\x84\xDA\x9F\x79\x03\x01\x02\x03"}, sign},
 	} {
 		b, err := d.Encode("0210", tc.f, nil, Crypto{Sign: tc.sign})
 		if err != nil {
