@@ -114,7 +114,10 @@ func TestCatalogue(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil {
+		if want.Card.ChipCard() != errors.Is(err, ErrUseChip) {
+			t.Errorf("Read of %q = %v; want ErrUseChip exactly for a chip card's stripe (service code %s)", name, err, want.Card.ServiceCode)
+		}
+		if err != nil && !errors.Is(err, ErrUseChip) {
 			t.Errorf("Read of %q = %v (cause %v); want the card", name, err, errors.Unwrap(err))
 			continue
 		}

@@ -280,7 +280,8 @@ func (u *TUI) cardPanel() tview.Primitive {
 	for i, name := range u.cards {
 		b := u.button(fmt.Sprintf("%d %s", i+1, name), func() { u.swipe(name) })
 		u.cardButtons = append(u.cardButtons, b)
-		f.AddItem(b, len(name)+3, 0, false).AddItem(nil, 1, 0, false)
+		// Proportional widths: the row shrinks to the panel rather than losing its last cards.
+		f.AddItem(b, 0, len(name)+3, false).AddItem(nil, 0, 1, false)
 	}
 	f.SetBorder(true).SetTitle(fmt.Sprintf(" Cards (c, then 1-%d) ", min(len(u.cards), 9))).SetTitleAlign(tview.AlignLeft)
 	return f

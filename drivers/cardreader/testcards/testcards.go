@@ -63,6 +63,10 @@ var catalogue = []entry{
 	// A good card that the reader sends with a broken LRC.
 	{name: "bad-track", pan: "6222026666000025", cardholder: "QIAN/QI", expiry: "4912", serviceCode: "101",
 		disc1: "000009870000", disc2: "0000098700", response: "00", badLRC: true},
+	// The stripe of the chip test card "fallback" (drivers/emv/cardsim), whose chip does
+	// not answer: service code 201 sends the cashier to the chip first (issue 16).
+	{name: "fallback", pan: "6212260000000100", cardholder: "TEST/FALLBACK", expiry: "3012", serviceCode: "201",
+		disc1: "000001000000", disc2: "0000010000", pin: PIN, response: "00"},
 }
 
 func (e *entry) export() Entry {

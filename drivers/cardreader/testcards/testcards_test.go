@@ -13,7 +13,7 @@ import (
 
 func TestNames(t *testing.T) {
 	// DESIGN.md §4: these names are stable; scripts and tests use them.
-	want := []string{"ok", "ok2", "pin", "nsf", "expired", "bad-track"}
+	want := []string{"ok", "ok2", "pin", "nsf", "expired", "bad-track", "fallback"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %q; want %q", got, want)
 	}
@@ -46,8 +46,8 @@ func TestFramesParse(t *testing.T) {
 		if !strings.HasPrefix(string(got.PAN), "62") && !strings.HasPrefix(string(got.PAN), "4") {
 			t.Errorf("card %q PAN %s is not in the 62 or 4 range", name, got.Masked())
 		}
-		if got.ChipCard() {
-			t.Errorf("card %q is a chip card; a swipe would be refused", name)
+		if got.ChipCard() != (name == "fallback") {
+			t.Errorf("card %q ChipCard() = %v; want only the fallback card's stripe to say chip", name, got.ChipCard())
 		}
 		if exp := got.Expired(now); exp != (name == "expired") {
 			t.Errorf("card %q Expired(now) = %v; want %v", name, exp, name == "expired")
