@@ -56,6 +56,11 @@ func Dial(socket string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: pcscd: %v", chipreader.ErrDeviceGone, err)
 	}
+	return newClient(conn)
+}
+
+// newClient does the handshake on a connection to pcscd.
+func newClient(conn net.Conn) (*Client, error) {
 	c := &Client{Timeout: 5 * time.Second, TransmitTimeout: 15 * time.Second, conn: conn}
 	if err := c.handshake(); err != nil {
 		conn.Close()
@@ -72,14 +77,17 @@ func (c *Client) handshake() error {
 		return err
 	}
 	if rv := u32(a, 2); rv != 0 {
-		return fmt.Errorf("%w: pcscd speaks protocol %d.%d, this client %d.%d: %v", chipreader.ErrDeviceGone,
+		if err := c.check(rv); errors.Is(err, ErrProtocol) {
+			return err
+		}
+		return fmt.Errorf("%w: pcscd speaks protocol %d.%d, this client %d.%d: %w", chipreader.ErrDeviceGone,
 			u32(a, 0), u32(a, 1), ProtocolMajor, ProtocolMinor, Code(rv))
 	}
 	a, err = c.call(cmdEstablishContext, u32s(scopeSystem, 0, 0), 12, c.Timeout)
 	if err != nil {
 		return err
 	}
-	if err := result(u32(a, 2)); err != nil {
+	if err := c.check(u32(a, 2)); err != nil {
 		return fmt.Errorf("pcsc: establish context: %w", err)
 	}
 	c.ctx = u32(a, 1)
@@ -131,7 +139,7 @@ func (c *Client) fail(err error) error {
 		if errors.Is(err, chipreader.ErrDeviceGone) {
 			c.broken = err
 		} else {
-			c.broken = fmt.Errorf("%w: pcscd: %v", chipreader.ErrDeviceGone, err)
+			c.broken = fmt.Errorf("%w: pcscd: %w", chipreader.ErrDeviceGone, err)
 		}
 		c.conn.Close()
 	}
@@ -222,8 +230,21 @@ func (c *Client) signalled(b []byte) error {
 	case 0, ErrCancelled, ErrTimeout:
 		return nil
 	default:
+		if err := c.check(rv); errors.Is(err, ErrProtocol) {
+			return err
+		}
 		return c.fail(Code(rv))
 	}
+}
+
+// check turns a return value into an error, nil for SCARD_S_SUCCESS. A value outside
+// PC/SC's 0x801000xx is not pcscd speaking: the connection is dropped. The caller
+// holds mu.
+func (c *Client) check(rv uint32) error {
+	if rv != 0 && rv&0xFFFFFF00 != 0x80100000 {
+		return c.fail(fmt.Errorf("%w: return value %#x", ErrProtocol, rv))
+	}
+	return result(rv)
 }
 
 // Card is a connection to the card in a reader (an SCARDHANDLE).
@@ -252,7 +273,7 @@ func (c *Client) Connect(reader string, share uint32) (Card, error) {
 	if err != nil {
 		return Card{}, c.fail(err)
 	}
-	if err := result(ans.rv); err != nil {
+	if err := c.check(ans.rv); err != nil {
 		return Card{}, err
 	}
 	return Card{Handle: ans.card, Protocol: ans.protocol, Reader: reader}, nil
@@ -267,7 +288,10 @@ func (c *Client) Status(card Card) (ReaderState, error) {
 	if err != nil {
 		return ReaderState{}, err
 	}
-	if err := result(u32(a, 1)); err != nil {
+	c.mu.Lock()
+	err = c.check(u32(a, 1))
+	c.mu.Unlock()
+	if err != nil {
 		return ReaderState{}, err
 	}
 	states, err := c.ReaderStates()
@@ -303,7 +327,7 @@ func (c *Client) Transmit(card Card, apdu []byte) ([]byte, error) {
 	if err != nil {
 		return nil, c.fail(err)
 	}
-	if err := result(ans.rv); err != nil {
+	if err := c.check(ans.rv); err != nil {
 		return nil, err
 	}
 	return c.read(int(ans.recvLen), c.TransmitTimeout)
@@ -318,7 +342,7 @@ func (c *Client) Disconnect(card Card, disposition uint32) error {
 	if err != nil {
 		return err
 	}
-	return result(u32(a, 2))
+	return c.check(u32(a, 2))
 }
 
 // Close releases the context (SCardReleaseContext) and the connection. It may be
