@@ -115,7 +115,7 @@ func (CUP) Name() string { return "cup" }
 // typeCode is 60.1 for a request of this MTI and neutral processing code.
 func typeCode(mti, proc string) string {
 	switch mti {
-	case "0800", "0810", "0500", "0510":
+	case "0800", "0810", "0820", "0830", "0500", "0510":
 		return cup.TypeNetwork
 	}
 	if m, ok := QRMessageByProc(proc); ok {
@@ -147,7 +147,7 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 	}
 	f60 := cup.Field60{Type: typ, Batch: batch}
 	switch mti {
-	case "0800", "0810":
+	case "0800", "0810", "0820", "0830":
 		f60.NetCode = f[70]
 		if f60.NetCode == NetSignOn {
 			f60.NetCode = d.signOn
@@ -277,7 +277,7 @@ func (d CUP) fromWire(mti string, w Fields) (Fields, error) {
 		}
 	}
 	switch mti {
-	case "0800", "0810":
+	case "0800", "0810", "0820", "0830":
 		if f60.NetCode != "" {
 			f[70] = f60.NetCode
 		}

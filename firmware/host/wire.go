@@ -28,7 +28,8 @@ type Message struct {
 
 // Messages is the iso87 dialect's table of requests and their answers.
 var Messages = []Message{
-	{"0800", "0810", false, "network management: sign-on (70=001), echo (70=301)"},
+	{"0800", "0810", false, "network management: sign-on (70=001), echo (70=301), EMV parameter download (emvdownload.go)"},
+	{"0820", "0830", false, "network management advice: EMV parameter query (70=372, 382; emvdownload.go)"},
 	{"0200", "0210", true, "financial request: sale, void"},
 	{"0220", "0230", true, "financial advice: refund"},
 	{"0400", "0410", true, "reversal"},

@@ -181,7 +181,8 @@ type outcome struct {
 
 // handlers answer each request MTI of the dialect (host.Messages).
 var handlers = map[string]func(*Server, *request) (outcome, error){
-	"0800": (*Server).network,
+	"0800": (*Server).networkOrEMV,
+	"0820": (*Server).emvQuery,
 	"0200": (*Server).financialOrQR,
 	"0220": (*Server).financialOrQR,
 	"0400": (*Server).reversal,

@@ -49,6 +49,7 @@ import (
 	"sync"
 	"time"
 
+	"posfw/firmware/emvparam"
 	"posfw/firmware/host"
 )
 
@@ -112,6 +113,7 @@ type Server struct {
 	closed  bool
 	conns   map[net.Conn]struct{}
 	keys    map[string]*workingKeys // by terminal id
+	emv     *emvparam.Set           // the EMV parameter set served (emvparams.go); nil: DefaultEMVParams
 
 	work sync.Mutex // one request at a time: the ledger has one writer
 }
