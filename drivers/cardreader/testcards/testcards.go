@@ -66,7 +66,7 @@ var catalogue = []entry{
 	// The stripe of the chip test card "fallback" (drivers/emv/cardsim), whose chip does
 	// not answer: service code 201 sends the cashier to the chip first (issue 16).
 	{name: "fallback", pan: "6212260000000100", cardholder: "TEST/FALLBACK", expiry: "3012", serviceCode: "201",
-		disc1: "000001000000", disc2: "0000010000", pin: PIN, response: "00"},
+		disc1: "000001000000", disc2: "0000010000", response: "00"},
 }
 
 func (e *entry) export() Entry {
