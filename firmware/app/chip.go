@@ -213,7 +213,12 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 	c.Chip = chip
 	req := txn.SaleRequest{Amount: amount, Card: c, Operator: a.operatorID()}
 	for {
-		a.ui.Show(a.title(TitleSale), a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(amount), c.Masked(), a.ui.T(ui.WordProcessing))
+		lines := []string{a.title(TitleSale), a.ui.T(ui.WordAmount) + " " + ui.FormatAmount(amount), c.Masked(), a.ui.T(ui.WordProcessing)}
+		if in.tap {
+			// One tap: the card was read and may go while the host is asked.
+			lines = append(lines, a.ui.T(msgRemoveCard))
+		}
+		a.ui.Show(lines...)
 		rec, err := a.engine.Sale(ctx, req)
 		var ref *txn.Refusal
 		if errors.As(err, &ref) && ref.Rule == "duplicate confirmed" && !req.ConfirmDuplicate {
