@@ -49,6 +49,7 @@ func (a *App) manageMenu(ctx context.Context) error {
 		{Label: titleTechnician, Run: a.technicianMenu},
 		{Label: TitleLanguage, Run: a.toggleLanguage},
 		{Label: TitleSignOn, Run: a.signOnFlow},
+		{Label: titleEMVParams, Run: a.emvParamsMenu},
 	})
 }
 

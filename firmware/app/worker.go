@@ -22,6 +22,7 @@ func (a *App) hostWorker(ctx context.Context) {
 		err := a.engine.SignOn(ctx, "system")
 		if err == nil {
 			a.log.Info("signed on")
+			a.emvAfterSignOn(ctx)
 			break
 		}
 		a.log.Warn("sign-on failed, will retry", "err", err, "in", retry)

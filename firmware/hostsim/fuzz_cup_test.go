@@ -48,6 +48,8 @@ func FuzzHandleCUP(f *testing.F) {
 	}{
 		{"0200", sale, sign},
 		{"0200", sale, nil},
+		{"0200", chipSeed(f, "000005", false), sign},
+		{"0200", chipSeed(f, "000006", true), sign},
 		{"0800", host.Fields{11: "000003", 41: testTID, 70: host.NetEcho}, nil},
 		{"0400", host.Fields{3: "000000", 4: "1000", 11: "000002", 41: testTID, 60: "000001",
 			90: host.OriginalData{MTI: "0200", STAN: 2, DateTime: "0412000000"}.String()}, sign},

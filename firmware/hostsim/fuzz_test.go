@@ -148,6 +148,8 @@ func FuzzHandle(f *testing.F) {
 	f.Add(frame(f, "0400", host.Fields{3: "000000", 4: "1000", 11: "000002", 41: testTID,
 		90: host.OriginalData{MTI: "0200", STAN: 2, DateTime: "0412153000"}.String()}, key))
 	f.Add(frame(f, "0210", host.Fields{11: "000002", 41: testTID, 39: "00"}, nil))
+	f.Add(frame(f, "0200", chipSeed(f, "000004", false), key))
+	f.Add(frame(f, "0200", chipSeed(f, "000005", true), key))
 	f.Add([]byte("0200\xff\xff\xff\xff\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkAnswer(t, in, srv.handle(in, Fault{Mode: OK}))

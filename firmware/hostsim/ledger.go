@@ -127,7 +127,7 @@ func openLedger(path string) (*Ledger, error) {
 	}
 	db.SetMaxOpenConns(1) // one writer; and an in-memory database lives in one connection
 	db.SetConnMaxLifetime(0)
-	if _, err := db.Exec(schema + qrSchema); err != nil {
+	if _, err := db.Exec(schema + qrSchema + chipSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("hostsim: ledger %s: %w", path, err)
 	}

@@ -21,6 +21,7 @@ type call struct {
 	a    *Auth            // the row it becomes
 	pan  string           // "" when no card was sent
 	card *testcards.Entry // the catalogue's entry for the card, if any
+	chip *chipCall        // the chip data (field 55), nil when none
 	orig *Auth            // the original of a void or refund, once found
 }
 
@@ -40,6 +41,7 @@ var rules = map[txn.Type][]rule{
 		{"amount is positive", positiveAmount},
 		{"card number is there and passes Luhn", cardNumber},
 		{"card has not expired", notExpired},
+		{"chip data: the ARQC verifies under the card's issuer keys (else A7)", chipCryptogram},
 		{"the test card's own answer", catalogueAnswer},
 		{"PIN of a card that has one", rightPIN},
 		amountEnds(51, "51"),
@@ -47,6 +49,7 @@ var rules = map[txn.Type][]rule{
 	txn.Void: {
 		amountEnds(98, noAnswer),
 		amountEnds(96, "96"),
+		{"chip data, when sent: the ARQC verifies (else A7)", chipCryptogram},
 		{"original exists (by RRN, else by STAN in 90), same terminal", voidOriginal},
 		{"original is a standing, unsettled, unrefunded sale or refund", voidable},
 		{"full amount of the original", sameAmount},
@@ -57,6 +60,7 @@ var rules = map[txn.Type][]rule{
 		amountEnds(98, noAnswer),
 		amountEnds(96, "96"),
 		{"amount is positive", positiveAmount},
+		{"chip data, when sent: the ARQC verifies (else A7)", chipCryptogram},
 		{"original exists (by RRN) on the date in 90", refundOriginal},
 		{"original is a standing sale (not voided or reversed)", refundable},
 		{"original route available (else 40: flagged, or amount ends .40)", routeAvailable},
@@ -114,17 +118,30 @@ func catalogueAnswer(_ *Server, _ *ledgerTx, c *call) (string, error) {
 // with such a card needs one; a void or refund is checked only if it
 // carries one.
 func rightPIN(s *Server, _ *ledgerTx, c *call) (string, error) {
-	if c.card == nil || c.card.PIN == "" {
+	want, needed := "", false
+	switch {
+	case c.card != nil:
+		want, needed = c.card.PIN, c.a.Type == txn.Sale
+	case c.chip != nil && c.chip.profile != nil:
+		// A chip card's own CVM list decides whether a PIN is asked (the kernel applies
+		// it): one that is sent must be right.
+		want = c.chip.profile.PIN
+	default:
+		if p := profileByPAN(c.pan); p != nil {
+			want = p.PIN // a chip card swiped (fallback): its PIN is the chip's
+		}
+	}
+	if want == "" {
 		return "", nil
 	}
 	if c.r.get(52) == "" {
-		if c.a.Type == txn.Sale {
+		if needed {
 			return "55", nil
 		}
 		return "", nil
 	}
 	pin, err := s.pinOf(c.r, c.pan)
-	if err != nil || subtle.ConstantTimeCompare([]byte(pin), []byte(c.card.PIN)) != 1 {
+	if err != nil || subtle.ConstantTimeCompare([]byte(pin), []byte(want)) != 1 {
 		return "55", nil
 	}
 	return "", nil
@@ -298,6 +315,7 @@ func (s *Server) financial(r *request) (outcome, error) {
 			c.card = &e
 		}
 	}
+	c.chip = chipOf(r, c.pan)
 	var out outcome
 	err = s.ledger.update(func(tx *ledgerTx) error {
 		prev, err := tx.byKey(r.terminal, r.stan, date)
@@ -306,6 +324,14 @@ func (s *Server) financial(r *request) (outcome, error) {
 		}
 		if prev != nil {
 			out = repeated(prev, c.a)
+			if prev.Code != "" && prev.digest == c.a.digest {
+				// The same request again: the same chip data in the answer.
+				if n, ok, err := tx.chipOf(prev.ID); err != nil {
+					return err
+				} else if ok && len(n.Answer) > 0 {
+					out.extra[55] = string(n.Answer)
+				}
+			}
 			return nil
 		}
 		code, err := s.decide(tx, c)
@@ -327,6 +353,18 @@ func (s *Server) financial(r *request) (outcome, error) {
 			return err
 		}
 		out = answered(c.a)
+		if c.chip != nil && c.chip.err == nil {
+			icc, err := chipAnswer(c, code)
+			if err != nil {
+				return err
+			}
+			if err := tx.noteChip(c.a.ID, c.chip, icc); err != nil {
+				return err
+			}
+			if len(icc) > 0 {
+				out.extra[55] = string(icc)
+			}
+		}
 		return nil
 	})
 	return out, err
@@ -406,6 +444,9 @@ func (s *Server) reversal(r *request) (outcome, error) {
 		if orig.Type != fin.Type || orig.Amount != amount {
 			out.code = "25" // not the request the terminal means
 			return nil
+		}
+		if err := s.checkReversalChip(tx, r, orig); err != nil {
+			return err
 		}
 		orig.Reversals++
 		switch {
@@ -493,7 +534,13 @@ func (s *Server) upload(r *request) (outcome, error) {
 		return outcome{code: codeFormat}, nil
 	}
 	err = s.ledger.update(func(tx *ledgerTx) error {
-		return tx.addUpload(r.terminal, batch, od.STAN, fin.Type, amount, r.get(37))
+		if err := tx.addUpload(r.terminal, batch, od.STAN, fin.Type, amount, r.get(37)); err != nil {
+			return err
+		}
+		if icc := r.get(55); icc != "" {
+			return tx.noteUploadChip(r.terminal, batch, od.STAN, []byte(icc))
+		}
+		return nil
 	})
 	return outcome{code: host.CodeApproved}, err
 }

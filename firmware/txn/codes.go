@@ -65,6 +65,7 @@ var Codes = []Code{
 	{"96", ActRetry, i18n.Text{EN: "System malfunction", ZH: "系统故障"}},
 	{"97", ActReverse, i18n.Text{EN: "Terminal not signed on", ZH: "终端未签到"}},
 	{"A0", ActReverse, i18n.Text{EN: "MAC error, sign on again", ZH: "MAC校验错，请重新签到"}},
+	{"A7", ActDeclined, i18n.Text{EN: "Security check failed", ZH: "安全处理失败"}}, // the chip's cryptogram did not verify
 }
 
 // CodeApproved is the one answer that approves (field 39).
