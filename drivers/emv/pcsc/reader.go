@@ -106,6 +106,22 @@ func (r *Reader) notConnected() error {
 	return fmt.Errorf("pcsc: %s %q: %w", r.o.Name, r.match, ErrNotConnected)
 }
 
+// notConnectedBy is notConnected for a reason: pcscd not running, gone, or garbled.
+// The error matches ErrNotConnected and the cause.
+func (r *Reader) notConnectedBy(cause error) error {
+	why := strings.TrimPrefix(cause.Error(), chipreader.ErrDeviceGone.Error()+": ")
+	return &causedError{fmt.Sprintf("pcsc: %s %q: %v (%s)", r.o.Name, r.match, ErrNotConnected, why), []error{ErrNotConnected, cause}}
+}
+
+// causedError is an error with its own message that matches its causes.
+type causedError struct {
+	msg    string
+	causes []error
+}
+
+func (e *causedError) Error() string   { return e.msg }
+func (e *causedError) Unwrap() []error { return e.causes }
+
 // client returns the connection for card requests, dialing pcscd when there is none.
 // The caller holds reqMu.
 func (r *Reader) client() (*Client, error) {
@@ -118,7 +134,7 @@ func (r *Reader) client() (*Client, error) {
 	if r.cmd == nil {
 		c, err := Dial(r.o.Socket)
 		if err != nil {
-			return nil, fmt.Errorf("pcsc: %s %q: %w", r.o.Name, r.match, err)
+			return nil, r.notConnectedBy(err)
 		}
 		r.cmd = c
 	}
@@ -220,6 +236,13 @@ func (r *Reader) Wait(ctx context.Context) (chipreader.Event, error) {
 	}
 	r.mu.Unlock()
 	for {
+		// Events that happened come first: a card that went with its reader is told
+		// as removed before the reader is told as gone.
+		select {
+		case e := <-r.event:
+			return e, nil
+		default:
+		}
 		r.mu.Lock()
 		err, changed := r.err, r.changed
 		r.mu.Unlock()
@@ -322,7 +345,7 @@ func (r *Reader) monitor() {
 			}
 			c.Close()
 		}
-		gone(fmt.Errorf("pcsc: %s %q: %w (%v)", r.o.Name, r.match, ErrNotConnected, err))
+		gone(r.notConnectedBy(err))
 		select {
 		case <-r.close:
 			return
