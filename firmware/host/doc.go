@@ -48,6 +48,14 @@
 // A reversal carries the original's STAN in field 11 as well (as China
 // UnionPay terminals do), so that 0410 is matched on it.
 //
+// A chip or contactless card adds 55 (ICC data, BER-TLV from the kernel: no PAN,
+// track or PIN) and 23 (card sequence number, "0" + the two-digit PSN) to its
+// request; an answer may carry 55 for the card (91 issuer authentication data,
+// scripts 71/72), read as txn.Response.ICC and never echoed. The reversal of a
+// chip record carries 23 and of its chip data ReversalTags; the batch upload of
+// one carries 23 and its whole final chip data (the TC). Field 22 is 05x chip,
+// 07x contactless, 80x fallback (a chip card swiped after its chip failed).
+//
 // Field 7 is the transmission date and time in UTC; 12 and 13 the local time
 // and date of the transaction. Responses echo 3 4 7 11 41 42 49 60 70 90 of
 // the request and put the host's own local time in 12 and 13.

@@ -18,6 +18,8 @@
 // else the terminal's session PIN key) and checked (else 55). A request with
 // the STAN (terminal, STAN, local date) of an earlier one gets the earlier
 // answer again when its content is the same, and 94 when it is not.
+// A request with chip data (field 55) is authorised as the card's issuer would
+// (issuer.go): ARQC verified, answered with an ARPC, A7 when it does not verify.
 //
 // # Ledger
 //
