@@ -30,6 +30,7 @@ import (
 	"posfw/drivers/emv/tlv"
 	"posfw/firmware/emv"
 	"posfw/firmware/host"
+	"posfw/firmware/txn"
 )
 
 // CodeSecurity is the response code of a chip request whose cryptogram the issuer could
@@ -118,6 +119,10 @@ func chipCryptogram(s *Server, _ *ledgerTx, c *call) (string, error) {
 	case ch.profile == nil:
 		s.log.Info("hostsim: chip data of a card no issuer here knows", "terminal", c.r.terminal, "stan", c.r.stan)
 		return CodeSecurity, nil
+	case len(ch.arqc) == 0 && c.a.Type != txn.Sale:
+		// A void or refund of a chip card may read the card without a cryptogram
+		// (PBOC's simplified flow): nothing to verify, and no ARPC to give.
+		return "", nil
 	case len(ch.arqc) != 8 || len(ch.atc) != 2:
 		s.log.Info("hostsim: chip data without a cryptogram and ATC", "terminal", c.r.terminal, "stan", c.r.stan)
 		return CodeSecurity, nil

@@ -188,6 +188,36 @@ func TestChipIssuer(t *testing.T) {
 			t.Errorf("card after the 51: %s, ARC %q; want declined with ARC 51", final.Outcome, final.ARC)
 		}
 
+		// A tap over the card's offline limit: the ARQC of its GPO verifies too.
+		tapCard, err := cardsim.Open("tap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := &emv.Kernel{P: emv.DefaultParams(), Now: time.Now}
+		if _, tr := k.Contactless(tapCard, emv.Txn{Amount: 5000, Seq: uint32(e.next())}); tr.Outcome != emv.Online {
+			t.Errorf("tap: kernel result %s (%s); want online", tr.Outcome, tr.Reason)
+		} else {
+			tc := &txn.Card{PAN: []byte(tr.Card.PAN), EntryMode: txn.Tapped, ICC: tr.Field55, PSN: tr.Card.PSN}
+			req, resp := e.chipSale(5000, tc, e.stan)
+			if resp.Code != "00" || resp.ICC == "" || !e.chipNote(req.STAN).Verified {
+				t.Errorf("tap sale = %+v; want 00 with chip data, its ARQC verified", resp)
+			}
+		}
+
+		// A refund with the chip card read but no cryptogram (PBOC's simplified flow):
+		// nothing to verify, the usual rules decide.
+		run = insert(t, "chip", 10000, e.next())
+		_, resp = e.chipSale(10000, run.hostCard(), e.stan)
+		sale := record(txn.Request{Type: txn.Sale, STAN: e.stan, Batch: 1, Amount: 10000, At: e.now()})
+		sale.RRN = resp.RRN
+		read := &txn.Card{PAN: []byte(run.r.Card.PAN), EntryMode: txn.Chip, PSN: run.r.Card.PSN,
+			ICC: tlv.List{tlv.New(0x5F34, []byte{0x01}), tlv.New(0x9F36, run.r.ATC)}.Bytes()}
+		rreq := txn.Request{Type: txn.Refund, STAN: e.next(), Batch: 1, Amount: 5000, Card: read, At: e.now(),
+			OrigSTAN: sale.STAN, OrigRRN: sale.RRN}
+		if rresp, err := e.c.Send(context.Background(), rreq); err != nil || rresp.Code != "00" || rresp.ICC != "" {
+			t.Errorf("chip refund without a cryptogram = %+v, %v; want 00 without chip data", rresp, err)
+		}
+
 		// ScriptCard (online PIN): approved with an issuer script after the second
 		// GENERATE AC, which the card runs.
 		run = insert(t, ScriptCard, 20000, e.next())
