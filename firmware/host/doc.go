@@ -36,6 +36,9 @@
 //	settlement   0500 → 0510   3=920000 60=batch 63=totals 62=journal head    answer: 39 = 00 balanced, 95 not
 //	trailer      0500 → 0510   3=960000, after a batch upload: 00 balanced on the upload, 95 closed unbalanced
 //	batch upload 0320 → 0330   3 4 of the record, 11=new STAN, 37 38, 60, 90
+//	EMV query    0820 → 0830   7 11 41 42 70=372 keys / 382 AIDs, 62    answer: 39, 62 = a list
+//	EMV download 0800 → 0810   70=370 key / 380 AID, 62 = 9F06 (9F22)   answer: 39, 62 = its TLV
+//	EMV end      0800 → 0810   70=371 keys / 381 AIDs                   answer: 39
 //
 // Financial requests carry 2 (PAN) and 35 (track 2) when a card was read, 14
 // (expiry YYMM) when known, 22 (entry mode, EntryModeCode), 25=00, 41, 42,
@@ -130,6 +133,15 @@
 // the request's order answers some other request (txn.ErrBadAnswer). The terminal
 // never sends a pay request twice for one order: an order whose end is not known is
 // queried and then cancelled.
+//
+// # EMV parameters
+//
+// The AIDs and CA public keys a chip terminal needs come from the acquirer in the
+// network management exchanges of the UnionPay POS specification (60.3 = 372/370/371
+// for the keys, 382/380/381 for the AIDs; field 70 in iso87), field 62 holding the
+// BER-TLV of package emvparam (CUP: the bytes; iso87: upper-case hex). The exchanges,
+// their field 62 and why none carries a MAC are written out in emvdownload.go
+// (Client.DownloadEMV).
 //
 // # Connections
 //
