@@ -44,6 +44,7 @@ func init() {
 		{"simctl", "[--control SOCK] VERB [ARGS...]", "drive a running simulator (screen, key, select, wait, state, fault, card, pin, scan, screenshot, printer)", runSimctl, false},
 		{"hostsim", "--listen ADDR [--ledger F] [--dialect iso87] [--fault MODE] [--read-timeout D] [--max-conns N]", "run the acquirer simulator", runHostsim, true},
 		{"journal", "verify|export|stats [--data DIR] [--format json|csv]", "check the journal's hash chain and integrity, export it as evidence, or count it", runJournal, true},
+		{"vpcd", "[--card NAME] [--addr HOST:PORT]", "put a test chip card into vsmartcard's virtual PC/SC reader (pcscd + vsmartcard-vpcd)", runVpcd, false},
 		{"escpos", "render FILE [--png OUT] [--cols N]", "decode an ESC/POS byte stream (a simulator's or a real printer port's) to text or a picture", runEscpos, false},
 		{"provision", "password ID|status|config [--data DIR] [--out F --terminal-id T --merchant-id M --merchant-name N --host H:P --apn A]", "set the first supervisor/administrator passwords (read from stdin), check them, or write a terminal config", runProvision, true},
 		{"bench", "[--n N] [--data DIR]", "end-to-end sale latency against a zero-delay host, and the cost of a durable SQLite commit", runBench, true},

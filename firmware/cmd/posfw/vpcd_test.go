@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"posfw/drivers/chipreader"
+	"posfw/drivers/emv/cardsim"
+	"posfw/drivers/emv/emvcrypto"
+	"posfw/drivers/emv/pcsc"
+	"posfw/drivers/emv/pcsc/pcsctest"
+	"posfw/drivers/emv/tlv"
+	"posfw/firmware/emv"
+)
+
+func TestVpcdCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"vpcd", "--card", "nosuch"}, 2, `no test chip card named "nosuch" (have `},
+		{[]string{"vpcd", "--addr", "35963"}, 2, `--addr "35963" is not host:port`},
+		{[]string{"vpcd", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"vpcd", "--addr", "127.0.0.1:1"}, 1, "no virtual reader at 127.0.0.1:1: is pcscd running with vsmartcard-vpcd?"},
+	} {
+		code, _, errs := call(tc.args...)
+		name := strings.Join(tc.args, " ")
+		if code != tc.code || !strings.Contains(errs, tc.stderr) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("posfw %s = exit %d, stderr %q; want exit %d and one line containing %q", name, code, errs, tc.code, tc.stderr)
+		}
+	}
+}
+
+// A contact sale on the card simulator in a real PC/SC reader: `posfw vpcd` puts the
+// chip card into pcscd's virtual reader, the PC/SC driver finds it there and the EMV
+// kernel runs through pcscd to an ARQC the issuer verifies, then completes it with the
+// issuer's ARPC to a TC; Ctrl-C on `posfw vpcd` takes the card out.
+func TestVpcdContactSaleOverPCSC(t *testing.T) {
+	env := pcsctest.Start(t)
+	cmd := exec.Command(os.Args[0], "vpcd", "--card", "chip", "--addr", env.Addr)
+	cmd.Env = append(os.Environ(), "POSFW_BE_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	r := pcsc.New(env.Reader, pcsc.Options{})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e, err := r.Wait(ctx); err != nil || e != chipreader.EventInserted {
+		t.Fatalf("Wait = %q, %v; want the card inserted (posfw vpcd: %s)", e, err, stderr.String())
+	}
+
+	k := &emv.Kernel{P: emv.DefaultParams()}
+	var trace []string
+	k.Trace = func(line string) { trace = append(trace, line) }
+	tx, res := k.Contact(r, emv.Txn{Amount: 100})
+	if res.Outcome != emv.Online {
+		t.Fatalf("Contact over PC/SC = %s (%s); want Online\n%s", res.Outcome, res.Reason, strings.Join(trace, "\n"))
+	}
+	if res.CID&0xC0 != cidARQC || len(res.AC) != 8 {
+		t.Fatalf("first GENERATE AC: CID %02X, AC % X; want an 8-byte ARQC", res.CID, res.AC)
+	}
+	l, err := tlv.Parse(res.Field55)
+	if err != nil {
+		t.Fatalf("field 55: %v", err)
+	}
+	get := func(tag tlv.Tag) ([]byte, bool) { o, ok := l.Find(tag); return o.Value, ok }
+	p, err := cardsim.Lookup("chip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := emvcrypto.TestIssuer(p.Issuer)
+	if err := iss.VerifyCryptogram(res.Card.PAN, res.Card.PSN, get, res.AC); err != nil {
+		t.Fatalf("the issuer does not verify the ARQC that came through pcscd: %v", err)
+	}
+	atc, _ := get(0x9F36)
+	iad, err := iss.IssuerAuthData(res.Card.PAN, res.Card.PSN, atc, res.AC, []byte("00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := emv.ParseHostICC(emv.HostICC{ARC: "00", IssuerAuth: iad}.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = tx.Complete(emv.HostResult{Answered: true, ResponseCode: "00", ICC: back})
+	if res.Outcome != emv.Approved || res.CID&0xC0 != cidTC {
+		t.Fatalf("Complete = %s (%s), CID %02X; want Approved with a TC", res.Outcome, res.Reason, res.CID)
+	}
+
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("posfw vpcd after Ctrl-C: %v; want exit 0 (stderr %q)", err, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("posfw vpcd did not end on Ctrl-C")
+	}
+	if e, err := r.Wait(ctx); err != nil || e != chipreader.EventRemoved {
+		t.Errorf("Wait after Ctrl-C = %q, %v; want the card removed", e, err)
+	}
+	if !strings.Contains(stderr.String(), "card chip taken out") {
+		t.Errorf("posfw vpcd said %q; want it to say the card was taken out", stderr.String())
+	}
+}
+
+// The cryptogram types of CID bits 8-7 (EMV Book 3 Table 15).
+const (
+	cidARQC = 0x80
+	cidTC   = 0x40
+)
