@@ -172,6 +172,9 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 	if rep.Problem, err = j.verifyOrders(ctx, lastOrder); err != nil || rep.Problem != "" {
 		return rep, err
 	}
+	if rep.Problem, err = j.verifyEMVParams(ctx); err != nil || rep.Problem != "" {
+		return rep, err
+	}
 	if !j.sealable {
 		return rep, nil
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,4 +144,83 @@ func (j *Journal) EMVParams(ctx context.Context) (s emvparam.Set, info EMVParams
 	}
 	s.Version = info.Version
 	return s, info, true, nil
+}
+
+// verifyEMVParams checks every stored set against its event in the chain: the same
+// version, digest and entries, and no set without one. It names the first problem.
+func (j *Journal) verifyEMVParams(ctx context.Context) (string, error) {
+	if !j.hasTable("emv_param_sets") {
+		return "", nil
+	}
+	rows, err := j.query(ctx, "SELECT body FROM events WHERE kind = ? ORDER BY id", evEMVParams)
+	if err != nil {
+		return "", err
+	}
+	chained := map[int64]emvParamsEvent{}
+	for rows.Next() {
+		var body string
+		var ev emvParamsEvent
+		if err := rows.Scan(&body); err != nil {
+			rows.Close()
+			return "", err
+		}
+		if json.Unmarshal([]byte(body), &ev) != nil {
+			rows.Close()
+			return "an EMV parameter event is not readable", nil
+		}
+		chained[ev.Version] = ev
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	sets, err := j.query(ctx, "SELECT version, digest FROM emv_param_sets ORDER BY version")
+	if err != nil {
+		return "", err
+	}
+	type set struct {
+		version int64
+		digest  string
+	}
+	var stored []set
+	for sets.Next() {
+		var s set
+		if err := sets.Scan(&s.version, &s.digest); err != nil {
+			sets.Close()
+			return "", err
+		}
+		stored = append(stored, s)
+	}
+	sets.Close()
+	if err := sets.Err(); err != nil {
+		return "", err
+	}
+	for _, s := range stored {
+		ev, ok := chained[s.version]
+		if !ok || ev.Digest != s.digest {
+			return fmt.Sprintf("EMV parameters version %d differ from their journal event", s.version), nil
+		}
+		var got emvParamsEvent
+		entries, err := j.query(ctx, "SELECT kind, tlv FROM emv_param_entries WHERE version = ? ORDER BY kind, seq", s.version)
+		if err != nil {
+			return "", err
+		}
+		for entries.Next() {
+			var kind, h string
+			if err := entries.Scan(&kind, &h); err != nil {
+				entries.Close()
+				return "", err
+			}
+			if kind == "aid" {
+				got.AIDs = append(got.AIDs, h)
+			} else {
+				got.CAPKs = append(got.CAPKs, h)
+			}
+		}
+		entries.Close()
+		if !slices.Equal(got.AIDs, ev.AIDs) || !slices.Equal(got.CAPKs, ev.CAPKs) {
+			return fmt.Sprintf("EMV parameters version %d differ from their journal event", s.version), nil
+		}
+	}
+	return "", nil
 }

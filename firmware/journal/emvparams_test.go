@@ -110,11 +110,15 @@ func TestEMVParamsFromSchema9(t *testing.T) {
 	if rep, err := j.Verify(ctx); err != nil || !rep.OK() {
 		t.Errorf("Verify = %+v, %v; want clean", rep, err)
 	}
-	// A key changed in its row (one hex digit of the modulus) is not used.
+	// A key changed in its row (one hex digit of the modulus) is not used, and the
+	// journal does not verify.
 	if _, err := j.db.Exec("UPDATE emv_param_entries SET tlv = substr(tlv, 1, 80) || CASE substr(tlv, 81, 1) WHEN '0' THEN '1' ELSE '0' END || substr(tlv, 82) WHERE kind = 'capk' AND version = 2"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok, err := j.EMVParams(ctx); ok || err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("EMVParams after a key row changed = %v, %v; want refused for its checksum", ok, err)
+	}
+	if rep, err := j.Verify(ctx); err != nil || !strings.Contains(rep.Problem, "EMV parameters version 2") {
+		t.Errorf("Verify after a key row changed = %+v, %v; want EMV parameters version 2 named", rep, err)
 	}
 }
