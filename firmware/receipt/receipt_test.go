@@ -43,6 +43,16 @@ func troubled(st txn.Status) txn.Record {
 	return r
 }
 
+// chipSale is sale() read from a chip: its ICC holds 84, 95, 9F26 with 9F27 = TC, 9F36,
+// then 9B and 50 as the app keeps them.
+func chipSale(st txn.Status, code string) txn.Record {
+	r := sale()
+	r.Status, r.ResponseCode, r.EntryMode = st, code, txn.Chip
+	r.ICC = "8408A000000333010101" + "95050000008000" + "9F26081122334455667788" + "9F270140" + "9F36020007" +
+		"9B02E800" + "500E556E696F6E50617920446562697420"[:32]
+	return r
+}
+
 func TestSlip(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -86,6 +96,14 @@ func TestSlip(t *testing.T) {
 			[]string{"signature", "NO ANSWER", "REVERSAL PENDING"}},
 		{"reversal failed, tries unknown (reprint)", Slip{Merchant: merchant, Record: troubled(txn.ReversalFailed), Reprint: true},
 			[]string{"REPRINT", "CALL THE ACQUIRER"}, []string{"Reversal tries"}},
+		{"chip sale: AID, label, TVR/TSI, TC, ATC", Slip{Merchant: merchant, Record: chipSale(txn.Approved, "00"), PINVerified: true},
+			[]string{"622202*********0127 I", "AID", "A000000333010101", "应用 App", "UnionPay Debit", "TVR 0000008000", "TSI E800",
+				"TC ", "1122334455667788", "ATC", "0007"}, []string{"ARQC", "signature"}},
+		{"chip sale the card refused after the host approved", Slip{Merchant: merchant, Record: chipSale(txn.ReversalPending, "00")},
+			[]string{"FAILED: CARD DECLINED", "交易失败 卡片拒绝", "WILL BE REVERSED AUTOMATICALLY", "待冲正 REVERSAL PENDING"},
+			[]string{"NO ANSWER FROM HOST", "signature"}},
+		{"chip sale the host never answered", Slip{Merchant: merchant, Record: chipSale(txn.ReversalPending, "")},
+			[]string{"FAILED: NO ANSWER FROM HOST"}, []string{"CARD DECLINED"}},
 		{"reversed: no notice", Slip{Merchant: merchant, Record: troubled(txn.Reversed), ReversalTries: 3},
 			[]string{"已冲正 REVERSED"}, []string{strings.Repeat("*", Cols), "FAILED", "Reversal tries", "CALL THE ACQUIRER"}},
 	} {
