@@ -68,6 +68,17 @@ type Serial struct {
 // PTY is the Port value of a device that a simulator provides on a pseudo-terminal.
 const PTY = "pty"
 
+// PCSC prefixes the Port of a chip or contactless reader that pcscd drives (a USB CCID
+// reader): "pcsc:NAME" is the PC/SC reader called NAME or whose name contains it
+// ("pcsc:ACR39U", "pcsc:Virtual PCD 00 00"); such a port has no serial settings.
+const PCSC = "pcsc:"
+
+// pcscPort reports whether device's port p is a PC/SC reader, which only the chip and
+// contactless readers may be.
+func pcscPort(device, p string) bool {
+	return strings.HasPrefix(p, PCSC) && (device == "chip" || device == "contactless")
+}
+
 // Config is the serial configuration of the line.
 func (s Serial) Config() serialport.Config {
 	return serialport.Config{Baud: s.Baud, DataBits: s.DataBits, Parity: serialport.Parity(s.Parity), StopBits: s.StopBits}
@@ -203,6 +214,12 @@ func (b *Board) check() (key, reason string) {
 		}
 		if s.Port == "" {
 			return "serial." + name + ".port", "missing"
+		}
+		if pcscPort(name, s.Port) {
+			if strings.TrimSpace(strings.TrimPrefix(s.Port, PCSC)) == "" {
+				return "serial." + name + ".port", fmt.Sprintf("%q names no PC/SC reader (pcsc:NAME)", s.Port)
+			}
+			continue
 		}
 		if s.Port != PTY && s.Port != None && !devicePath.MatchString(s.Port) {
 			return "serial." + name + ".port", fmt.Sprintf("%q is neither a /dev path, %q nor %q", s.Port, PTY, None)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"posfw/drivers/cardreader"
 	"posfw/drivers/chipreader"
+	"posfw/drivers/emv/pcsc"
 	"posfw/drivers/gpio"
 	"posfw/drivers/modem"
 	"posfw/drivers/pinpad"
@@ -108,11 +110,14 @@ func Open(b *Board, o Options) (*Devices, error) {
 		d.Scanner = absentScanner{}
 	}
 	for _, r := range []struct {
-		dev  string
-		name string
-		set  *chipreader.Device
-	}{{"chip", "chip reader", &d.Chip}, {"contactless", "contactless reader", &d.Contactless}} {
-		if open, ok, err := b.opener(r.dev); err != nil {
+		dev     string
+		name    string
+		set     *chipreader.Device
+		arrival chipreader.Event
+	}{{"chip", "chip reader", &d.Chip, chipreader.EventInserted}, {"contactless", "contactless reader", &d.Contactless, chipreader.EventTapped}} {
+		if port := b.Serial[r.dev].Port; pcscPort(r.dev, port) { // a USB CCID reader through pcscd
+			*r.set = pcsc.New(strings.TrimPrefix(port, PCSC), pcsc.Options{Name: r.name, Arrival: r.arrival})
+		} else if open, ok, err := b.opener(r.dev); err != nil {
 			return nil, err
 		} else if ok {
 			*r.set = chipreader.New(open, chipreader.Options{Name: r.name})
