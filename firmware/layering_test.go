@@ -59,7 +59,7 @@ var layers = []layer{
 }
 
 // testOnly are packages that only test files may import.
-var testOnly = []string{"drivers/testkit", "drivers/pinpad/pinpadtest", "drivers/qrcode/qrtest"}
+var testOnly = []string{"drivers/testkit", "drivers/pinpad/pinpadtest", "drivers/qrcode/qrtest", "drivers/emv/pcsc/pcsctest"}
 
 // pkg is what the test reads of one `go list -json` entry.
 type pkg struct {
