@@ -22,8 +22,8 @@
 //	DF13 TAC denial, 5 bytes               DF02 modulus
 //	9F1B floor limit, b4                   DF04 exponent (03 or 010001)
 //	DF15 random selection threshold, b4    DF03 checksum, 20 bytes (SHA-1)
-//	DF16 maximum target percentage, b1
-//	DF17 target percentage, b1
+//	DF16 maximum target percentage, n2
+//	DF17 target percentage, n2
 //	DF14 default DDOL
 //	DF18 online PIN capability, 01 yes
 //	DF19 contactless floor limit, n12
@@ -276,13 +276,16 @@ func (a AID) TLV() []byte {
 		tlv.New(TagAID, a.AID), tlv.New(TagASI, []byte{asi}), tlv.New(TagVersion, a.Version),
 		tlv.New(TagTACDefault, a.TACDefault), tlv.New(TagTACOnline, a.TACOnline), tlv.New(TagTACDenial, a.TACDenial),
 		tlv.New(TagFloorLimit, b4(a.FloorLimit)), tlv.New(TagThreshold, b4(a.RandomThreshold)),
-		tlv.New(TagMaxTarget, []byte{byte(a.RandomMax)}), tlv.New(TagTarget, []byte{byte(a.RandomTarget)}),
+		tlv.New(TagMaxTarget, n2(a.RandomMax)), tlv.New(TagTarget, n2(a.RandomTarget)),
 		tlv.New(TagDDOL, a.DDOL), tlv.New(TagOnlinePIN, []byte{pin}),
 		tlv.New(TagCLFloorLimit, n12(a.CLFloorLimit)), tlv.New(TagCLTransaction, n12(a.CLTransactionLimit)),
 		tlv.New(TagCLCVMLimit, n12(a.CLCVMLimit)), tlv.New(TagECLimit, n12(a.ECLimit)),
 	}
 	return l.Bytes()
 }
+
+// n2 is a percentage 0-99 as one BCD byte (99 is 0x99, as hosts send it).
+func n2(v int) []byte { return []byte{byte(v/10%10<<4 | v%10)} }
 
 func b4(v int64) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
 
@@ -360,13 +363,14 @@ func ParseAID(b []byte, def emv.AIDParams) (AID, error) {
 				a.RandomThreshold = n
 			}
 		case TagMaxTarget, TagTarget:
-			if len(v) != 1 || v[0] > 99 {
-				return AID{}, bad(o.Tag, "is not a percentage of 0 to 99")
+			if len(v) != 1 || v[0]>>4 > 9 || v[0]&0x0F > 9 {
+				return AID{}, bad(o.Tag, "is not a percentage of 00 to 99 (BCD)")
 			}
+			pc := int(v[0]>>4)*10 + int(v[0]&0x0F)
 			if o.Tag == TagMaxTarget {
-				a.RandomMax = int(v[0])
+				a.RandomMax = pc
 			} else {
-				a.RandomTarget = int(v[0])
+				a.RandomTarget = pc
 			}
 		case TagDDOL:
 			if _, err := tlv.ParseDOL(v); err != nil || len(v) > 252 {

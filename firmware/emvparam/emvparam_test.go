@@ -136,7 +136,7 @@ func TestAIDRoundTrip(t *testing.T) {
 		want string
 	}{
 		{"TAC length", TagTACOnline, "0000", "DF12 is not 5 bytes"},
-		{"percentage", TagTarget, "64", "DF17 is not a percentage"},
+		{"percentage", TagTarget, "1A", "DF17 is not a percentage"},
 		{"BCD", TagCLCVMLimit, "00000000001A", "not BCD"},
 		{"ASI", TagASI, "02", "DF01 is not 00 or 01"},
 		{"floor limit", TagFloorLimit, "0000", "9F1B is not 4 bytes"},
@@ -235,4 +235,30 @@ func mustKey(t *testing.T, h string) CAPK {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// unionPayAIDHost is the IC parameters of UnionPay's debit AID as acquirers' hosts send
+// them in field 62 of the 0810 answering 60.3 = 380 (published in many terminals'
+// default lists): 9F08 for the version, DF16 and DF17 as BCD 99, the contactless
+// limits n12.
+const unionPayAIDHost = "9F0608A000000333010101DF0101009F08020020DF1105D84000A800DF1205D84004F800" +
+	"DF130500100000009F1B0400000000DF150400000000DF160199DF170199DF14039F3704DF1801019F7B06000000100000" +
+	"DF1906000000100000DF2006000000100000DF2106000000100000"
+
+// TestHostAID: the parameters as a real host sends them are read as such.
+func TestHostAID(t *testing.T) {
+	a, err := ParseAID(unhex(t, unionPayAIDHost), emv.AIDParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AID{AID: unhex(t, "A000000333010101"), Partial: true, Version: []byte{0x00, 0x20},
+		TACDefault: unhex(t, "D84000A800"), TACOnline: unhex(t, "D84004F800"), TACDenial: unhex(t, "0010000000"),
+		RandomMax: 99, RandomTarget: 99, DDOL: []byte{0x9F, 0x37, 0x04}, OnlinePIN: true,
+		CLFloorLimit: 100000, CLTransactionLimit: 100000, CLCVMLimit: 100000, ECLimit: 100000}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("ParseAID(host's) = %+v; want %+v", a, want)
+	}
+	if got, err := ParseAID(a.TLV(), emv.AIDParams{}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip = %+v, %v", got, err)
+	}
 }
