@@ -120,7 +120,8 @@ func swipe(name string) *txn.Card {
 	return &txn.Card{PAN: c.PAN, Track2: c.Track2Equivalent(), Expiry: c.Expiry, EntryMode: txn.Swiped}
 }
 
-// child is one terminal life: sign on, a sale, its void, a second sale, settlement.
+// child is one terminal life: sign on, a sale, its void, a second sale, a chip sale,
+// settlement.
 // It exits 0 when it got through without being killed.
 func child() int {
 	ctx := context.Background()
@@ -146,6 +147,15 @@ func child() int {
 		fmt.Fprintln(os.Stderr, "sale 2:", err)
 		return 2
 	}
+	chip, err := chipCard(lifeSteps, 3000)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if _, err := e.Sale(ctx, txn.SaleRequest{Amount: 3000, Card: chip, Operator: "01"}); err != nil {
+		fmt.Fprintln(os.Stderr, "chip sale:", err)
+		return 2
+	}
 	if _, err := e.Settle(ctx, "00"); err != nil {
 		fmt.Fprintln(os.Stderr, "settle:", err)
 		return 2
@@ -153,11 +163,15 @@ func child() int {
 	return 0
 }
 
+// lifeSteps are the steps of the child's life (childTerminal), for the chip card's.
+var lifeSteps *steps
+
 // childTerminal is the terminal of a life run as a child: the journal in CRASH_DIR, the
 // host at CRASH_HOST, killed after step CRASH_KILL_AT of journal and host.
 func childTerminal() (*txn.Engine, *journal.Journal, error) {
 	killAt, _ := strconv.Atoi(os.Getenv("CRASH_KILL_AT"))
 	s := &steps{killAt: killAt}
+	lifeSteps = s
 	j, err := journal.Open(filepath.Join(os.Getenv("CRASH_DIR"), "journal.db"))
 	if err != nil {
 		return nil, nil, err
@@ -207,6 +221,7 @@ func crashAt(t *testing.T, k int) bool {
 	acq, addr := startAcquirer(t, dir)
 	killed := life(t, k, "CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_HOST="+addr, fmt.Sprintf("CRASH_KILL_AT=%d", k))
 	restart(t, k, dir, addr, acq.Ledger())
+	checkChipKill(t, k, dir)
 	return !killed
 }
 
