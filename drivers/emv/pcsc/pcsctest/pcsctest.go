@@ -61,6 +61,7 @@ func Start(tb testing.TB) Env {
 		if !slices.Contains(names, reader) {
 			tb.Fatalf("pcscd runs without vpcd's reader %q (readers %q): restart it", reader, names)
 		}
+		env.waitEmpty(tb)
 		return env
 	}
 	if err := os.MkdirAll(filepath.Dir(env.Socket), 0o755); err != nil {
@@ -75,12 +76,37 @@ func Start(tb testing.TB) Env {
 	for {
 		names, err := listReaders(env.Socket)
 		if err == nil && slices.Contains(names, reader) {
+			env.waitEmpty(tb)
 			return env
 		}
 		if time.Now().After(deadline) {
 			tb.Fatalf("pcscd started but does not list %q (readers %q, %v)", reader, names, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitEmpty waits until pcscd has seen the card of an earlier test leave the reader
+// (it looks every 400 ms), so that the test's card is the one it finds there.
+func (e Env) waitEmpty(tb testing.TB) {
+	tb.Helper()
+	c, err := pcsc.Dial(e.Socket)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		states, err := c.ReaderStates()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		i := slices.IndexFunc(states, func(s pcsc.ReaderState) bool { return s.Name == e.Reader })
+		if i < 0 || !states[i].Present() {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("a card stays in %q: another program (posfw vpcd?) holds the virtual reader", e.Reader)
+		}
 	}
 }
 
