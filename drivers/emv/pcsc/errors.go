@@ -67,7 +67,8 @@ func (c Code) Unwrap() error {
 	switch c {
 	case ErrNoSmartcard:
 		return chipreader.ErrNoCard
-	case ErrRemovedCard, ErrUnresponsiveCard, ErrUnpoweredCard, ErrResetCard, ErrUnsupportedCard, ErrNotTransacted:
+	case ErrRemovedCard, ErrUnresponsiveCard, ErrUnpoweredCard, ErrResetCard, ErrUnsupportedCard, ErrNotTransacted,
+		ErrProtoMismatch: // an ATR without a protocol the reader speaks: an unreadable chip
 		return chipreader.ErrMute
 	case ErrUnknownReader, ErrReaderUnavailable, ErrNoService, ErrServiceStopped, ErrCommError, ErrNoReaders, ErrInvalidHandle:
 		return chipreader.ErrDeviceGone

@@ -331,3 +331,18 @@ func TestAPDULatency(t *testing.T) {
 	}
 	r.PowerOff()
 }
+
+// A chip that does not answer reset (the fallback test card) is in the reader, and
+// powering it fails as a mute card: what the app counts towards fallback to the stripe.
+func TestMuteChip(t *testing.T) {
+	env := pcsctest.Start(t)
+	r := pcsc.New(env.Reader, pcsc.Options{})
+	defer r.Close()
+	insert(t, env.Addr, "fallback")
+	if e, err := wait(t, r, 5*time.Second); err != nil || e != chipreader.EventInserted {
+		t.Fatalf("Wait = %q, %v; want %q", e, err, chipreader.EventInserted)
+	}
+	if atr, err := r.PowerOn(); !errors.Is(err, chipreader.ErrMute) {
+		t.Fatalf("PowerOn of an unreadable chip = % X, %v; want an error matching chipreader.ErrMute", atr, err)
+	}
+}
