@@ -116,13 +116,13 @@ func chipCryptogram(s *Server, _ *ledgerTx, c *call) (string, error) {
 	case ch.err != nil:
 		s.log.Info("hostsim: chip data does not parse", "terminal", c.r.terminal, "stan", c.r.stan, "error", ch.err)
 		return codeFormat, nil
-	case ch.profile == nil:
-		s.log.Info("hostsim: chip data of a card no issuer here knows", "terminal", c.r.terminal, "stan", c.r.stan)
-		return CodeSecurity, nil
 	case len(ch.arqc) == 0 && c.a.Type != txn.Sale:
 		// A void or refund of a chip card may read the card without a cryptogram
 		// (PBOC's simplified flow): nothing to verify, and no ARPC to give.
 		return "", nil
+	case ch.profile == nil:
+		s.log.Info("hostsim: chip data of a card no issuer here knows", "terminal", c.r.terminal, "stan", c.r.stan)
+		return CodeSecurity, nil
 	case len(ch.arqc) != 8 || len(ch.atc) != 2:
 		s.log.Info("hostsim: chip data without a cryptogram and ATC", "terminal", c.r.terminal, "stan", c.r.stan)
 		return CodeSecurity, nil
