@@ -3,7 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"posfw/drivers/emv/emvcrypto"
 	"posfw/firmware/emv"
 	"posfw/firmware/emvparam"
+	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/journal"
 )
@@ -58,5 +62,70 @@ func TestKernelParams(t *testing.T) {
 	}
 	if p := a.kernelParams(ctx); len(p.CAPK) != 0 {
 		t.Errorf("only an expired key downloaded: %d keys; want none", len(p.CAPK))
+	}
+}
+
+// TestDownloadEMV: the app's download over TCP from the acquirer simulator journals the
+// set as version 1 under the operator; the same set again is noted unchanged; a set
+// with a damaged key, or a host that is down, is refused and audited, and version 1
+// stays in force; after a sign-on nothing is downloaded while a set is in force.
+func TestDownloadEMV(t *testing.T) {
+	ctx := context.Background()
+	j, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	srv, err := hostsim.New(hostsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c := host.New(host.Config{Address: ln.Addr().String(), TerminalID: "SIM00001", MerchantID: "898000000000001",
+		ConnectTimeout: time.Second, ResponseTimeout: time.Second})
+	a := &App{journal: j, log: slog.New(slog.DiscardHandler), now: time.Now, loc: time.UTC, opts: Options{Host: c}}
+	count := func(kind string) int {
+		t.Helper()
+		db, err := sql.Open("sqlite3", "file:"+j.Path()+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM events WHERE kind = ?", kind).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	a.emvAfterSignOn(ctx) // none in force: downloaded as "system"
+	if v, changed, err := a.downloadEMV(ctx, "01"); err != nil || v != 1 || changed {
+		t.Fatalf("downloadEMV again = %d, %v, %v; want version 1 unchanged", v, changed, err)
+	}
+	bad := hostsim.DefaultEMVParams()
+	bad.CAPKs[0].Checksum[3] ^= 0x40
+	srv.SetEMVParams(bad)
+	if _, _, err := a.downloadEMV(ctx, "01"); !errors.Is(err, emvparam.ErrChecksum) {
+		t.Errorf("downloadEMV(damaged key) = %v; want refused for the checksum", err)
+	}
+	srv.SetFault(hostsim.Fault{Mode: hostsim.Down})
+	if _, _, err := a.downloadEMV(ctx, "01"); err == nil {
+		t.Error("downloadEMV(host down) = nil error")
+	}
+	srv.SetFault(hostsim.Fault{Mode: hostsim.OK})
+	srv.SetEMVParams(hostsim.DefaultEMVParams())
+	a.emvAfterSignOn(ctx) // a set is in force: nothing asked
+	for kind, want := range map[string]int{"emv.params": 1, "emv.params_unchanged": 1, "audit.emv_params_download": 2} {
+		if got := count(kind); got != want {
+			t.Errorf("%s events = %d; want %d", kind, got, want)
+		}
+	}
+	if s, info, ok, err := j.EMVParams(ctx); err != nil || !ok || s.Version != 1 || info.Operator != "system" {
+		t.Errorf("in force = version %d by %q (%v, %v); want 1 by system", s.Version, info.Operator, ok, err)
 	}
 }
