@@ -97,6 +97,9 @@ func TestChipRequestsOnTheWire(t *testing.T) {
 			return err
 		}
 	}
+	// The app's chip data ends with the slip's TSI (9B) and application label (50),
+	// which the host is not sent.
+	slipTail := unhexSpaced(t, "9B02E800"+"500E556E696F6E506179204465626974")
 	reverse := func(c *Client) error {
 		_, err := c.Reverse(context.Background(), txn.Reversal{Orig: record, Reason: "98"})
 		return err
@@ -111,6 +114,8 @@ func TestChipRequestsOnTheWire(t *testing.T) {
 	}{
 		{"chip sale", "iso87", sale(chipCard(txn.Chip, icc, "01")),
 			map[int]string{22: "052", 23: "001", 55: icc}},
+		{"chip sale with the slip's tags", "iso87", sale(chipCard(txn.Chip, icc+slipTail, "01")),
+			map[int]string{22: "052", 23: "001", 55: icc}},
 		{"contactless sale", "iso87", sale(chipCard(txn.Tapped, icc, "")),
 			map[int]string{22: "072", 23: absent, 55: icc}},
 		{"fallback sale", "iso87", sale(chipCard(txn.Fallback, "", "")),
@@ -119,6 +124,11 @@ func TestChipRequestsOnTheWire(t *testing.T) {
 			map[int]string{22: "022", 23: absent, 55: absent}},
 		{"reversal of a chip sale", "iso87", reverse,
 			map[int]string{23: "001", 55: unhexSpaced(t, reversalICCHex)}},
+		{"upload of a chip sale with the slip's tags", "iso87", func(c *Client) error {
+			r := record
+			r.ICC += "9B02E800" + "500E556E696F6E506179204465626974"
+			return c.Upload(context.Background(), r, 9)
+		}, map[int]string{23: "001", 55: icc}},
 		{"upload of a chip sale", "iso87", upload,
 			map[int]string{23: "001", 55: icc}},
 

@@ -16,6 +16,7 @@ import (
 
 	"posfw/drivers/emv/tlv"
 	"posfw/drivers/pinpad"
+	"posfw/firmware/emv"
 	"posfw/firmware/host/iso87"
 	"posfw/firmware/txn"
 )
@@ -313,8 +314,13 @@ func (f Fields) card(card *txn.Card) (CardFields, error) {
 	f[22] = mode
 	if len(card.ICC) > 0 {
 		// The kernel's field 55 holds no PAN, track or PIN (txn.Card.ICC), so it may
-		// travel as an ordinary field.
-		f[55] = string(card.ICC)
+		// travel as an ordinary field. The card's data may hold more than the host is
+		// sent (the slip's TSI and label): only emv.Field55Tags go.
+		l, err := tlv.Parse(card.ICC)
+		if err != nil {
+			return nil, fmt.Errorf("chip data: %w", err)
+		}
+		f[55] = string(selectTags(l, emv.Field55Tags))
 	}
 	if card.PSN != "" {
 		psn, err := FormatPSN(card.PSN)
@@ -452,13 +458,18 @@ func SelectICC(hexICC string, tags []tlv.Tag) ([]byte, error) {
 	if tags == nil {
 		return l.Bytes(), nil
 	}
+	return selectTags(l, tags), nil
+}
+
+// selectTags returns the objects of tags among l, in the order of tags.
+func selectTags(l tlv.List, tags []tlv.Tag) []byte {
 	var out tlv.List
 	for _, t := range tags {
 		if o, ok := l.Find(t); ok {
 			out = append(out, o)
 		}
 	}
-	return out.Bytes(), nil
+	return out.Bytes()
 }
 
 // FormatPSN returns field 23 for a card sequence number of two digits (EMV 5F34):
@@ -550,7 +561,7 @@ func (c *Client) upload(r txn.Record, stan int64) (Fields, error) {
 	}
 	// A chip record goes with its chip data as the card left it: its TC (or AAC), the
 	// proof the acquirer settles on.
-	c.chipData(f, r, nil)
+	c.chipData(f, r, emv.Field55Tags) // the TC and the rest of what a sale sent
 	return f, nil
 }
 
