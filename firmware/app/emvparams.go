@@ -120,7 +120,8 @@ func (a *App) emvDownloadFlow(ctx context.Context) error {
 	a.ui.Show(a.title(titleEMVDownload), a.ui.T(ui.WordProcessing))
 	v, changed, err := a.downloadEMV(ctx, a.operatorID())
 	if err != nil {
-		return a.refused(ctx, titleEMVDownload, err)
+		a.log.Info("EMV parameter download refused", "err", err)
+		return a.ui.Result(ctx, resultWait, a.title(titleEMVDownload), a.ui.T(ui.WordRefused), a.ui.T(emvRefusal(err)))
 	}
 	msg := a.ui.T(msgDone)
 	if !changed {
@@ -130,6 +131,22 @@ func (a *App) emvDownloadFlow(ctx context.Context) error {
 }
 
 var wordVersion = ui.Text{EN: "Version", ZH: "版本"}
+
+// emvRefusal says in a screen line why a download was refused (the log has the whole
+// error).
+func emvRefusal(err error) ui.Text {
+	switch {
+	case errors.Is(err, emvparam.ErrChecksum):
+		return ui.Text{EN: "Key checksum wrong", ZH: "公钥校验值错误"}
+	case errors.Is(err, txn.ErrNotSent):
+		return ui.Text{EN: "Host not reachable", ZH: "主机不通"}
+	case errors.Is(err, txn.ErrNoResponse), errors.Is(err, txn.ErrBadAnswer):
+		return ui.Text{EN: "No answer from host", ZH: "主机无应答"}
+	case errors.Is(err, errNoEMVDownload):
+		return msgEMVNoDownload
+	}
+	return ui.Text{EN: "Parameters refused", ZH: "参数下载失败"}
+}
 
 // emvParamsScreen shows the set in force: version, digest, when stored, each AID (P:
 // partial selection) and each key with its expiry; UP and DOWN page, ENTER or CANCEL

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"posfw/firmware/host"
 	"posfw/firmware/hostsim"
 	"posfw/firmware/journal"
+	"posfw/firmware/txn"
 )
 
 // TestKernelParams: the kernel runs with the built-in parameters until a set is
@@ -127,5 +129,26 @@ func TestDownloadEMV(t *testing.T) {
 	}
 	if s, info, ok, err := j.EMVParams(ctx); err != nil || !ok || s.Version != 1 || info.Operator != "system" {
 		t.Errorf("in force = version %d by %q (%v, %v); want 1 by system", s.Version, info.Operator, ok, err)
+	}
+}
+
+// TestEMVRefusal: every refusal of a download has a short line on the screen.
+func TestEMVRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("x: %w: %w", errors.New("refused"), emvparam.ErrChecksum), "Key checksum wrong"},
+		{fmt.Errorf("q: %w: dial", txn.ErrNotSent), "Host not reachable"},
+		{fmt.Errorf("q: %w: timeout", txn.ErrNoResponse), "No answer from host"},
+		{errNoEMVDownload, "Host link cannot download"},
+		{errors.New("host refused the IC parameter query: 30"), "Parameters refused"},
+	} {
+		if got := emvRefusal(tc.err).EN; got != tc.want {
+			t.Errorf("emvRefusal(%v) = %q; want %q", tc.err, got, tc.want)
+		}
+		if zh := emvRefusal(tc.err).ZH; zh == "" {
+			t.Errorf("emvRefusal(%v) has no Chinese", tc.err)
+		}
 	}
 }
