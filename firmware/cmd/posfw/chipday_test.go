@@ -114,7 +114,9 @@ func TestChipDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a whole day takes a while")
 	}
-	for _, d := range []day{{lang: ui.English, dialect: "iso87"}, {lang: ui.Chinese, dialect: "cup"}} {
+	// The CUP day's acquirer asks for the batch upload, which carries each chip record's
+	// final cryptogram (its TC).
+	for _, d := range []day{{lang: ui.English, dialect: "iso87"}, {lang: ui.Chinese, dialect: "cup", upload: true}} {
 		t.Run(d.name(), func(t *testing.T) { chipDay(t, d) })
 	}
 }
@@ -228,10 +230,15 @@ func chipDay(t *testing.T, d day) {
 	s.slip("fallback sale", "621226******0100 F")
 
 	// 10. Settlement: sales 20.00 (5.00 refunded), 1500.00 and 60.00; the 88.00 voided.
+	result := txn.SettledBalanced
+	if d.upload {
+		s.do("fault", "host=code:95@0500#1")
+		result = txn.SettledAfterUpload
+	}
 	s.sel(ui.Text{EN: "Settlement", ZH: "结算"})
 	s.wait(ui.WordConfirm)
 	s.keys("ENTER")
-	s.wait(txn.SettleResults[txn.SettledBalanced])
+	s.wait(txn.SettleResults[result])
 	s.done()
 	s.slip("settlement", "消费 Sales\n  3", "CNY 1,580.00", "撤销 Voids\n  1", "CNY 88.00", "退货 Refunds\n  1", "CNY 5.00")
 
@@ -255,7 +262,7 @@ func chipDay(t *testing.T, d day) {
 		byRRN[a.RRN] = a
 	}
 	recs := exported(t, data)
-	reversed := 0
+	reversed, chipSales := 0, 0
 	for _, r := range recs {
 		rrn, _ := r["rrn"].(string)
 		a, ok := byRRN[rrn]
@@ -264,12 +271,31 @@ func chipDay(t *testing.T, d day) {
 			if !ok || float64(a.Amount) != r["amount"] || !a.Settled {
 				t.Errorf("journal %v %v (RRN %v) at the acquirer: %+v, found %v; want the same amount, settled", r["type"], r["amount"], rrn, a, ok)
 			}
+			chip := r["entry_mode"] == "chip" || r["entry_mode"] == "contactless"
+			if !chip || r["type"] != "sale" || !ok {
+				break
+			}
+			// The issuer verified the sale's ARQC; the upload carried the card's final
+			// cryptogram: a TC from a contact card, the tap's ARQC (it has no second one).
+			chipSales++
+			if n, found, err := acq.Ledger().Chip(a.ID); err != nil || !found || !n.Verified {
+				t.Errorf("chip sale %v (RRN %v): acquirer's chip note %+v, %v, %v; want its ARQC verified", r["amount"], rrn, n, found, err)
+			}
+			if d.upload && r["status"] != "voided" {
+				want := map[any]string{"chip": "40", "contactless": "80"}[r["entry_mode"]]
+				if _, cid, found, err := acq.Ledger().UploadedCryptogram("SIM00001", 1, a.STAN); err != nil || !found || cid != want {
+					t.Errorf("chip sale %v (RRN %v): uploaded cryptogram kind %q, %v, %v; want %s", r["amount"], rrn, cid, found, err, want)
+				}
+			}
 		case "reversed":
 			reversed++
 			if ok && a.Status != hostsim.Reversed {
 				t.Errorf("journal reversed %v %v (RRN %v); the acquirer holds it standing: %+v", r["type"], r["amount"], rrn, a)
 			}
 		}
+	}
+	if chipSales != 3 {
+		t.Errorf("%d chip sales standing at the acquirer; want 3 (the voided PIN sale, the tap, the inserted one)", chipSales)
 	}
 	if reversed != 2 {
 		t.Errorf("journal has %d reversed records; want 2 (the card that refused, the card pulled out)", reversed)
