@@ -54,6 +54,7 @@ var codeNames = map[Code]string{
 	ErrRemovedCard:       "SCARD_W_REMOVED_CARD",
 }
 
+// Error names the code as pcsclite.h does.
 func (c Code) Error() string {
 	if n, ok := codeNames[c]; ok {
 		return "pcsc: " + n
