@@ -16,6 +16,7 @@ import (
 	"posfw/drivers/emv/pcsc"
 	"posfw/drivers/emv/pcsc/pcsctest"
 	"posfw/drivers/emv/tlv"
+	"posfw/drivers/emv/vpcd"
 	"posfw/firmware/emv"
 )
 
@@ -114,6 +115,54 @@ func TestVpcdContactSaleOverPCSC(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "card chip taken out") {
 		t.Errorf("posfw vpcd said %q; want it to say the card was taken out", stderr.String())
+	}
+}
+
+// The self test of a board whose chip reader is a PC/SC reader: it answers without a
+// card, and powers the card in it (the simulator, in vpcd's reader).
+func TestSelftestPCSCReader(t *testing.T) {
+	env := pcsctest.Start(t)
+	base, err := os.ReadFile("../../../board/boards/rpi-terminal.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/pcsc.toml"
+	src := string(base) + "\n[serial.chip]\nport = \"pcsc:" + env.Reader + "\"\n"
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chipLine := func() string {
+		_, out, errs := call("selftest", "--board", file)
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "chip reader on PC/SC") {
+				return l
+			}
+		}
+		t.Fatalf("selftest printed no PC/SC chip reader line:\n%s%s", out, errs)
+		return ""
+	}
+	if l := chipLine(); !strings.HasPrefix(l, "PASS chip") || !strings.Contains(l, "answers, no card in it") {
+		t.Errorf("selftest without a card: %q; want PASS chip ... answers, no card in it", l)
+	}
+
+	card, err := cardsim.Open("chip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- vpcd.Insert(ctx, env.Addr, card) }()
+	defer func() { cancel(); <-done }()
+	// pcscd sees the card at its next look (400 ms).
+	r := pcsc.New(env.Reader, pcsc.Options{})
+	defer r.Close()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if e, err := r.Wait(wctx); err != nil || e != chipreader.EventInserted {
+		t.Fatalf("Wait = %q, %v; want the card inserted", e, err)
+	}
+	if l := chipLine(); !strings.HasPrefix(l, "PASS chip") || !strings.Contains(l, "card ATR 3B 80 80 01 01") {
+		t.Errorf("selftest with the chip card in: %q; want PASS chip ... card ATR 3B 80 80 01 01", l)
 	}
 }
 
