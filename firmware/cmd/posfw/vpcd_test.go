@@ -166,6 +166,63 @@ func TestSelftestPCSCReader(t *testing.T) {
 	}
 }
 
+// startVpcd runs `posfw vpcd --card name` and returns it and a PC/SC reader whose card
+// has arrived.
+func startVpcd(t *testing.T, env pcsctest.Env, name string, arrival chipreader.Event) (*exec.Cmd, *pcsc.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "vpcd", "--card", name, "--addr", env.Addr)
+	cmd.Env = append(os.Environ(), "POSFW_BE_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	r := pcsc.New(env.Reader, pcsc.Options{Arrival: arrival})
+	t.Cleanup(func() { r.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if e, err := r.Wait(ctx); err != nil || e != arrival {
+		t.Fatalf("Wait = %q, %v; want %q", e, err, arrival)
+	}
+	return cmd, r
+}
+
+// A tap through PC/SC: the contactless kernel reads the card in one go (PPSE, GPO with
+// the online cryptogram) and the card may go before the host answers.
+func TestVpcdTapOverPCSC(t *testing.T) {
+	env := pcsctest.Start(t)
+	cmd, r := startVpcd(t, env, "tap", chipreader.EventTapped)
+	k := &emv.Kernel{P: emv.DefaultParams()}
+	tx, res := k.Contactless(r, emv.Txn{Amount: 100})
+	if res.Outcome != emv.Online || res.Interface != "contactless" || len(res.AC) != 8 {
+		t.Fatalf("Contactless over PC/SC = %s (%s), %s, AC % X; want Online with an 8-byte cryptogram", res.Outcome, res.Reason, res.Interface, res.AC)
+	}
+	cmd.Process.Signal(syscall.SIGINT) // the card leaves the field
+	if res := tx.Complete(emv.HostResult{Answered: true, ResponseCode: "00"}); res.Outcome != emv.Approved {
+		t.Errorf("Complete after the card left = %s (%s); want Approved (a tap's host answer decides alone)", res.Outcome, res.Reason)
+	}
+}
+
+// A chip card pulled out of the PC/SC reader while the host approves: the second
+// GENERATE AC cannot be sent, and the kernel ends the sale as "reverse the approval".
+func TestVpcdCardPulledOutOverPCSC(t *testing.T) {
+	env := pcsctest.Start(t)
+	cmd, r := startVpcd(t, env, "chip", chipreader.EventInserted)
+	k := &emv.Kernel{P: emv.DefaultParams()}
+	tx, res := k.Contact(r, emv.Txn{Amount: 100})
+	if res.Outcome != emv.Online {
+		t.Fatalf("Contact over PC/SC = %s (%s); want Online", res.Outcome, res.Reason)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if e, err := r.Wait(ctx); err != nil || e != chipreader.EventRemoved {
+		t.Fatalf("Wait = %q, %v; want the card removed", e, err)
+	}
+	if res := tx.Complete(emv.HostResult{Answered: true, ResponseCode: "00"}); res.Outcome != emv.ReverseApproved {
+		t.Errorf("Complete with the card gone = %s (%s); want ReverseApproved", res.Outcome, res.Reason)
+	}
+}
+
 // The cryptogram types of CID bits 8-7 (EMV Book 3 Table 15).
 const (
 	cidARQC = 0x80
