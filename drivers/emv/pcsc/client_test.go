@@ -2,11 +2,15 @@ package pcsc
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +25,9 @@ type fakePcscd struct {
 	// answer returns the bytes to send for a request (nil: none), and whether to hang
 	// up after them.
 	answer func(cmd uint32, body []byte) ([]byte, bool)
+	// changes, when set, holds back the signal after each CMD_WAIT_READER_STATE_CHANGE
+	// until something is sent on it.
+	changes chan struct{}
 }
 
 func startFake(t *testing.T, answer func(cmd uint32, body []byte) ([]byte, bool)) *fakePcscd {
@@ -67,6 +74,10 @@ func (f *fakePcscd) serve(conn net.Conn) {
 		conn.Write(a)
 		if hangup {
 			return
+		}
+		if cmd == cmdWaitReaderState && f.changes != nil {
+			<-f.changes // an event: the signal, as pcscd's EHSignalEventToClients
+			conn.Write(u32s(0, 0))
 		}
 	}
 }
@@ -198,6 +209,61 @@ func TestSilentPcscd(t *testing.T) {
 	}
 	if _, err := c.ListReaders(); !errors.Is(err, chipreader.ErrDeviceGone) {
 		t.Errorf("after a timeout ListReaders = %v; want the connection dropped", err)
+	}
+}
+
+// A USB reader unplugged with a card in it and plugged back, as pcscd shows it: the
+// reader leaves the table and comes back. Wait tells the card removed, then the reader
+// not connected; then the card in the reader that came back.
+func TestReaderUnplugged(t *testing.T) {
+	card := ReaderState{Name: "ACS ACR39U ICC Reader 00 00", Events: 1, State: StatePresent | StatePowered, ATR: []byte{0x3B, 0x02, 0x14, 0x50}}
+	var mu sync.Mutex
+	table := []ReaderState{card}
+	f := startFake(t, func(cmd uint32, _ []byte) ([]byte, bool) {
+		if cmd == cmdWaitReaderState || cmd == cmdGetReadersState {
+			mu.Lock()
+			defer mu.Unlock()
+			return encodeReaderStates(table), false
+		}
+		return nil, false
+	})
+	f.changes = make(chan struct{})
+	set := func(s ...ReaderState) {
+		mu.Lock()
+		table = s
+		mu.Unlock()
+		f.changes <- struct{}{}
+	}
+	r := New("ACR39U", Options{Socket: f.socket})
+	defer r.Close()
+	next := func() string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		e, err := r.Wait(ctx)
+		switch {
+		case errors.Is(err, ErrNotConnected):
+			return "not connected"
+		case err != nil:
+			t.Fatalf("Wait: %v", err)
+		}
+		return string(e)
+	}
+	var got []string
+	got = append(got, next())
+	set() // unplugged
+	got = append(got, next(), next())
+	set(card) // back, the card still in it: "not connected" until the monitor has seen it
+	e := next()
+	for deadline := time.Now().Add(2 * time.Second); e == "not connected" && time.Now().Before(deadline); e = next() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got = append(got, e)
+	if want := []string{"I", "R", "not connected", "I"}; !slices.Equal(got, want) {
+		t.Errorf("Wait gave %q; want %q", got, want)
+	}
+	if !strings.Contains(r.String(), card.Name) {
+		t.Errorf("String() = %q; want the reader's full name", r.String())
 	}
 }
 
