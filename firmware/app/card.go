@@ -17,15 +17,17 @@ import (
 
 // Messages of the card and PIN steps.
 var (
-	msgReadError  = ui.Text{EN: "Read error, swipe again", ZH: "读卡失败，请重刷"}
-	msgUseChip    = ui.Text{EN: "Chip card: insert chip", ZH: "芯片卡请插卡"}
-	msgNoReader   = ui.Text{EN: "Card reader not connected", ZH: "读卡器未连接"}
-	msgPINOnPad   = ui.Text{EN: "Enter PIN on the PIN pad", ZH: "请在密码键盘输入密码"}
-	msgPINTimeout = ui.Text{EN: "PIN entry timed out", ZH: "输入密码超时"}
-	msgNoPad      = ui.Text{EN: "PIN pad not connected", ZH: "密码键盘未连接"}
-	msgSkipCard   = ui.Text{EN: "ENTER: no card", ZH: "确认键: 不刷卡"}
-	msgCardNo     = ui.Text{EN: "Card number", ZH: "卡号"}
-	msgExpiry     = ui.Text{EN: "Expiry (YYMM)", ZH: "有效期(年月)"}
+	msgReadError = ui.Text{EN: "Read error, swipe again", ZH: "读卡失败，请重刷"}
+	msgUseChip   = ui.Text{EN: "Chip card: insert chip", ZH: "芯片卡请插卡"}
+	msgNoReader  = ui.Text{EN: "Card reader not connected", ZH: "读卡器未连接"}
+	// msgNoChipReader: the chip or contactless reader failed (unplugged, pcscd gone).
+	msgNoChipReader = ui.Text{EN: "Chip reader not connected", ZH: "IC卡读卡器未连接"}
+	msgPINOnPad     = ui.Text{EN: "Enter PIN on the PIN pad", ZH: "请在密码键盘输入密码"}
+	msgPINTimeout   = ui.Text{EN: "PIN entry timed out", ZH: "输入密码超时"}
+	msgNoPad        = ui.Text{EN: "PIN pad not connected", ZH: "密码键盘未连接"}
+	msgSkipCard     = ui.Text{EN: "ENTER: no card", ZH: "确认键: 不刷卡"}
+	msgCardNo       = ui.Text{EN: "Card number", ZH: "卡号"}
+	msgExpiry       = ui.Text{EN: "Expiry (YYMM)", ZH: "有效期(年月)"}
 )
 
 // errNoCard is returned by readCard when the operator chose to go on without a card.
@@ -57,6 +59,10 @@ type cardPrompt struct {
 	// chip card's swipe through as a fallback (emv.Params.Swipe).
 	chipFailures int
 	note         *ui.Text
+	// chipDown are the chip readers that failed during this prompt: they are not waited
+	// on again until the next one (an unplugged reader answers at once; a wait on it
+	// would spin), and the prompt says so.
+	chipDown map[chipreader.Device]bool
 }
 
 // readCard shows the card prompt and waits for a card inserted, tapped or swiped, or
@@ -90,8 +96,14 @@ func (a *App) readCard(ctx context.Context, pr *cardPrompt) (in cardIn, err erro
 			got <- readResult{p, err}
 		}()
 		chips := make(chan chipArrival, 2)
-		go watchChip(rctx, a.dev.Chip, false, chips)
-		go watchChip(rctx, a.dev.Contactless, true, chips)
+		for _, r := range []struct {
+			dev chipreader.Device
+			tap bool
+		}{{a.dev.Chip, false}, {a.dev.Contactless, true}} {
+			if !pr.chipDown[r.dev] {
+				go watchChip(rctx, r.dev, r.tap, chips)
+			}
+		}
 		w, err := a.waitCard(ctx, got, chips, pr)
 		cancel()
 		if w.byKey {
@@ -140,8 +152,13 @@ func (a *App) waitCard(ctx context.Context, got <-chan readResult, chips <-chan 
 			return cardWait{byKey: true}, ctx.Err()
 		case c := <-chips:
 			if c.err != nil {
+				// The stripe and the other reader still work: say so and wait on them.
 				a.log.Warn("chip reader", "reader", c.dev.String(), "err", c.err)
-				continue // the stripe and the other reader still work
+				if pr.chipDown == nil {
+					pr.chipDown = map[chipreader.Device]bool{}
+				}
+				pr.chipDown[c.dev] = true
+				return cardWait{retry: &msgNoChipReader, byKey: true}, c.err
 			}
 			return cardWait{in: cardIn{chip: c.dev, tap: c.tap}, byKey: true}, nil
 		case r := <-got:

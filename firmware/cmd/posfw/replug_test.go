@@ -30,6 +30,23 @@ func TestReplugEveryDevice(t *testing.T) {
 	defer sim.Process.Kill()
 	s.signIn(&stderr)
 
+	t.Run("chip", func(t *testing.T) {
+		s.t = t
+		s.do("fault", "chip=unplugged")
+		s.sel(ui.Text{EN: "Sale"})
+		s.wait(ui.WordAmount)
+		s.digits("102")
+		s.waitText("Chip reader not") // the stripe still works
+		s.do("card", "swipe", "ok")
+		s.wait(ui.WordApproved)
+		s.done()
+		s.do("fault", "chip=ok")
+		s.chipSale("103", "insert", "chip")
+		s.remove()
+		s.wait(ui.WordApproved)
+		s.done()
+	})
+
 	t.Run("reader", func(t *testing.T) {
 		s.t = t
 		s.do("fault", "reader=unplugged")
