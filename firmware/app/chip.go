@@ -1,11 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"posfw/drivers/chipreader"
@@ -80,7 +80,7 @@ func (a *App) kernel(ctx context.Context, title ui.Text, amount int64, card *txn
 				return a.ui.Choose(ctx, ui.Text{EN: "Select application", ZH: "请选择应用"}, opts)
 			},
 			PIN: func(c emv.CardData) emv.PINStatus {
-				pan := []byte(c.PAN)
+				pan := bytes.Clone(c.PAN)
 				defer clear(pan)
 				tc := &txn.Card{PAN: pan}
 				if err := a.readPIN(ctx, title, amount, tc); err != nil {
@@ -132,7 +132,7 @@ func slipICC(r emv.Result) []byte {
 // chipTxnCard is the card as the engine sends it, from the kernel's result: PAN and track
 // 2 equivalent as bytes the caller wipes.
 func chipTxnCard(r emv.Result, tap bool) *txn.Card {
-	c := &txn.Card{PAN: []byte(r.Card.PAN), PSN: r.Card.PSN, EntryMode: txn.Chip, ICC: slipICC(r)}
+	c := &txn.Card{PAN: bytes.Clone(r.Card.PAN), PSN: r.Card.PSN, EntryMode: txn.Chip, ICC: slipICC(r)}
 	if tap {
 		c.EntryMode = txn.Tapped
 	}
@@ -140,7 +140,15 @@ func chipTxnCard(r emv.Result, tap bool) *txn.Card {
 		c.Expiry = r.Card.Expiry[:4]
 	}
 	if len(r.Card.Track2) > 0 {
-		t2 := []byte(strings.ToUpper(hex.EncodeToString(r.Card.Track2)))
+		// Track 2 equivalent (57) as field 35's characters, in bytes the caller wipes:
+		// never through a string.
+		t2 := make([]byte, hex.EncodedLen(len(r.Card.Track2)))
+		hex.Encode(t2, r.Card.Track2)
+		for i, ch := range t2 {
+			if 'a' <= ch && ch <= 'f' {
+				t2[i] = ch - 'a' + 'A'
+			}
+		}
 		for len(t2) > 0 && t2[len(t2)-1] == 'F' {
 			t2 = t2[:len(t2)-1]
 		}
@@ -171,6 +179,7 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		tx, res = k.Contact(in.chip, t)
 	}
 	a.log.Info("chip", "result", res.String())
+	defer tx.Wipe() // the kernel's copies of the card data; the request has its own
 	if pinErr != nil {
 		if res.Outcome == emv.Online {
 			tx.Abort()
@@ -291,6 +300,7 @@ func (a *App) readChip(ctx context.Context, title ui.Text, amount int64, in card
 	if in.tap {
 		var tx *emv.Transaction
 		tx, res = k.Contactless(in.chip, t)
+		defer tx.Wipe()
 		if res.Outcome == emv.Online {
 			tx.Abort()
 			res.Outcome = emv.CardRead
@@ -302,11 +312,12 @@ func (a *App) readChip(ctx context.Context, title ui.Text, amount int64, in card
 		res = k.ReadCard(in.chip, t)
 	}
 	a.removeCard(ctx, title, in)
-	if res.Outcome != emv.CardRead || res.Card.PAN == "" {
+	if res.Outcome != emv.CardRead || len(res.Card.PAN) == 0 {
 		a.log.Info("chip card not read", "result", res.String())
 		return nil, errors.New(a.ui.T(msgCardRefused))
 	}
 	c := chipTxnCard(res, in.tap)
-	c.ICC = nil // nothing for the host to verify: field 55 is not sent (simple flow)
+	res.Card.Wipe() // c has its own copy
+	c.ICC = nil     // nothing for the host to verify: field 55 is not sent (simple flow)
 	return c, nil
 }

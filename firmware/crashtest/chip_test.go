@@ -1,6 +1,7 @@
 package crashtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -47,7 +48,7 @@ func chipCard(s *steps, amount int64) (*txn.Card, error) {
 	if res.Outcome != emv.Online {
 		return nil, fmt.Errorf("chip card: %s; want online", res)
 	}
-	return &txn.Card{PAN: []byte(res.Card.PAN), Expiry: res.Card.Expiry[:4], EntryMode: txn.Chip,
+	return &txn.Card{PAN: bytes.Clone(res.Card.PAN), Expiry: res.Card.Expiry[:4], EntryMode: txn.Chip,
 		PSN: res.Card.PSN, ICC: res.Field55, Chip: killChip{tx, s}}, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"posfw/drivers/emv/apdu"
@@ -607,7 +606,7 @@ func (t *Transaction) readRecords() error {
 		}
 	}
 	if pan := t.data[0x5A]; len(pan) > 0 {
-		t.res.Card.PAN = strings.TrimRight(strings.ToUpper(hex.EncodeToString(pan)), "F")
+		t.res.Card.PAN = digits(pan, 0, len(pan)*2)
 	}
 	if psn := t.data[0x5F34]; len(psn) == 1 {
 		t.res.Card.PSN = hex.EncodeToString(psn)
@@ -619,19 +618,66 @@ func (t *Transaction) readRecords() error {
 		t.res.Card.ServiceCode = hex.EncodeToString(sc)[1:]
 	}
 	t.res.Card.Track2 = bytes.Clone(t.data[0x57])
-	if t.res.Card.PAN == "" && len(t.res.Card.Track2) > 0 {
-		t2 := strings.ToUpper(hex.EncodeToString(t.res.Card.Track2))
-		if i := strings.IndexByte(t2, 'D'); i > 0 {
-			t.res.Card.PAN = t2[:i]
-			if len(t2) >= i+8 {
-				t.res.Card.ServiceCode = t2[i+5 : i+8]
+	if t2 := t.res.Card.Track2; len(t.res.Card.PAN) == 0 && len(t2) > 0 {
+		if i := nibbleIndex(t2, 0xD); i > 0 {
+			t.res.Card.PAN = digits(t2, 0, i)
+			if len(t2)*2 >= i+8 {
+				sc := digits(t2, i+5, i+8)
+				t.res.Card.ServiceCode = string(sc)
 				if t.res.Card.Expiry == "" {
-					t.res.Card.Expiry = t2[i+1:i+5] + "31"
+					exp := digits(t2, i+1, i+5)
+					t.res.Card.Expiry = string(exp) + "31" // YYMM: not the card number
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// digits returns nibbles from..to of b (BCD) as upper-case hex characters, a padding F
+// at the end dropped: a card number as bytes, never through a string that could not be
+// wiped.
+func digits(b []byte, from, to int) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	out := make([]byte, 0, to-from)
+	for i := from; i < to && i/2 < len(b); i++ {
+		n := b[i/2] >> 4
+		if i%2 == 1 {
+			n = b[i/2] & 0x0F
+		}
+		out = append(out, hexDigits[n])
+	}
+	for len(out) > 0 && out[len(out)-1] == 'F' {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// nibbleIndex is the index of the first nibble n of b, -1 when there is none.
+func nibbleIndex(b []byte, n byte) int {
+	for i := 0; i < len(b)*2; i++ {
+		v := b[i/2] >> 4
+		if i%2 == 1 {
+			v = b[i/2] & 0x0F
+		}
+		if v == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// Wipe zeroes the card data the transaction holds — the card's sensitive data elements
+// as they came (PAN, track 2, cardholder name ...) and the result's card data — once the
+// host has had the request. The transaction can still be completed or aborted: the
+// card's second GENERATE AC needs none of it.
+func (t *Transaction) Wipe() {
+	for tag, v := range t.data {
+		if emvtag.Sensitive(tag) {
+			clear(v)
+		}
+	}
+	t.res.Card.Wipe()
 }
 
 // mandatory checks the data every contact transaction needs (Book 3 §7.2).

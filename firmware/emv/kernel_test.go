@@ -66,12 +66,12 @@ func (is *issuer) answer(t *testing.T, card *cardsim.Card, r Result) HostResult 
 	get := func(tag tlv.Tag) ([]byte, bool) { o, ok := l.Find(tag); return o.Value, ok }
 	ac, _ := get(0x9F26)
 	iss := emvcrypto.TestIssuer(p.Issuer)
-	if err := iss.VerifyCryptogram(r.Card.PAN, r.Card.PSN, get, ac); err != nil {
+	if err := iss.VerifyCryptogram(string(r.Card.PAN), r.Card.PSN, get, ac); err != nil {
 		t.Fatalf("issuer: ARQC of field 55: %v", err)
 	}
 	is.verified = true
 	atc, _ := get(0x9F36)
-	iad, err := iss.IssuerAuthData(r.Card.PAN, r.Card.PSN, atc, ac, []byte(is.arc))
+	iad, err := iss.IssuerAuthData(string(r.Card.PAN), r.Card.PSN, atc, ac, []byte(is.arc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func (is *issuer) answer(t *testing.T, card *cardsim.Card, r Result) HostResult 
 	}
 	h := HostICC{ARC: is.arc, IssuerAuth: iad}
 	if is.script71 || is.script72 {
-		cmd, err := iss.ScriptCommand(r.Card.PAN, r.Card.PSN, atc, ac, []byte{0x84, 0xDA, 0x9F, 0x79}, []byte{0x00, 0x00, 0x00, 0x01, 0x00, 0x00})
+		cmd, err := iss.ScriptCommand(string(r.Card.PAN), r.Card.PSN, atc, ac, []byte{0x84, 0xDA, 0x9F, 0x79}, []byte{0x00, 0x00, 0x00, 0x01, 0x00, 0x00})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func (is *issuer) answer(t *testing.T, card *cardsim.Card, r Result) HostResult 
 
 func pinHook(calls *int, st PINStatus) func(CardData) PINStatus {
 	return func(c CardData) PINStatus {
-		if c.PAN == "" {
+		if len(c.PAN) == 0 {
 			panic("PIN hook without the card's PAN")
 		}
 		*calls++
@@ -221,7 +221,7 @@ func TestContactCards(t *testing.T) {
 			if r.TSI[0]&0x20 == 0 || r.TSI[0]&0x08 == 0 {
 				t.Errorf("TSI %X; want card and terminal risk management performed", r.TSI)
 			}
-			if r.Card.PAN != card.Profile().PAN || r.Card.PSN != card.Profile().PSN {
+			if string(r.Card.PAN) != card.Profile().PAN || r.Card.PSN != card.Profile().PSN {
 				t.Errorf("card data: PAN %s PSN %q; want the card's", r.Card.Masked(), r.Card.PSN)
 			}
 			if r.EntryMode != EntryChip {
@@ -255,7 +255,7 @@ func TestNoCardDataInResult(t *testing.T) {
 			t.Errorf("card data in %q", s)
 		}
 	}
-	if r.Card.PAN != pan {
+	if string(r.Card.PAN) != pan {
 		t.Errorf("Card.PAN is not the card's")
 	}
 }
@@ -475,7 +475,7 @@ func TestContactless(t *testing.T) {
 			if r.ODA != tc.oda || r.Has(TVRDDAFailed) {
 				t.Errorf("ODA %q TVR %X; want %q and no DDA failure", r.ODA, r.TVR, tc.oda)
 			}
-			if r.EntryMode != EntryContactless || r.Card.PAN != card.Profile().PAN {
+			if r.EntryMode != EntryContactless || string(r.Card.PAN) != card.Profile().PAN {
 				t.Errorf("entry mode %q, PAN %s; want %q and the card's", r.EntryMode, r.Card.Masked(), EntryContactless)
 			}
 			if len(r.Field55) == 0 {

@@ -28,5 +28,8 @@ func (k *Kernel) ReadCard(card apdu.Card, txn Txn) Result {
 		}
 	}
 	t.res.Outcome = CardRead
-	return t.result()
+	r := t.result()
+	t.res.Card = CardData{} // the caller's now: Wipe below leaves it
+	t.Wipe()
+	return r
 }

@@ -3,6 +3,8 @@ package emv
 import (
 	"strings"
 	"testing"
+
+	"posfw/drivers/emv/tlv"
 )
 
 // TestReadCard: a void's or refund's read of a chip card gives its PAN and expiry and
@@ -33,5 +35,35 @@ func TestReadCard(t *testing.T) {
 		if tc.want == CardRead && (len(r.Card.PAN) < 12 || len(r.Card.Expiry) != 6) {
 			t.Errorf("%s: card read %v, expiry %q; want a PAN and YYMMDD", tc.card, r.Card, r.Card.Expiry)
 		}
+	}
+}
+
+// TestWipe: after Wipe, the card number and track 2 the kernel read are zeroes, in the
+// result it gave and in its own data; the transaction can still be completed.
+func TestWipe(t *testing.T) {
+	card := open(t, "chip")
+	tx, r := kernel(nil, Hooks{}).Contact(card, Txn{Amount: 100})
+	if r.Outcome != Online || len(r.Card.PAN) == 0 || len(r.Card.Track2) == 0 {
+		t.Fatalf("Contact = %s, PAN %d bytes, track 2 %d bytes; want online with both", r, len(r.Card.PAN), len(r.Card.Track2))
+	}
+	tx.Wipe()
+	zero := func(b []byte) bool {
+		for _, c := range b {
+			if c != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if !zero(r.Card.PAN) || !zero(r.Card.Track2) {
+		t.Errorf("after Wipe the result's PAN and track 2 are not zeroes")
+	}
+	for _, tag := range []tlv.Tag{0x5A, 0x57} {
+		if v := tx.data[tag]; len(v) == 0 || !zero(v) {
+			t.Errorf("after Wipe the kernel's %X = % X; want zeroes", tag, v)
+		}
+	}
+	if r := tx.Abort(); r.Outcome != Declined {
+		t.Errorf("Abort after Wipe = %s; want declined", r)
 	}
 }

@@ -58,11 +58,11 @@ func hostAnswer(t *testing.T, card *cardsim.Card, r emv.Result, arc string) emv.
 	get := func(tag tlv.Tag) ([]byte, bool) { o, ok := l.Find(tag); return o.Value, ok }
 	iss := emvcrypto.TestIssuer(card.Profile().Issuer)
 	ac, _ := get(0x9F26)
-	if err := iss.VerifyCryptogram(r.Card.PAN, r.Card.PSN, get, ac); err != nil {
+	if err := iss.VerifyCryptogram(string(r.Card.PAN), r.Card.PSN, get, ac); err != nil {
 		t.Fatalf("ARQC: %v", err)
 	}
 	atc, _ := get(0x9F36)
-	iad, err := iss.IssuerAuthData(r.Card.PAN, r.Card.PSN, atc, ac, []byte(arc))
+	iad, err := iss.IssuerAuthData(string(r.Card.PAN), r.Card.PSN, atc, ac, []byte(arc))
 	if err != nil {
 		t.Fatal(err)
 	}

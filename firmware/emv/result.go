@@ -70,8 +70,13 @@ const (
 
 // CardData is what the host message needs of the card: in memory only. String and
 // the fmt verbs show the masked PAN, never the rest (DESIGN §5).
+//
+// PAN and Track2 are bytes, not strings, so that they can be wiped (Wipe, and
+// Transaction.Wipe for the kernel's own copies) once the host has the request: a Go
+// string cannot be overwritten and would keep the card number in memory (or in a core
+// dump) for the life of the process.
 type CardData struct {
-	PAN         string
+	PAN         []byte // ASCII digits
 	PSN         string // two digits, "" when the card has none
 	Track2      []byte // 57 as the card gives it (BCD, D separator)
 	Expiry      string // YYMMDD
@@ -83,7 +88,13 @@ func (c CardData) Masked() string {
 	if len(c.PAN) < 10 {
 		return strings.Repeat("*", len(c.PAN))
 	}
-	return c.PAN[:6] + strings.Repeat("*", len(c.PAN)-10) + c.PAN[len(c.PAN)-4:]
+	return string(c.PAN[:6]) + strings.Repeat("*", len(c.PAN)-10) + string(c.PAN[len(c.PAN)-4:])
+}
+
+// Wipe zeroes the PAN and track 2 in place.
+func (c *CardData) Wipe() {
+	clear(c.PAN)
+	clear(c.Track2)
 }
 
 // String shows the masked PAN only.

@@ -271,7 +271,7 @@ func chipSeed(tb testing.TB, stan string, bad bool) host.Fields {
 		icc = flip(tb, icc)
 	}
 	return host.Fields{
-		2: run.r.Card.PAN, 3: "000000", 4: "1000", 11: stan, 12: "153000", 13: "0412", 22: "052",
+		2: string(run.r.Card.PAN), 3: "000000", 4: "1000", 11: stan, 12: "153000", 13: "0412", 22: "052",
 		23: "0" + run.r.Card.PSN, 41: testTID, 42: testMID, 49: "156", 55: string(icc), 60: "000001",
 	}
 }

@@ -84,11 +84,11 @@ func TestVpcdContactSaleOverPCSC(t *testing.T) {
 		t.Fatal(err)
 	}
 	iss := emvcrypto.TestIssuer(p.Issuer)
-	if err := iss.VerifyCryptogram(res.Card.PAN, res.Card.PSN, get, res.AC); err != nil {
+	if err := iss.VerifyCryptogram(string(res.Card.PAN), res.Card.PSN, get, res.AC); err != nil {
 		t.Fatalf("the issuer does not verify the ARQC that came through pcscd: %v", err)
 	}
 	atc, _ := get(0x9F36)
-	iad, err := iss.IssuerAuthData(res.Card.PAN, res.Card.PSN, atc, res.AC, []byte("00"))
+	iad, err := iss.IssuerAuthData(string(res.Card.PAN), res.Card.PSN, atc, res.AC, []byte("00"))
 	if err != nil {
 		t.Fatal(err)
 	}
