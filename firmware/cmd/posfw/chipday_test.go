@@ -27,8 +27,8 @@ var (
 	processing   = ui.Text{EN: "Processing", ZH: "处理中"}
 )
 
-// startDay starts `posfw sim` on a configuration of the day's language and dialect and
-// signs cashier 01 in. stop sends SIGTERM and reports how the sim ended.
+// startDay starts `posfw sim` on a configuration of the day's language, dialect and
+// clock, with the host's response timeout, and signs cashier 01 in. stop sends SIGTERM and reports how the sim ended.
 func startDay(t *testing.T, d day, timeout string) (s *cashier, data string, stop func() error) {
 	t.Helper()
 	signOn := ""
@@ -50,7 +50,12 @@ dialect = "`+d.dialect+`"
 `+signOn), 0o600)
 	s = &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: d.lang}
 	var stderr bytes.Buffer
-	sim := posfwCmd("sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg)
+	args := []string{"sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg}
+	if d.clock != "" {
+		args = append(args, "--clock", d.clock)
+	}
+	sim := posfwCmd(args...)
+	// The machine's zone is not the terminal's: nothing may fall back on it.
 	sim.Env = append(sim.Env, "TZ=UTC")
 	sim.Stderr = &stderr
 	if err := sim.Start(); err != nil {

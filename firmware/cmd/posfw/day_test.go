@@ -169,41 +169,8 @@ func (d day) name() string {
 var slipTime = regexp.MustCompile(`Time +(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d)`)
 
 func cashiersDay(t *testing.T, d day) {
-	lang, clock := d.lang, d.clock
-	signOn := ""
-	if d.dialect == "cup" {
-		signOn = "sign_on = \"004\"\n" // with a track data key: track 2 goes encrypted
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "var")
-	cfg := filepath.Join(dir, "posfw.toml")
-	os.WriteFile(cfg, []byte(`terminal_id = "SIM00001"
-merchant_id = "898000000000001"
-merchant_name = "POSFW DEMO"
-language = "`+string(lang)+`"
-timezone = "Asia/Shanghai"
-[host]
-address = "127.0.0.1:1"
-response_timeout = "2s"
-dialect = "`+d.dialect+`"
-`+signOn), 0o600)
-	s := &cashier{t: t, sock: filepath.Join(dir, "sim.sock"), lang: lang}
-	var stderr bytes.Buffer
-	args := []string{"sim", "--headless", "--data", data, "--control", s.sock, "--config", cfg}
-	if clock != "" {
-		args = append(args, "--clock", clock)
-	}
-	sim := posfwCmd(args...)
-	// The machine's zone is not the terminal's: nothing may fall back on it.
-	sim.Env = append(sim.Env, "TZ=UTC")
-	sim.Stderr = &stderr
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- sim.Wait() }()
-	defer sim.Process.Kill()
-	s.signIn(&stderr)
+	clock := d.clock
+	s, data, stop := startDay(t, d, "2s")
 
 	// 1. Sale with a PIN card.
 	s.sale("5000", "pin", "1234")
@@ -359,14 +326,8 @@ dialect = "`+d.dialect+`"
 	}
 
 	// Stop; the journal verifies; no full PAN anywhere in the data directory.
-	sim.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("sim exit: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sim did not stop")
+	if err := stop(); err != nil {
+		t.Errorf("sim exit: %v", err)
 	}
 	if code, out, errs := call("journal", "verify", "--data", data); code != 0 || !strings.Contains(out, "OK") {
 		t.Errorf("journal verify = %d %q %q", code, out, errs)
