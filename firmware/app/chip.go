@@ -236,7 +236,10 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 				req.ConfirmDuplicate = true
 				continue
 			}
-			err = cerr
+			// The cashier did not go on: nothing was sent, the card declines.
+			tx.Abort()
+			a.removeCard(ctx, TitleSale, in)
+			return false, cerr
 		}
 		if !chip.called {
 			tx.Abort() // nothing went to the host: the card ends with an AAC

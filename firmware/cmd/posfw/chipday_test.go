@@ -147,6 +147,12 @@ func chipDay(t *testing.T, d day) {
 	s.done()
 	s.slip("tap sale", "621226******0084 C", "A000000333010101")
 
+	// 2b. The same tap again at once: the cashier is warned and goes back; nothing is sent.
+	s.chipSale("2000", "tap", "tap")
+	s.wait(ui.Text{EN: "Same card, same amount", ZH: "同卡同金额刚刚交易过"})
+	s.keys("CANCEL")
+	s.waitText("8 ")
+
 	// 3. Over the contactless limit: "please insert card", then the chip.
 	s.chipSale("150000", "tap", "tap")
 	s.wait(chipInsert)
