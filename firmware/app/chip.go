@@ -202,7 +202,7 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		return true, nil
 	case emv.Declined:
 		a.record(ctx, "chip_declined", fmt.Sprintf("%s %s offline: %s", res.Card.Masked(), ui.FormatAmount(amount), res.Reason))
-		a.removeCard(ctx, TitleSale, in)
+		a.removeCard(ctx, TitleSale, in, ui.WordDeclined, msgCardDeclined)
 		return false, a.ui.Result(ctx, resultWait, a.title(TitleSale), a.ui.T(ui.WordDeclined), a.ui.T(msgCardDeclined))
 	case emv.Approved:
 		// Offline approval cannot happen with floor limits of zero; were it to, the
@@ -244,7 +244,7 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		if !chip.called {
 			tx.Abort() // nothing went to the host: the card ends with an AAC
 		}
-		a.removeCard(ctx, TitleSale, in)
+		a.removeCard(ctx, TitleSale, in, outcomeWord(rec, err))
 		if err == nil && rec.Status == txn.ReversalPending && rec.ResponseCode == txn.CodeApproved {
 			// The host approved and the card did not: the slip says so.
 			a.log.Warn("card declined after the host approved; reversing", "trace", rec.STAN, "reason", chip.result.Reason)
@@ -253,13 +253,31 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 	}
 }
 
+// outcomeWord is the one word for how a flow ended: Approved, Declined or Refused.
+func outcomeWord(rec *txn.Record, err error) ui.Text {
+	switch {
+	case err != nil:
+		return ui.WordRefused
+	case rec.Status == txn.Approved:
+		return ui.WordApproved
+	}
+	return ui.WordDeclined
+}
+
 // removeCard asks for the card to come out of the contact reader and waits for it (or
 // a key, or 30 s); a tapped card has gone already.
-func (a *App) removeCard(ctx context.Context, title ui.Text, in cardIn) {
+//
+// status, when given, is the outcome's word (Approved, Declined): the screen says it
+// with "Remove card", so the result is known before the card is out.
+func (a *App) removeCard(ctx context.Context, title ui.Text, in cardIn, status ...ui.Text) {
 	if in.chip == nil || in.tap {
 		return
 	}
-	a.ui.Show(a.title(title), a.ui.T(msgRemoveCard))
+	lines := []string{a.title(title)}
+	for _, s := range status {
+		lines = append(lines, a.ui.T(s))
+	}
+	a.ui.Show(append(lines, a.ui.T(msgRemoveCard))...)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	defer a.ui.Wait()()

@@ -161,7 +161,10 @@ func (a *App) finish(ctx context.Context, title ui.Text, rec *txn.Record, err er
 		lines = append(lines, a.ui.T(ui.WordRRN)+" "+rec.RRN)
 	}
 	if printedAtFinish[rec.Status] {
-		if note := a.printSlips(ctx, *rec, false, pinVerified, msg); note != "" {
+		// The outcome is on the screen before the paper moves: the cashier and the
+		// cardholder read it while the slips print.
+		a.ui.Show(append(lines[:len(lines):len(lines)], a.ui.T(ui.WordPrinting))...)
+		if note := a.printCopies(ctx, *rec, false, pinVerified, msg); note != "" {
 			lines = append(lines, note)
 		}
 	}
@@ -196,6 +199,11 @@ func (a *App) printSlips(ctx context.Context, rec txn.Record, reprint, pinVerifi
 		title = TitleReprint
 	}
 	a.ui.Show(a.title(title), a.ui.T(ui.WordPrinting))
+	return a.printCopies(ctx, rec, reprint, pinVerified, msg)
+}
+
+// printCopies prints the slips of printSlips without a screen of its own.
+func (a *App) printCopies(ctx context.Context, rec txn.Record, reprint, pinVerified bool, msg string) string {
 	copies := []receipt.Copy{receipt.MerchantCopy, receipt.CustomerCopy}
 	if merchantOnly[rec.Status] {
 		copies = copies[:1]

@@ -116,6 +116,19 @@ func (tm *terminal) printed(want string) string {
 	}
 }
 
+// cuts waits until the paper holds n whole slips (each ends with its cut line).
+func (tm *terminal) cuts(n int) string {
+	tm.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if p := tm.PrinterText(); strings.Count(p, "- - - - -") >= n {
+			return p
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("paper holds fewer than %d slips:\n%s", n, tm.PrinterText())
+		}
+	}
+}
+
 func (tm *terminal) flush(want int) {
 	tm.t.Helper()
 	if left := tm.App.FlushReversals(tm.ctx); left != want {
@@ -152,7 +165,7 @@ func TestReversalFailed(t *testing.T) {
 	tm.fault("host=timeout")
 	tm.sale("100")
 	tm.wait("No answer, reversing")
-	paper := tm.PrinterText()
+	paper := tm.cuts(2) // the result shows before the slips print
 	got := slips(paper)
 	if len(got) != 2 || !strings.Contains(got[0], "MERCHANT COPY") || !strings.Contains(got[1], "CUSTOMER COPY") {
 		t.Fatalf("slips of an unanswered sale:\n%s\nwant the merchant copy, then the customer copy", paper)
