@@ -65,18 +65,22 @@ type App struct {
 	engine  *txn.Engine
 	// qr runs QR orders beside the engine (qrflow.go); qrMu keeps one flow or the host
 	// worker at a time on the open orders.
-	qr      *txn.QR
-	qrMu    sync.Mutex
-	ui      *ui.UI
-	dev     *board.Devices
-	board   *board.Board
-	modem   *modemWatch
-	cards   *pinpad.CardHashes // the pad's card hashes, asked for when the card is read
-	ops     *operator.Service
-	log     *slog.Logger
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	notices notices // reversal-failed slips owed, printed at idle
+	qr    *txn.QR
+	qrMu  sync.Mutex
+	ui    *ui.UI
+	dev   *board.Devices
+	board *board.Board
+	modem *modemWatch
+	cards *pinpad.CardHashes // the pad's card hashes, asked for when the card is read
+	// stripeDone, when not nil, closes when the stripe reader's last read (left behind
+	// by a card prompt that ended another way) has returned: the next prompt waits for
+	// it, so that no swipe goes to a read nobody takes.
+	stripeDone chan struct{}
+	ops        *operator.Service
+	log        *slog.Logger
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
+	notices    notices // reversal-failed slips owed, printed at idle
 
 	mu       sync.Mutex
 	operator string // signed-in operator id

@@ -76,6 +76,10 @@ func (a *App) readCard(ctx context.Context, pr *cardPrompt) (in cardIn, err erro
 		}
 	}()
 	for {
+		if a.stripeDone != nil {
+			<-a.stripeDone // within the stripe reader's poll interval, before the prompt shows
+			a.stripeDone = nil
+		}
 		lines := []string{ui.Center(a.ui.T(pr.title), a.cols())}
 		if pr.amount > 0 {
 			lines = append(lines, a.ui.T(ui.WordAmount)+" "+ui.FormatAmount(pr.amount))
@@ -107,10 +111,22 @@ func (a *App) readCard(ctx context.Context, pr *cardPrompt) (in cardIn, err erro
 		w, err := a.waitCard(ctx, got, chips, pr)
 		cancel()
 		if w.byKey {
-			// The reader's answer is still to come: collect it, wiping a card that raced
-			// the key.
-			if r := <-got; r.err == nil || errors.Is(r.err, cardreader.ErrUseChip) {
-				r.p.Wipe()
+			// The stripe reader's answer is still to come (it notices the cancel within its
+			// poll interval): collect it, wiping a card that raced the key or the chip
+			// card. Leaving the prompt, aside (the next prompt waits for it), rather than
+			// hold the flow — a chip card's transaction — for it; asking again, first, so
+			// that the next swipe goes to the next read and not to this one's wipe.
+			drain := func() {
+				if r := <-got; r.err == nil || errors.Is(r.err, cardreader.ErrUseChip) {
+					r.p.Wipe()
+				}
+			}
+			if w.retry != nil {
+				drain()
+			} else {
+				done := make(chan struct{})
+				a.stripeDone = done
+				go func() { drain(); close(done) }()
 			}
 		}
 		switch {

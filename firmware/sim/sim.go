@@ -18,6 +18,8 @@ import (
 
 	"posfw/board"
 	"posfw/drivers/chipreader"
+	"posfw/drivers/chipreader/chipsim"
+	"posfw/drivers/emv/apdu"
 	"posfw/drivers/emv/cardsim"
 	"posfw/drivers/modem/modemsim"
 	"posfw/drivers/scanner/scannersim"
@@ -49,6 +51,10 @@ type Options struct {
 	// Now is the terminal's clock, and its host simulator's (time.Now when nil): a
 	// developer or a test runs the terminal at another hour (posfw sim --clock).
 	Now func() time.Time
+	// InstantCards makes the chip test cards answer as fast as the simulator runs; by
+	// default they work at the reference reader's speed (chipsim.ContactReference,
+	// ContactlessReference), so that a developer meets a card as slow as a real one.
+	InstantCards bool
 }
 
 // Terminal is a running simulated terminal.
@@ -65,6 +71,8 @@ type Terminal struct {
 	acquirerAddr string
 	// hostFault sets the host simulator's fault mode, when this terminal runs one.
 	hostFault func(mode string) error
+	// instantCards: Options.InstantCards.
+	instantCards bool
 }
 
 // Start starts the device simulators, the App and the control socket.
@@ -80,7 +88,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 		return nil, err
 	}
 	devs.Pad.SetNVRAM(data.PadNVRAM())
-	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols)}
+	t := &Terminal{Devices: devs, Display: headless.New(o.Mirror, b.Display.Cols), instantCards: o.InstantCards}
 	t.Display.SetRows(b.Display.Rows)
 	c := o.Config
 	dialect, err := host.ParseDialect(c.Host.Dialect, host.CUPConfig{TPDU: c.Host.TPDU, Header: c.Host.Header, Field22: c.Host.Field22, SignOn: c.Host.SignOn, Totals: c.Host.SettlementTotals})
@@ -530,9 +538,17 @@ func (t *Terminal) Present(how, name string) error {
 		return err
 	}
 	if how == "tap" {
-		return t.Devices.Contactless.Present(card, chipreader.EventTapped)
+		return t.Devices.Contactless.Present(t.paced(card, chipsim.ContactlessReference), chipreader.EventTapped)
 	}
-	return t.Devices.Chip.Present(card, chipreader.EventInserted)
+	return t.Devices.Chip.Present(t.paced(card, chipsim.ContactReference), chipreader.EventInserted)
+}
+
+// paced is card at speed s, unless the terminal's cards are instant.
+func (t *Terminal) paced(card *cardsim.Card, s chipsim.Speed) apdu.Card {
+	if t.instantCards {
+		return card
+	}
+	return chipsim.Paced(card, s)
 }
 
 // RemoveCard takes the chip card out of the slot and away from the field.

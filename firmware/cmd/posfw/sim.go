@@ -32,6 +32,7 @@ func runSim(e *env, args []string) error {
 	cfgFile := fs.String("config", "", "terminal configuration file (default: the embedded sim configuration)")
 	tz := fs.String("tz", "", "time zone of the terminal and its host simulator, e.g. Asia/Shanghai (default: the config's timezone)")
 	dialect := fs.String("dialect", "", "host dialect of the terminal and its host simulator, iso87 or cup (default: the config's)")
+	instant := fs.Bool("instant-cards", false, "chip test cards answer at once instead of at the reference reader's speed (docs/decisions.md)")
 	clock := fs.String("clock", "", "start the terminal's clock (and the host simulator's) at this RFC 3339 time, e.g. 2026-12-06T00:40:00+08:00; it runs on from there")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -91,7 +92,7 @@ func runSim(e *env, args []string) error {
 	defer stop()
 
 	interactive := !*headless && e.stdin != nil && term.IsTerminal(int(e.stdin.Fd()))
-	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != "", Now: now}
+	o := sim.Options{DataDir: *data, Control: sock, Config: cfg, Lang: l, Version: version, Log: log, HostAddr: *host, KeepLang: *lang != "", Now: now, InstantCards: *instant}
 	t, err := sim.Start(ctx, o)
 	if errors.Is(err, journal.ErrRolledBack) {
 		// A developer resetting the simulator deletes the data directory; the simulated
