@@ -249,7 +249,9 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 			// The host approved and the card did not: the slip says so.
 			a.log.Warn("card declined after the host approved; reversing", "trace", rec.STAN, "reason", chip.result.Reason)
 		}
-		return false, a.finish(ctx, TitleSale, rec, err, c.PINBlock != nil)
+		// No signature line when the cardholder entered the PIN or the card's CVM list
+		// asked for no verification (a small tap).
+		return false, a.finish(ctx, TitleSale, rec, err, c.PINBlock != nil || res.CVM == emv.NoCVM)
 	}
 }
 

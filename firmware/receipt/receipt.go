@@ -168,7 +168,7 @@ func (s Slip) Bytes() ([]byte, error) {
 		sign = "-"
 	}
 	b.Bold(true).Line(kv("金额 AMOUNT", r.Currency+" "+sign+txn.Money(r.Amount))).Bold(false)
-	if r.Type == txn.Sale && r.Status == txn.Approved && !s.PINVerified && s.Copy == MerchantCopy {
+	if r.Type == txn.Sale && r.Status == txn.Approved && !s.PINVerified && !noSignature(r.ICC) && s.Copy == MerchantCopy {
 		b.Feed(2).Line("持卡人签名 Cardholder signature").Feed(1).Line(strings.Repeat("_", Cols))
 	}
 	if r.RRN != "" {
@@ -264,6 +264,28 @@ func chipLines(iccHex string) []string {
 		lines = append(lines, kv("ATC", atc))
 	}
 	return lines
+}
+
+// noSignature reports whether a chip record's CVM results (9F34) say the cardholder was
+// verified without a signature: online PIN (method 02) or no CVM required (1F). A
+// reprint knows it from the record, as the first print knew it from the flow.
+func noSignature(iccHex string) bool {
+	raw, err := hex.DecodeString(iccHex)
+	if err != nil || len(raw) == 0 {
+		return false
+	}
+	l, err := tlv.Parse(raw)
+	if err != nil {
+		return false
+	}
+	// Byte 1's low six bits are the method performed (Book 3 Annex C3). An online PIN's
+	// result is the issuer's (byte 3 "unknown"): an approval means it was right.
+	cvmr := l.Value(0x9F34)
+	if len(cvmr) != 3 {
+		return false
+	}
+	m := cvmr[0] & 0x3F
+	return m == 0x02 || m == 0x1F
 }
 
 // printable keeps the printable ASCII of a card's text (an application label is 'ans').

@@ -99,6 +99,21 @@ func TestSlip(t *testing.T) {
 		{"chip sale: AID, label, TVR/TSI, TC, ATC", Slip{Merchant: merchant, Record: chipSale(txn.Approved, "00"), PINVerified: true},
 			[]string{"622202*********0127 I", "AID", "A000000333010101", "应用 App", "UnionPay Debit", "TVR 0000008000", "TSI E800",
 				"TC ", "1122334455667788", "ATC", "0007"}, []string{"ARQC", "signature"}},
+		{"chip sale reprinted: online PIN in 9F34, no signature", Slip{Merchant: merchant, Record: func() txn.Record {
+			r := chipSale(txn.Approved, "00")
+			r.ICC += "9F3403420300"
+			return r
+		}(), Reprint: true}, []string{"REPRINT"}, []string{"signature"}},
+		{"tap reprinted: no CVM in 9F34, no signature", Slip{Merchant: merchant, Record: func() txn.Record {
+			r := chipSale(txn.Approved, "00")
+			r.ICC += "9F34031F0002"
+			return r
+		}(), Reprint: true}, []string{"REPRINT"}, []string{"signature"}},
+		{"chip sale with a signature CVM", Slip{Merchant: merchant, Record: func() txn.Record {
+			r := chipSale(txn.Approved, "00")
+			r.ICC += "9F34031E0300"
+			return r
+		}(), Reprint: true}, []string{"REPRINT", "持卡人签名 Cardholder signature"}, nil},
 		{"chip sale the card refused after the host approved", Slip{Merchant: merchant, Record: chipSale(txn.ReversalPending, "00")},
 			[]string{"FAILED: CARD DECLINED", "交易失败 卡片拒绝", "WILL BE REVERSED AUTOMATICALLY", "待冲正 REVERSAL PENDING"},
 			[]string{"NO ANSWER FROM HOST", "signature"}},

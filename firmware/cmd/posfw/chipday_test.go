@@ -145,7 +145,9 @@ func chipDay(t *testing.T, d day) {
 	s.chipSale("2000", "tap", "tap")
 	s.wait(ui.WordApproved)
 	s.done()
-	s.slip("tap sale", "621226******0084 C", "A000000333010101")
+	if p := s.slip("tap sale", "621226******0084 C", "A000000333010101"); strings.Contains(p, "signature") {
+		t.Errorf("a tap under the CVM limit (no CVM) asks for a signature:\n%s", p)
+	}
 
 	// 2b. The same tap again at once: the cashier is warned and goes back; nothing is sent.
 	s.chipSale("2000", "tap", "tap")
