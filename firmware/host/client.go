@@ -518,6 +518,11 @@ func (c *Client) Settle(ctx context.Context, t txn.Totals, stan int64, trailer b
 	}
 }
 
+// WantsTCUpload implements txn.TCUploader: a CUP acquirer takes the TC of every chip
+// record after a balanced settlement (the IC card TC upload: 0320 with field 55, 60.3
+// the chip upload's code); an iso87 one gets them only in a batch upload it asked for.
+func (c *Client) WantsTCUpload() bool { return c.cfg.Dialect != nil && c.cfg.Dialect.Name() == "cup" }
+
 // Upload sends one record of the batch (0320 batch upload) under a STAN of
 // its own; the record's STAN travels in field 90.
 func (c *Client) Upload(ctx context.Context, r txn.Record, stan int64) error {

@@ -92,3 +92,53 @@ func TestChipHasTheLastWord(t *testing.T) {
 		})
 	}
 }
+
+// TestTCUpload: after a settlement the acquirer agreed with, a host that wants the chip
+// records' TCs gets each approved chip and contactless record once (not the swiped
+// one, not the voided one); a host that does not, none; and a batch uploaded because
+// the acquirer disagreed is not uploaded again.
+func TestTCUpload(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		wants      bool
+		unbalanced bool
+		uploads    int // what Upload carried
+	}{
+		{"CUP, balanced: the TCs", true, false, 2},
+		{"iso87, balanced: nothing", false, false, 0},
+		{"CUP, unbalanced: the whole batch once", true, true, 4}, // 2 chip sales, the void, the swipe
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.host.TCUpload, r.host.Unbalanced = tc.wants, tc.unbalanced
+			ctx := context.Background()
+			for i, mode := range []txn.EntryMode{txn.Chip, txn.Tapped, txn.Chip} {
+				c := card(panOK)
+				c.EntryMode, c.ICC = mode, []byte{0x9F, 0x27, 0x01, 0x80}
+				c.Chip = &chipCard{accept: true, j: r.j}
+				if _, err := r.e.Sale(ctx, txn.SaleRequest{Amount: int64(1000 + i), Card: c, Operator: "01", ConfirmDuplicate: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			voided, _ := r.j.Last(ctx)
+			if _, err := r.e.Void(ctx, txn.VoidRequest{STAN: voided.STAN, Operator: "01", Supervisor: "00", SupervisorOK: true}); err != nil {
+				t.Fatal(err)
+			}
+			r.sale(t, 500, panOK2) // swiped
+			s, err := r.e.Settle(ctx, "00")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.host.Uploads) != tc.uploads || s.Uploaded != tc.uploads {
+				t.Errorf("uploads %d (reported %d); want %d", len(r.host.Uploads), s.Uploaded, tc.uploads)
+			}
+			if !tc.unbalanced {
+				for _, u := range r.host.Uploads {
+					if u.ICC != "9F270140" || (u.EntryMode != txn.Chip && u.EntryMode != txn.Tapped) || u.Status != txn.Approved {
+						t.Errorf("uploaded %s %s %s ICC %q; want approved chip records with their TC", u.Type, u.EntryMode, u.Status, u.ICC)
+					}
+				}
+			}
+		})
+	}
+}

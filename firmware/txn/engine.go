@@ -469,6 +469,40 @@ func (e *Engine) SignOn(ctx context.Context, operator string) error {
 	return err
 }
 
+// TCUploader is a Host whose acquirer wants the final cryptogram (the TC) of every chip
+// and contactless record of a batch after a settlement it agreed with, as CUP does (the
+// IC card TC upload, 0320 with field 55). The engine sends them with Upload.
+type TCUploader interface {
+	WantsTCUpload() bool
+}
+
+// uploadChipRecords sends the batch's chip records when the Host wants their TCs; it
+// returns how many went.
+func (e *Engine) uploadChipRecords(ctx context.Context, batch int64) (int, error) {
+	if u, ok := e.Host.(TCUploader); !ok || !u.WantsTCUpload() {
+		return 0, nil
+	}
+	recs, err := e.Store.UploadRecords(ctx, batch)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.ICC == "" || (r.EntryMode != Chip && r.EntryMode != Tapped) {
+			continue
+		}
+		stan, err := e.Store.NextSTAN(ctx)
+		if err != nil {
+			return n, fmt.Errorf("%w: %v", ErrJournal, err)
+		}
+		if err := e.Host.Upload(ctx, r, stan); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // SettleResult is how a batch closed; the screen and the report say the same words.
 type SettleResult string
 
@@ -552,6 +586,15 @@ func (e *Engine) Settle(ctx context.Context, operator string) (*Settlement, erro
 		s.Result = ClosedUnbalanced
 		if again {
 			s.Result = SettledAfterUpload
+		}
+	}
+	if s.Result == SettledBalanced {
+		// The batch upload carries every chip record's final cryptogram; a balanced batch
+		// had none, and an acquirer that wants them (CUP's IC TC upload) gets them now.
+		n, err := e.uploadChipRecords(ctx, batch)
+		s.Uploaded += n
+		if err != nil {
+			return nil, err
 		}
 	}
 	if err := e.Store.CloseBatch(context.WithoutCancel(ctx), batch); err != nil {

@@ -32,7 +32,10 @@ type Host struct {
 	ReverseErr error
 	// Unbalanced makes the first Settle answer "unbalanced".
 	Unbalanced bool
-	rrn        int
+	// TCUpload makes the host want the chip records' TCs after a balanced settlement
+	// (txn.TCUploader).
+	TCUpload bool
+	rrn      int
 }
 
 // Script queues answers for the next Send calls. With no answer queued Send approves.
@@ -88,6 +91,9 @@ func (h *Host) Settle(ctx context.Context, t txn.Totals, stan int64, trailer boo
 	}
 	return true, nil
 }
+
+// WantsTCUpload implements txn.TCUploader.
+func (h *Host) WantsTCUpload() bool { return h.TCUpload }
 
 // Upload records the uploaded record.
 func (h *Host) Upload(ctx context.Context, r txn.Record, stan int64) error {
