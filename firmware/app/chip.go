@@ -244,6 +244,12 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		if !chip.called {
 			tx.Abort() // nothing went to the host: the card ends with an AAC
 		}
+		// The host has had the request: the card's data goes now, not when the cashier
+		// leaves the result screen.
+		pinned := c.PINBlock != nil
+		c.Wipe()
+		card.Wipe()
+		tx.Wipe()
 		a.removeCard(ctx, TitleSale, in, outcomeWord(rec, err))
 		if err == nil && rec.Status == txn.ReversalPending && rec.ResponseCode == txn.CodeApproved {
 			// The host approved and the card did not: the slip says so.
@@ -251,7 +257,7 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		}
 		// No signature line when the cardholder entered the PIN or the card's CVM list
 		// asked for no verification (a small tap).
-		return false, a.finish(ctx, TitleSale, rec, err, c.PINBlock != nil || res.CVM == emv.NoCVM)
+		return false, a.finish(ctx, TitleSale, rec, err, pinned || res.CVM == emv.NoCVM)
 	}
 }
 

@@ -83,6 +83,10 @@ func (a *App) saleFlow(ctx context.Context) error {
 			req.ConfirmDuplicate = true
 			continue
 		}
+		// The host has had the request: the card's data goes now, not when the cashier
+		// leaves the result screen.
+		card.Wipe()
+		in.Wipe()
 		return a.finish(ctx, TitleSale, rec, err, pin)
 	}
 }
