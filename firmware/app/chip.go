@@ -19,7 +19,6 @@ import (
 var (
 	msgInsertCard   = ui.Text{EN: "Please insert card", ZH: "请插卡"}
 	msgRemoveCard   = ui.Text{EN: "Remove card", ZH: "请拔卡"}
-	msgChipError    = ui.Text{EN: "Chip error, insert again", ZH: "读芯片失败，请重插"}
 	msgSwipeNow     = ui.Text{EN: "Chip failed: swipe card", ZH: "芯片无法读取，请刷卡"}
 	msgCardDeclined = ui.Text{EN: "Declined by the card", ZH: "卡片拒绝交易"}
 	msgCardRefused  = ui.Text{EN: "Card cannot be used", ZH: "此卡无法使用"}
@@ -190,9 +189,19 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 	switch res.Outcome {
 	case emv.Online:
 	case emv.ChipError:
+		if _, err := in.chip.PowerOn(); errors.Is(err, chipreader.ErrNoCard) {
+			// The card had gone: an arrival left in the reader's queue from the idle screen
+			// (inserted, then taken out). Not a chip failure; ask again.
+			a.log.Info("chip card gone before it was read", "reason", res.Reason)
+			return true, nil
+		}
+		in.chip.PowerOff()
 		pr.chipFailures++
-		pr.note = &msgChipError
-		if n := k.P.ChipFailuresBeforeFallback; n > 0 && pr.chipFailures >= n {
+		// The count tells the cashier how far it is to the stripe (fallback).
+		n := k.P.ChipFailuresBeforeFallback
+		note := chipErrorNote(pr.chipFailures, n)
+		pr.note = &note
+		if n > 0 && pr.chipFailures >= n {
 			pr.note = &msgSwipeNow
 		}
 		a.log.Info("chip read failed", "failures", pr.chipFailures, "reason", res.Reason)
@@ -259,6 +268,15 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 		// asked for no verification (a small tap).
 		return false, a.finish(ctx, TitleSale, rec, err, pinned || res.CVM == emv.NoCVM)
 	}
+}
+
+// chipErrorNote is the card prompt's note after a chip read failed: how many of the
+// failures that allow a fallback swipe there have been (24 columns).
+func chipErrorNote(failures, ofN int) ui.Text {
+	if ofN <= 0 {
+		return ui.Text{EN: "Chip error: insert again", ZH: "读芯片失败，请重插"}
+	}
+	return ui.Text{EN: fmt.Sprintf("Chip error %d/%d: reinsert", failures, ofN), ZH: fmt.Sprintf("读芯片失败(%d/%d)，请重插", failures, ofN)}
 }
 
 // outcomeWord is the one word for how a flow ended: Approved, Declined or Refused.
