@@ -84,10 +84,7 @@ dialect = "`+d.dialect+`"
 // chipSale starts a sale and presents a chip card: how is "insert" or "tap".
 func (s *cashier) chipSale(amount, how, card string) {
 	s.t.Helper()
-	s.sel(ui.Text{EN: "Sale", ZH: "消费"})
-	s.wait(ui.WordAmount)
-	s.digits(amount)
-	s.wait(ui.WordCard)
+	s.startSale(amount)
 	s.do("card", how, card)
 }
 
@@ -138,10 +135,7 @@ func chipDay(t *testing.T, d day) {
 	s.do("card", "remove")
 
 	// 1. A chip sale with online PIN: the slip prints the AID, TVR/TSI and the TC.
-	s.sel(ui.Text{EN: "Sale", ZH: "消费"})
-	s.wait(ui.WordAmount)
-	s.digits("8800")
-	s.wait(ui.WordCard)
+	s.startSale("8800")
 	time.Sleep(300 * time.Millisecond) // the stale arrival is taken and dropped
 	if scr := s.do("screen"); strings.Contains(scr, chipError.In(s.lang)) {
 		t.Errorf("a card inserted and removed at idle counted as a chip failure:\n%s", scr)
@@ -239,10 +233,7 @@ func chipDay(t *testing.T, d day) {
 
 	// 9. Fallback: a chip card's stripe is sent to the chip; after three chip failures
 	// the swipe is taken, marked as a fallback.
-	s.sel(ui.Text{EN: "Sale", ZH: "消费"})
-	s.wait(ui.WordAmount)
-	s.digits("6000")
-	s.wait(ui.WordCard)
+	s.startSale("6000")
 	s.do("card", "swipe", "fallback")
 	s.wait(chipUseChip)
 	for i := 1; i <= 3; i++ {

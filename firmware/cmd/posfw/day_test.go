@@ -97,13 +97,19 @@ func (s *cashier) state() map[string]any {
 	return st
 }
 
-// sale runs a sale of amount (digits as keyed) with a test card, and a PIN when given.
-func (s *cashier) sale(amount, card, pin string) {
+// startSale chooses Sale, keys amount (digits as keyed) and waits for the card prompt.
+func (s *cashier) startSale(amount string) {
 	s.t.Helper()
 	s.sel(ui.Text{EN: "Sale", ZH: "消费"})
 	s.wait(ui.WordAmount)
 	s.digits(amount)
 	s.wait(ui.WordCard)
+}
+
+// sale runs a sale of amount (digits as keyed) with a test card, and a PIN when given.
+func (s *cashier) sale(amount, card, pin string) {
+	s.t.Helper()
+	s.startSale(amount)
 	s.do("card", "swipe", card)
 	if pin != "" {
 		s.wait(ui.WordPIN)
