@@ -425,3 +425,11 @@ func TestCDADynamicData(t *testing.T) {
 		}
 	}
 }
+
+// TestTestCAPK: the test CA's public key written out is the one derived from its seed.
+func TestTestCAPK(t *testing.T) {
+	got, want := TestCAPK(), TestCA().PublicKey
+	if !bytes.Equal(got.N, want.N) || !bytes.Equal(got.E, want.E) {
+		t.Errorf("TestCAPK() = N %X E %X; want TestCA's N %X E %X", got.N, got.E, want.N, want.E)
+	}
+}
