@@ -123,14 +123,20 @@ func TestChipRequestsOnTheWire(t *testing.T) {
 		{"swiped sale", "iso87", sale(chipCard(txn.Swiped, "", "")),
 			map[int]string{22: "022", 23: absent, 55: absent}},
 		{"reversal of a chip sale", "iso87", reverse,
-			map[int]string{23: "001", 55: unhexSpaced(t, reversalICCHex)}},
+			map[int]string{22: "052", 23: "001", 55: unhexSpaced(t, reversalICCHex)}},
+		{"reversal of a swiped PIN sale", "iso87", func(c *Client) error {
+			r := record
+			r.EntryMode, r.PIN, r.ICC, r.PSN = txn.Swiped, true, "", ""
+			_, err := c.Reverse(context.Background(), txn.Reversal{Orig: r, Reason: "98"})
+			return err
+		}, map[int]string{22: "021", 23: absent, 55: absent}},
 		{"upload of a chip sale with the slip's tags", "iso87", func(c *Client) error {
 			r := record
 			r.ICC += "9B02E800" + "500E556E696F6E506179204465626974"
 			return c.Upload(context.Background(), r, 9)
 		}, map[int]string{23: "001", 55: icc}},
 		{"upload of a chip sale", "iso87", upload,
-			map[int]string{23: "001", 55: icc}},
+			map[int]string{22: "052", 23: "001", 55: icc}},
 
 		{"chip sale", "cup", sale(chipCard(txn.Chip, icc, "01")),
 			map[int]string{22: "052", 23: "001", 55: icc, 60: "2200000100060"}},
@@ -141,7 +147,7 @@ func TestChipRequestsOnTheWire(t *testing.T) {
 		{"swiped sale", "cup", sale(chipCard(txn.Swiped, "", "")),
 			map[int]string{22: "022", 55: absent, 60: "22000001"}},
 		{"reversal of a chip sale", "cup", reverse,
-			map[int]string{23: "001", 55: unhexSpaced(t, reversalICCHex), 60: "2200000100060"}},
+			map[int]string{22: "052", 23: "001", 55: unhexSpaced(t, reversalICCHex), 60: "2200000100060"}},
 		{"upload of a chip sale", "cup", upload,
 			map[int]string{23: "001", 55: icc, 60: "2200000120660"}},
 	} {

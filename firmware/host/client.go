@@ -405,8 +405,18 @@ func (c *Client) reversal(o txn.Record, reason string) (Fields, error) {
 	if o.RRN != "" {
 		f[37] = o.RRN
 	}
+	entryMode(f, o)
 	c.chipData(f, o, ReversalTags)
 	return f, nil
+}
+
+// entryMode sets field 22 of a reversal or upload to the original request's: how the
+// card was read and whether a PIN went with it (CUP wants it repeated). A record of no
+// card (a manual refund, never sent) has none.
+func entryMode(f Fields, r txn.Record) {
+	if code, ok := EntryModeCode(r.EntryMode, r.PIN); ok {
+		f[22] = code
+	}
 }
 
 // ReversalTags are the chip data a reversal of a chip record carries in field 55, in
@@ -566,6 +576,7 @@ func (c *Client) upload(r txn.Record, stan int64) (Fields, error) {
 	}
 	// A chip record goes with its chip data as the card left it: its TC (or AAC), the
 	// proof the acquirer settles on.
+	entryMode(f, r)
 	c.chipData(f, r, emv.Field55Tags) // the TC and the rest of what a sale sent
 	return f, nil
 }

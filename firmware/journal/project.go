@@ -46,8 +46,8 @@ const (
 	// A snapshot replaces the row it describes, or is the row.
 	qUpsertRecord = `INSERT INTO records (id, type, status, amount, currency, stan, batch, invoice,
 		rrn, auth_code, response_code, masked_pan, card_hash, entry_mode, orig_id, orig_stan, orig_rrn,
-		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn, pin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, rrn = excluded.rrn,
 		auth_code = excluded.auth_code, response_code = excluded.response_code,
 		refunded = excluded.refunded, updated_at = excluded.updated_at, icc = excluded.icc`
@@ -211,7 +211,7 @@ func upsertRecord(t *wtx, r *txn.Record) error {
 	_, err := t.Exec(qUpsertRecord, r.ID, r.Type, r.Status, r.Amount, r.Currency, r.STAN, r.Batch, r.Invoice,
 		r.RRN, r.AuthCode, r.ResponseCode, r.MaskedPAN, r.CardHash, r.EntryMode, orig, r.OrigSTAN, r.OrigRRN,
 		r.OrigDate, r.Refunded, r.Operator, r.Supervisor, r.Reason, r.DuplicateConfirmed,
-		fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt), r.ICC, r.PSN)
+		fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt), r.ICC, r.PSN, r.PIN)
 	return err
 }
 

@@ -26,7 +26,7 @@ func parseTime(s string) time.Time {
 
 const recordColumns = `id, type, status, amount, currency, stan, batch, invoice, rrn, auth_code,
 	response_code, masked_pan, card_hash, entry_mode, COALESCE(orig_id, 0), orig_stan, orig_rrn,
-	orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn`
+	orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn, pin`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -37,7 +37,7 @@ func scanRecord(s scanner) (*txn.Record, error) {
 	err := s.Scan(&r.ID, &r.Type, &r.Status, &r.Amount, &r.Currency, &r.STAN, &r.Batch, &r.Invoice,
 		&r.RRN, &r.AuthCode, &r.ResponseCode, &r.MaskedPAN, &r.CardHash, &r.EntryMode, &r.OrigID,
 		&r.OrigSTAN, &r.OrigRRN, &r.OrigDate, &r.Refunded, &r.Operator, &r.Supervisor, &r.Reason,
-		&dup, &created, &updated, &r.ICC, &r.PSN)
+		&dup, &created, &updated, &r.ICC, &r.PSN, &r.PIN)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, txn.ErrNotFound
 	}
@@ -54,10 +54,10 @@ const (
 	// in the same transaction (STAN and invoice wrap after 999999).
 	qInsertRecord = `INSERT INTO records (type, status, amount, currency, stan, batch, invoice,
 		rrn, auth_code, response_code, masked_pan, card_hash, entry_mode, orig_id, orig_stan, orig_rrn,
-		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn)
+		orig_date, refunded, operator, supervisor, reason, duplicate_confirmed, created_at, updated_at, icc, psn, pin)
 		VALUES (?, ?, ?, ?, (SELECT value FROM counters WHERE name = 'stan'),
 		(SELECT value FROM counters WHERE name = 'batch'), (SELECT value FROM counters WHERE name = 'invoice'),
-		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id, stan, batch, invoice`
 	qAdvanceRecordCounters = `UPDATE counters SET value = CASE WHEN value >= 999999 THEN 1 ELSE value + 1 END
 		WHERE name IN ('stan', 'invoice')`
@@ -96,7 +96,7 @@ func insertRecord(t *wtx, r *txn.Record, now time.Time) error {
 		r.Type, r.Status, r.Amount, r.Currency, r.RRN, r.AuthCode,
 		r.ResponseCode, r.MaskedPAN, r.CardHash, r.EntryMode, orig, r.OrigSTAN, r.OrigRRN, r.OrigDate,
 		r.Refunded, r.Operator, r.Supervisor, r.Reason, r.DuplicateConfirmed, fmtTime(r.CreatedAt), fmtTime(r.UpdatedAt),
-		r.ICC, r.PSN,
+		r.ICC, r.PSN, r.PIN,
 	).Scan(&r.ID, &r.STAN, &r.Batch, &r.Invoice); err != nil {
 		return err
 	}

@@ -142,3 +142,31 @@ func TestTCUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordKeepsPIN: a record says whether a PIN block went with its request, in the
+// journal too, so that its reversal repeats field 22 as the request had it.
+func TestRecordKeepsPIN(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	r.host.Script(txntest.Answer{Err: txn.ErrNoResponse}, txntest.Answer{Code: "00"})
+	c := card(panOK)
+	c.PINBlock = []byte{1, 2, 3, 4, 5, 6, 7, 8}
+	pinned, err := r.e.Sale(ctx, txn.SaleRequest{Amount: 700, Card: c, Operator: "01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := r.sale(t, 800, panOK2)
+	for _, tc := range []struct {
+		rec  *txn.Record
+		want bool
+	}{{pinned, true}, {plain, false}} {
+		got, err := r.j.Get(ctx, tc.rec.ID)
+		if err != nil || tc.rec.PIN != tc.want || got.PIN != tc.want {
+			t.Errorf("sale %d: PIN %v, in the journal %v (%v); want %v", tc.rec.Amount, tc.rec.PIN, got.PIN, err, tc.want)
+		}
+	}
+	r.e.FlushReversals(ctx)
+	if len(r.host.Reversals) != 1 || !r.host.Reversals[0].Orig.PIN {
+		t.Errorf("reversals %+v; want the PIN sale's, saying a PIN went with it", r.host.Reversals)
+	}
+}

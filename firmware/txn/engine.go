@@ -106,7 +106,7 @@ func (e *Engine) Sale(ctx context.Context, req SaleRequest) (*Record, error) {
 		Type: Sale, Amount: req.Amount, Currency: e.Currency,
 		MaskedPAN: req.Card.Masked(), CardHash: hash, EntryMode: req.Card.EntryMode,
 		Operator: req.Operator, DuplicateConfirmed: c.Duplicate != nil,
-		ICC: req.Card.iccHex(), PSN: req.Card.PSN,
+		ICC: req.Card.iccHex(), PSN: req.Card.PSN, PIN: len(req.Card.PINBlock) > 0,
 	}
 	return e.online(ctx, r, req.Card, nil, "")
 }
@@ -175,7 +175,7 @@ func (e *Engine) Void(ctx context.Context, req VoidRequest) (*Record, error) {
 		Operator: req.Operator, Supervisor: req.Supervisor,
 	}
 	if req.Card != nil {
-		r.EntryMode, r.PSN, r.ICC = req.Card.EntryMode, req.Card.PSN, req.Card.iccHex()
+		r.EntryMode, r.PSN, r.ICC, r.PIN = req.Card.EntryMode, req.Card.PSN, req.Card.iccHex(), len(req.Card.PINBlock) > 0
 	}
 	effects := []Effect{{ID: o.ID, Status: Voided}}
 	if o.Type == Refund && o.OrigID != 0 {
@@ -240,7 +240,7 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (*Record, error)
 	r := &Record{
 		Type: Refund, Amount: req.Amount, Currency: e.Currency,
 		MaskedPAN: req.Card.Masked(), CardHash: c.CardHash, EntryMode: req.Card.EntryMode,
-		PSN: req.Card.PSN, ICC: req.Card.iccHex(), OrigRRN: req.OrigRRN, OrigDate: req.OrigDate,
+		PSN: req.Card.PSN, ICC: req.Card.iccHex(), PIN: len(req.Card.PINBlock) > 0, OrigRRN: req.OrigRRN, OrigDate: req.OrigDate,
 		Operator: req.Operator, Supervisor: req.Supervisor,
 	}
 	var effects []Effect

@@ -104,7 +104,10 @@ type Record struct {
 	// Reversals and uploads send it; slips print AID, TVR, TSI and the cryptogram from it.
 	ICC string
 	// PSN is the card sequence number (field 23) of a chip record.
-	PSN       string
+	PSN string
+	// PIN says a PIN block went with the request: field 22's last digit, which the
+	// record's reversal and upload repeat.
+	PIN       bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
