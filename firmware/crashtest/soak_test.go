@@ -109,13 +109,20 @@ func soakChild() int {
 		switch k := rng.IntN(10); {
 		case k < 5:
 			amount := int64(100 + rng.IntN(50000))
-			e.Sale(ctx, txn.SaleRequest{Amount: amount, Card: swipe(cards[rng.IntN(2)]), Operator: "01", ConfirmDuplicate: true})
+			card := swipe(cards[rng.IntN(2)])
+			if rng.IntN(2) == 0 {
+				// A chip card, whose second GENERATE AC is one more step a kill can land on.
+				if c, err := chipCard(lifeSteps, amount); err == nil {
+					card = c
+				}
+			}
+			e.Sale(ctx, txn.SaleRequest{Amount: amount, Card: card, Operator: "01", ConfirmDuplicate: true})
 		case k < 7:
 			if o := pick(ctx, j, rng, txn.Sale, txn.Refund); o != nil {
 				e.Void(ctx, txn.VoidRequest{STAN: o.STAN, Operator: "01", Supervisor: "00", SupervisorOK: true})
 			}
 		case k < 9:
-			if o := pick(ctx, j, rng, txn.Sale); o != nil && o.Amount > o.Refunded {
+			if o := pick(ctx, j, rng, txn.Sale); o != nil && o.Amount > o.Refunded && o.EntryMode == txn.Swiped {
 				card := "ok"
 				if o.MaskedPAN != swipe("ok").Masked() {
 					card = "ok2"
