@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"posfw/firmware/txn"
 )
 
 // legacyCardKeyFile is where firmware before the PIN pad's card hash kept its key,
@@ -188,8 +190,13 @@ func (j *Journal) Verify(ctx context.Context) (VerifyReport, error) {
 }
 
 // sameRecord compares two record snapshots as JSON values.
+//
+// Both are read as a txn.Record and written again, so that a snapshot taken before a
+// field was added (an event of an older schema: no "ICC", "PSN" or "PIN") equals the
+// row read now, whose new columns hold their zero values; any value that differs
+// still differs.
 func sameRecord(a, b string) bool {
-	var x, y any
+	var x, y txn.Record
 	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
 		return false
 	}
