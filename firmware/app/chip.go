@@ -66,7 +66,9 @@ func (a *App) kernel(ctx context.Context, title ui.Text, amount int64, card *txn
 	}
 	return &emv.Kernel{
 		P:   p,
-		Now: a.now,
+		// 9A and 9F21 are the terminal's local date and time (at 00:40 in Beijing the UTC
+		// date is still yesterday's); the card checks its dates against them.
+		Now: func() time.Time { return a.now().In(a.loc) },
 		Trace: func(line string) {
 			a.log.Debug("apdu", "trace", line) // emvtag's trace: card data redacted
 		},
@@ -169,7 +171,7 @@ func (a *App) chipSale(ctx context.Context, pr *cardPrompt, in cardIn) (retry bo
 	defer card.Wipe()
 	var pinErr error
 	k := a.kernel(ctx, TitleSale, amount, card, &pinErr)
-	t := emv.Txn{Amount: amount, Time: a.now()}
+	t := emv.Txn{Amount: amount}
 	var tx *emv.Transaction
 	var res emv.Result
 	if in.tap {
@@ -342,7 +344,7 @@ func (a *App) readChip(ctx context.Context, title ui.Text, amount int64, in card
 	var pinErr error
 	k := a.kernel(ctx, title, amount, &txn.Card{}, &pinErr)
 	k.Hooks.PIN = nil // a refund is not the cardholder's to verify
-	t := emv.Txn{Amount: amount, Type: 0x20, Time: a.now()}
+	t := emv.Txn{Amount: amount, Type: 0x20}
 	var res emv.Result
 	if in.tap {
 		var tx *emv.Transaction

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +13,9 @@ import (
 	"time"
 
 	"posfw/drivers/emv/cardsim"
+	"posfw/drivers/emv/tlv"
 	"posfw/firmware/hostsim"
+	"posfw/firmware/journal"
 	"posfw/firmware/txn"
 	"posfw/ui"
 )
@@ -121,7 +125,10 @@ func TestChipDay(t *testing.T) {
 	// final cryptogram (its TC).
 	// The CUP acquirer takes each chip record's TC after a balanced settlement too (the
 	// IC card TC upload).
-	for _, d := range []day{{lang: ui.English, dialect: "iso87"}, {lang: ui.Chinese, dialect: "cup"}, {lang: ui.English, dialect: "cup", upload: true}} {
+	// And once at 00:40 in Beijing, when the UTC date is still yesterday's: the card is
+	// given the local date (9A).
+	for _, d := range []day{{lang: ui.English, dialect: "iso87"}, {lang: ui.Chinese, dialect: "cup"}, {lang: ui.English, dialect: "cup", upload: true},
+		{lang: ui.Chinese, dialect: "iso87", clock: nightShift}} {
 		t.Run(d.name(), func(t *testing.T) { chipDay(t, d) })
 	}
 }
@@ -322,6 +329,34 @@ func chipDay(t *testing.T, d day) {
 	if reversed != 2 {
 		t.Errorf("journal has %d reversed records; want 2 (the card that refused, the card pulled out)", reversed)
 	}
+	if d.clock != "" {
+		// The chip data the card was given and the host got carry the local date.
+		j, err := journal.Open(filepath.Join(data, "journal.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := j.Find(context.Background(), journal.Query{Limit: 1000})
+		j.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dated := 0
+		for _, r := range recs {
+			raw, _ := hex.DecodeString(r.ICC)
+			l, err := tlv.Parse(raw)
+			if err != nil || len(raw) == 0 {
+				continue
+			}
+			dated++
+			if got := fmt.Sprintf("%X", l.Value(0x9A)); got != "261206" {
+				t.Errorf("%s %d at %s: 9A %s; want the local date 261206", r.Type, r.Amount, d.clock, got)
+			}
+		}
+		if dated == 0 {
+			t.Error("no chip record with chip data in the journal")
+		}
+	}
+
 	// No chip card's PAN anywhere in the data directory.
 	var pans []string
 	for _, n := range cardsim.Names() {
