@@ -94,20 +94,18 @@ func (a *App) saleFlow(ctx context.Context) error {
 // flowCard reads the card of a void or a refund: swiped, keyed, or a chip card read
 // without a cryptogram (readChip). The card's bytes are the caller's to wipe.
 func (a *App) flowCard(ctx context.Context, pr *cardPrompt) (*txn.Card, error) {
-	for {
-		in, err := a.readCard(ctx, pr)
-		if err != nil {
-			return nil, err
-		}
-		if in.chip != nil {
-			return a.readChip(ctx, pr.title, pr.amount, in)
-		}
-		// The card's bytes go to the caller: its own PAN, the presentation wiped here.
-		c := txnCard(in)
-		c.PAN = bytes.Clone(c.PAN)
-		in.Wipe()
-		return c, nil
+	in, err := a.readCard(ctx, pr)
+	if err != nil {
+		return nil, err
 	}
+	if in.chip != nil {
+		return a.readChip(ctx, pr.title, pr.amount, in)
+	}
+	// The card's bytes go to the caller: its own PAN, the presentation wiped here.
+	c := txnCard(in)
+	c.PAN = bytes.Clone(c.PAN)
+	in.Wipe()
+	return c, nil
 }
 
 // refused shows "Refused" and the reason on the next line.
