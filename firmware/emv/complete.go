@@ -32,11 +32,19 @@ func (t *Transaction) Complete(h HostResult) Result {
 	if t.res.Outcome != Online {
 		return t.result()
 	}
+	// Field 39 is the host's decision: the MAC and the echoes were checked on it. The ARC
+	// in 55 (8A) is what the card is told; if the two disagree the card is asked to
+	// decline — an approval in 39 then ends reversed, never a TC the journal calls a
+	// decline.
 	arc := h.ICC.ARC
 	if arc == "" {
 		arc = h.ResponseCode
 	}
-	hostApproved := h.Answered && approving(arc)
+	approved39 := h.Answered && approving(h.ResponseCode) // the journal's approval: reversed unless the card agrees
+	hostApproved := approved39 && approving(arc)
+	if h.Answered && !hostApproved && approving(arc) {
+		arc = h.ResponseCode
+	}
 	if t.res.Interface == "contactless" {
 		t.res.ARC = arc
 		t.data[0x8A] = []byte(arc)
@@ -66,14 +74,14 @@ func (t *Transaction) Complete(h HostResult) Result {
 	t.data[0x8A] = []byte(arc)
 
 	if err := t.issuerAuthentication(h); err != nil {
-		return t.cardGone(hostApproved)
+		return t.cardGone(approved39)
 	}
 	if err := t.scripts(h.ICC.Scripts71, tvrScriptBefore); err != nil {
-		return t.cardGone(hostApproved)
+		return t.cardGone(approved39)
 	}
 	err := t.secondGenerateAC(want)
 	if errors.Is(err, errCardGone) {
-		return t.cardGone(hostApproved)
+		return t.cardGone(approved39)
 	}
 	var cardTC bool
 	if err == nil {
@@ -83,7 +91,7 @@ func (t *Transaction) Complete(h HostResult) Result {
 	switch {
 	case hostApproved && cardTC:
 		t.res.Outcome = Approved
-	case hostApproved:
+	case approved39:
 		t.res.Outcome = ReverseApproved
 		t.res.Reason = "Card declined after host approval"
 		if err != nil {

@@ -67,3 +67,33 @@ func TestWipe(t *testing.T) {
 		t.Errorf("Abort after Wipe = %s; want declined", r)
 	}
 }
+
+// TestHostCodeAndARCDisagree: the host's field 39 decides, not the ARC (8A) of its field
+// 55. A decline in 39 with 8A "00" must not get a TC from the card; an approval in 39
+// with a declining 8A ends as an approval the card refused (reversed).
+func TestHostCodeAndARCDisagree(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		code, arc string
+		want      Outcome
+	}{
+		{"39 declines, 8A approves", "51", "00", Declined},
+		{"39 approves, 8A declines", "00", "51", ReverseApproved},
+		{"both approve", "00", "00", Approved},
+	} {
+		card := open(t, "chip")
+		tx, r := kernel(nil, Hooks{}).Contact(card, Txn{Amount: 100})
+		if r.Outcome != Online {
+			t.Fatalf("%s: first result %s; want online", tc.name, r)
+		}
+		h := (&issuer{arc: tc.arc}).answer(t, card, r)
+		h.ResponseCode = tc.code
+		got := tx.Complete(h)
+		if got.Outcome != tc.want {
+			t.Errorf("%s: Complete = %s (CID %02X); want %s", tc.name, got, got.CID, tc.want)
+		}
+		if tc.want != Approved && got.CID&0xC0 == 0x40 {
+			t.Errorf("%s: the card gave a TC", tc.name)
+		}
+	}
+}
