@@ -5,7 +5,11 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 TAGS     := netgo osusergo sqlite_omit_load_extension
-LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+# Release public keys (64 hex digits each, comma-separated) the binary trusts for update
+# bundles. Without them the build is a development build, which trusts the development
+# key whose private half is public: a release is built with `make arm arm64 RELEASE_KEYS=…`.
+RELEASE_KEYS ?=
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE) -X posfw/firmware/update.releaseKeys=$(RELEASE_KEYS)
 PKG      := ./firmware/cmd/posfw
 # Static ARM binaries: cgo (SQLite) through Debian's cross gcc, linked with -static.
 ARMFLAGS := -trimpath -tags '$(TAGS)' -ldflags '-s -w $(LDFLAGS) -linkmode external -extldflags "-static"'

@@ -87,6 +87,10 @@ func runRun(e *env, args []string) error {
 	}
 	defer a.Close()
 	go wd.Run(ctx, func(stale []string) { log.Error("watchdog no longer fed: parts not beating", "parts", stale) })
+	if !update.Release() {
+		// Anyone can sign a bundle this build accepts: fine on a bench, never in the field.
+		log.Warn("development build: update bundles signed with the public development key are trusted; build releases with make arm RELEASE_KEYS=...")
+	}
 	if _, err := update.Notify(os.Getenv, "READY=1"); err != nil {
 		log.Warn("service manager not told we are ready", "err", err)
 	}

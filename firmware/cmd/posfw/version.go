@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"posfw/firmware/journal"
+	"posfw/firmware/update"
 )
 
 func runVersion(e *env, args []string) error {
@@ -16,9 +17,17 @@ func runVersion(e *env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "posfw %s\ncommit   %s\nbuilt    %s\nplatform %s/%s%s\ngo       %s\nsqlite   %s\n",
-		version, commit, date, runtime.GOOS, runtime.GOARCH, armVariant(), runtime.Version(), journal.SQLiteVersion())
+	fmt.Fprintf(e.stdout, "posfw %s\ncommit   %s\nbuilt    %s\nplatform %s/%s%s\ngo       %s\nsqlite   %s\nupdates  %s\n",
+		version, commit, date, runtime.GOOS, runtime.GOARCH, armVariant(), runtime.Version(), journal.SQLiteVersion(), updateKeys())
 	return nil
+}
+
+// updateKeys says which keys this build takes update bundles from.
+func updateKeys() string {
+	if update.Release() {
+		return "release keys"
+	}
+	return "DEVELOPMENT key (not a release build: make arm RELEASE_KEYS=...)"
 }
 
 // armVariant names the ARM architecture version of a GOARCH=arm build, from the build
