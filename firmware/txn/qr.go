@@ -483,11 +483,12 @@ func (q *QR) settle(ctx context.Context, o *Order) (*Order, error) {
 		}
 		ans, err := q.send(ctx, o, QRRequest{Op: QRQuery})
 		to := OrderStatus("")
-		if err == nil {
+		// Field 39 of a query says whether the query was taken, not how the order
+		// stands: only a query answered 00 tells the order's state. A refused query (05,
+		// 12, 94...) leaves the order open, so the cancel follows — the customer may have
+		// paid.
+		if err == nil && ans.Code == CodeApproved && ans.State != QRStateNone {
 			to = payOutcome(ans)
-			if ans.Code == "25" || ans.State == QRStateNone {
-				to = "" // not (yet) at the acquirer: the cancel settles it
-			}
 		}
 		var jerr error
 		if o, jerr = q.answer(ctx, o, QRQuery, ans, err, to); jerr != nil || to != "" {

@@ -83,6 +83,10 @@ func TestQRPayOutcomes(t *testing.T) {
 		{"user paying, never resolves: cancelled", []qrAnswer{paying, paying, paying, paying, {a: txn.QRAnswer{Code: "00", State: txn.QRStateCancelled}}}, txn.OrderCancelled, "pay query query query cancel"},
 		{"cancel unanswered: unknown", []qrAnswer{paying, paying, paying, paying, noAnswer}, txn.OrderUnknown, "pay query query query cancel"},
 		{"no answer, the query finds it paid", []qrAnswer{noAnswer, paid}, txn.OrderPaid, "pay query"},
+		// A refused query says nothing of the order (the customer may have paid): the
+		// terminal asks again and cancels, it does not call it failed.
+		{"no answer, queries refused 05: cancelled", []qrAnswer{noAnswer, {a: txn.QRAnswer{Code: "05"}}, {a: txn.QRAnswer{Code: "05"}}, {a: txn.QRAnswer{Code: "05"}},
+			{a: txn.QRAnswer{Code: "00", State: txn.QRStateCancelled}}}, txn.OrderCancelled, "pay query query query cancel"},
 		{"no answer, not at the acquirer: cancelled", []qrAnswer{noAnswer, {a: txn.QRAnswer{Code: "25", State: txn.QRStateNone}}, noAnswer, noAnswer, {a: txn.QRAnswer{Code: "25"}}}, txn.OrderCancelled, "pay query query query cancel"},
 		{"declined 51", []qrAnswer{{a: txn.QRAnswer{Code: "51"}}}, txn.OrderFailed, "pay"},
 		{"duplicate order 94", []qrAnswer{{a: txn.QRAnswer{Code: "94"}}}, txn.OrderFailed, "pay"},
