@@ -235,7 +235,8 @@ func (d CUP) toWire(mti string, f Fields, pin, trackEnc bool) (Fields, error) {
 		w[26] = "12"
 	}
 	if pin || trackEnc {
-		w[53] = cup.Security53(true, trackEnc)
+		// 53.2 says how the PIN key is used: single DES after a 001 sign-on (8-byte PIK).
+		w[53] = cup.Security53(d.signOn != cup.NetSignOnSingle, trackEnc)
 	}
 	if (mti == "0210" || mti == "0230") && !isQR {
 		w[63] = "CUP"

@@ -369,3 +369,23 @@ func TestCUPAnswerRoute(t *testing.T) {
 		t.Errorf("answer with the request's own TPDU = %v; want ErrBadAnswer", err)
 	}
 }
+
+// TestCUPField53: field 53 says the PIN key's algorithm as the sign-on delivered it —
+// single DES (20…) after 001, triple DES (26…) after 003 and 004.
+func TestCUPField53(t *testing.T) {
+	for _, tc := range []struct{ signOn, want string }{
+		{"001", "2000000000000000"}, {"003", "2600000000000000"},
+	} {
+		d, err := NewCUP(CUPConfig{SignOn: tc.signOn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := d.toWire("0200", Fields{3: "000000", 4: "100", 11: "000001", 22: "021", 60: "000001"}, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w[53] != tc.want {
+			t.Errorf("sign-on %s: field 53 = %q; want %q", tc.signOn, w[53], tc.want)
+		}
+	}
+}
