@@ -40,6 +40,10 @@ type Options struct {
 	// SeedSimDefaults gives a journal without operators the simulator's default
 	// passwords (DESIGN §4). Production never sets it: `posfw provision` does.
 	SeedSimDefaults bool
+	// TestCardKeys: the simulator. Its chip test cards are signed under the test CA,
+	// whose public key the built-in EMV parameters list only then; a terminal in the
+	// field trusts the CA keys its acquirer downloaded and nothing else.
+	TestCardKeys bool
 	// KeepLang: Lang was asked for explicitly (--lang) and wins over the language saved
 	// from the Manage menu.
 	KeepLang bool

@@ -65,7 +65,7 @@ func (a *App) kernel(ctx context.Context, title ui.Text, amount int64, card *txn
 		p.AIDs[i].FloorLimit, p.AIDs[i].CLFloorLimit = 0, 0
 	}
 	return &emv.Kernel{
-		P:   p,
+		P: p,
 		// 9A and 9F21 are the terminal's local date and time (at 00:40 in Beijing the UTC
 		// date is still yesterday's); the card checks its dates against them.
 		Now: func() time.Time { return a.now().In(a.loc) },

@@ -42,7 +42,7 @@ var errNoEMVDownload = errors.New("the host link has no EMV parameter download")
 // longer reads back as it was downloaded is not used: the defaults are, and it is
 // logged.
 func (a *App) kernelParams(ctx context.Context) *emv.Params {
-	p := emv.DefaultParams()
+	p := a.builtinParams()
 	s, _, ok, err := a.journal.EMVParams(ctx)
 	if err != nil {
 		a.log.Warn("the stored EMV parameters are not usable; the built-in ones are", "err", err)
@@ -58,7 +58,17 @@ func (a *App) kernelParams(ctx context.Context) *emv.Params {
 	}
 	if err := p.Check(); err != nil {
 		a.log.Warn("the stored EMV parameters do not fit the kernel; the built-in ones are used", "version", s.Version, "err", err)
-		return emv.DefaultParams()
+		return a.builtinParams()
+	}
+	return p
+}
+
+// builtinParams are the kernel's built-in parameters. The test CA key among them is
+// kept for the simulator only (Options.TestCardKeys): anyone can sign a card under it.
+func (a *App) builtinParams() *emv.Params {
+	p := emv.DefaultParams()
+	if !a.opts.TestCardKeys {
+		p.CAPK = nil
 	}
 	return p
 }

@@ -35,6 +35,12 @@ func TestKernelParams(t *testing.T) {
 	day := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	a := &App{journal: j, log: slog.New(slog.DiscardHandler), now: func() time.Time { return day }, loc: time.UTC}
 
+	// A terminal in the field trusts no built-in CA key: the test CA's private half is
+	// public.
+	if got := a.kernelParams(ctx); len(got.CAPK) != 0 {
+		t.Errorf("a field terminal before a download: %d CA keys; want none", len(got.CAPK))
+	}
+	a.opts.TestCardKeys = true // the simulator
 	if got, want := a.kernelParams(ctx), emv.DefaultParams(); len(got.AIDs) != len(want.AIDs) || len(got.CAPK) != 1 || got.CAPK[0].Index != emvcrypto.TestCAPKIndex {
 		t.Fatalf("before a download: %d AIDs, %d keys; want the built-in %d and the test key", len(got.AIDs), len(got.CAPK), len(want.AIDs))
 	}

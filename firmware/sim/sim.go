@@ -130,7 +130,7 @@ func Start(ctx context.Context, o Options) (*Terminal, error) {
 	}
 	t.App, err = app.Start(ctx, app.Options{
 		DataDir: o.DataDir, Config: o.Config, Devices: opened, Display: t.Display,
-		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, Host: t.client, KeepLang: o.KeepLang,
+		Lang: o.Lang, Version: o.Version, Log: o.Log, SeedSimDefaults: true, TestCardKeys: true, Host: t.client, KeepLang: o.KeepLang,
 		Now: o.Now,
 	})
 	if err != nil {
