@@ -36,8 +36,11 @@ const (
 	// Answer is the bit set in an answer's CMD.
 	Answer = 0x80
 
-	// MaxData bounds DATA: an extended APDU and its answer fit.
-	MaxData = 65544
+	// MaxData bounds DATA: a short command APDU (5 + 255 + Le) or a response (256 + SW1
+	// SW2) after its status byte. EMV uses no extended APDUs, and a bound this small
+	// lets a length read from line noise be refused at once: with 64 KiB the decoder
+	// would wait for bytes that never come while real answers pile up behind them.
+	MaxData = 262
 )
 
 // Statuses of an answer.

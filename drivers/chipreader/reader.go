@@ -212,6 +212,9 @@ func (r *Reader) call(cmd byte, data []byte) ([]byte, error) {
 	case <-l.done:
 		return nil, fmt.Errorf("%w: the line failed", ErrDeviceGone)
 	case <-t.C:
+		// A reader that does not answer is reopened at the next request, with a fresh
+		// decoder: whatever state the line was left in goes with it.
+		r.drop(l)
 		return nil, fmt.Errorf("%w: no answer within %v", ErrDeviceGone, r.timeout)
 	case <-r.close:
 		return nil, ErrClosed
