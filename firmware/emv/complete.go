@@ -205,7 +205,7 @@ func (t *Transaction) secondGenerateAC(want byte) error {
 	if err != nil {
 		return err
 	}
-	v := emvtag.BuildDOL(cdol2, t.get)
+	v := emvtag.BuildDOL(cdol2, t.dolGet)
 	p1 := want
 	cda := t.res.ODA == "cda" && want == apdu.TC && t.iccKey != nil
 	if cda {

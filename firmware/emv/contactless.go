@@ -181,7 +181,7 @@ func (t *Transaction) tap() error {
 }
 
 func buildDOL(d tlv.DOL, t *Transaction) []byte {
-	t.pdolVal = emvtag.BuildDOL(d, t.get)
+	t.pdolVal = emvtag.BuildDOL(d, t.dolGet)
 	return t.pdolVal
 }
 

@@ -162,6 +162,18 @@ func (t *Transaction) get(tag tlv.Tag) ([]byte, bool) {
 	return v, ok
 }
 
+// dolGet is get for the data object lists the card has the terminal fill (PDOL, CDOL1,
+// CDOL2, DDOL): the card's own sensitive data (PAN, track 2, cardholder name...) is
+// never sent back in a command, where the APDU trace would show it. An honest card
+// does not ask for it; a card that does gets zeros, as for data the terminal does not
+// have (Book 3 §5.4).
+func (t *Transaction) dolGet(tag tlv.Tag) ([]byte, bool) {
+	if emvtag.Sensitive(tag) {
+		return nil, false
+	}
+	return t.get(tag)
+}
+
 func bcdAmount(v int64) []byte {
 	if v < 0 {
 		v = 0
@@ -506,7 +518,7 @@ func (t *Transaction) initiate() error {
 			return err
 		}
 	}
-	t.pdolVal = emvtag.BuildDOL(pdol, t.get)
+	t.pdolVal = emvtag.BuildDOL(pdol, t.dolGet)
 	r, err := t.exchange(apdu.GetProcessingOptions(t.pdolVal))
 	if err != nil {
 		return err
@@ -842,7 +854,7 @@ func (t *Transaction) firstGenerateAC(want byte) error {
 	if err != nil {
 		return err
 	}
-	t.cdol1V = emvtag.BuildDOL(cdol1, t.get)
+	t.cdol1V = emvtag.BuildDOL(cdol1, t.dolGet)
 	p1 := want
 	// CDA is asked for only with the ICC key in hand (Book 3 §10.8): when its recovery
 	// failed the TVR says so and the action codes have already decided.

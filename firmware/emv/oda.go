@@ -160,7 +160,7 @@ func (t *Transaction) dda() error {
 	if !containsTag(ddol, 0x9F37) {
 		return fmt.Errorf("DDOL without the unpredictable number")
 	}
-	val := emvtag.BuildDOL(ddol, t.get)
+	val := emvtag.BuildDOL(ddol, t.dolGet)
 	r, err := t.exchange(apdu.InternalAuthenticate(val))
 	if err != nil {
 		return err

@@ -1,9 +1,11 @@
 package emv
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
+	"posfw/drivers/emv/emvtag"
 	"posfw/drivers/emv/tlv"
 )
 
@@ -96,4 +98,23 @@ func TestHostCodeAndARCDisagree(t *testing.T) {
 			t.Errorf("%s: the card gave a TC", tc.name)
 		}
 	}
+}
+
+// TestDOLLeavesCardDataOut: a DOL that names the card's PAN or track 2 gets zeros, so
+// no command (and no APDU trace) carries them; other data is filled.
+func TestDOLLeavesCardDataOut(t *testing.T) {
+	card := open(t, "chip")
+	tx, r := kernel(nil, Hooks{}).Contact(card, Txn{Amount: 100})
+	if r.Outcome != Online {
+		t.Fatalf("Contact = %s; want online", r)
+	}
+	dol := tlv.DOL{{Tag: 0x5A, Len: 8}, {Tag: 0x57, Len: 4}, {Tag: 0x9F02, Len: 6}}
+	got := emvtag.BuildDOL(dol, tx.dolGet)
+	if want := make([]byte, 12); !bytes.Equal(got[:12], want) {
+		t.Errorf("PAN and track 2 in a DOL = % X; want zeros", got[:12])
+	}
+	if !bytes.Equal(got[12:], []byte{0, 0, 0, 0, 1, 0}) {
+		t.Errorf("amount in a DOL = % X; want 00 00 00 00 01 00", got[12:])
+	}
+	tx.Abort()
 }
