@@ -36,7 +36,7 @@ const (
 	qGetOrder    = "SELECT " + orderColumns + " FROM orders WHERE order_no = ?"
 	qSaveOrder   = `UPDATE orders SET status = ?, refunded = ?, wallet_txn = ?, response_code = ?, queries = ?,
 		payer = ?, wallet = ?, updated_at = ? WHERE id = ?`
-	qOpenRefunds = `SELECT COALESCE(sum(amount), 0) FROM orders WHERE orig_no = ? AND kind = 'refund'
+	qOpenRefunds = `SELECT COALESCE(sum(amount), 0) FROM orders WHERE orig_no = ? AND kind IN ('refund', 'void')
 		AND status IN ('pending', 'unknown')`
 )
 

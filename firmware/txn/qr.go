@@ -80,7 +80,7 @@ type Order struct {
 	Supervisor   string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	// Open is, for a payment, the sum of its refunds still pending or unknown (read,
+	// Open is, for a payment, the sum of its refunds and voids still pending or unknown (read,
 	// not stored): they count against what is left to refund.
 	Open int64 `json:"-"`
 }

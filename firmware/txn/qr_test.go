@@ -271,3 +271,24 @@ func TestQRRefundAnswerLost(t *testing.T) {
 		t.Errorf("payment after the refund was found done: refunded %d, refundable %d; want 600, 400", p.Refunded, p.Refundable())
 	}
 }
+
+// TestQRVoidAnswerLost: a void whose answer is lost may have gone through: until it is
+// resolved it counts as the whole amount returned, so no refund (or second void) sends
+// the money back twice.
+func TestQRVoidAnswerLost(t *testing.T) {
+	q, h, _ := newQR(t)
+	ctx := context.Background()
+	o, err := q.Pay(ctx, txn.QRPayRequest{Amount: 1000, Code: code, Operator: "01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.script = []qrAnswer{noAnswer, noAnswer}
+	v, err := q.Void(ctx, txn.QRVoidRequest{OrigNo: o.No, Operator: "01", Supervisor: "00", SupervisorOK: true})
+	if err != nil || v.Status != txn.OrderUnknown {
+		t.Fatalf("void = %+v, %v; want unknown", v, err)
+	}
+	_, err = q.Refund(ctx, txn.QRRefundRequest{OrigNo: o.No, Amount: 1000, Operator: "01", Supervisor: "00", SupervisorOK: true})
+	refusedBy(t, err, "refunds within original")
+	_, err = q.Void(ctx, txn.QRVoidRequest{OrigNo: o.No, Operator: "01", Supervisor: "00", SupervisorOK: true})
+	refusedBy(t, err, "original has no refunds")
+}
