@@ -222,5 +222,12 @@ func (j *Journal) verifyEMVParams(ctx context.Context) (string, error) {
 			return fmt.Sprintf("EMV parameters version %d differ from their journal event", s.version), nil
 		}
 	}
+	// A set the chain holds and the tables do not was deleted: the one in force would be
+	// an older one, brought back (a withdrawn key, old limits).
+	for v := range chained {
+		if !slices.ContainsFunc(stored, func(s set) bool { return s.version == v }) {
+			return fmt.Sprintf("EMV parameters version %d of the journal's events are missing", v), nil
+		}
+	}
 	return "", nil
 }

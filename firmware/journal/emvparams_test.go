@@ -121,4 +121,14 @@ func TestEMVParamsFromSchema9(t *testing.T) {
 	if rep, err := j.Verify(ctx); err != nil || !strings.Contains(rep.Problem, "EMV parameters version 2") {
 		t.Errorf("Verify after a key row changed = %+v, %v; want EMV parameters version 2 named", rep, err)
 	}
+	// Version 2 deleted outright: version 1 would be in force again, unnoticed by its
+	// own rows; the chain still holds version 2's event.
+	for _, q := range []string{"DELETE FROM emv_param_entries WHERE version = 2", "DELETE FROM emv_param_sets WHERE version = 2"} {
+		if _, err := j.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := j.Verify(ctx); err != nil || !strings.Contains(rep.Problem, "version 2 of the journal's events are missing") {
+		t.Errorf("Verify after version 2 was deleted = %+v, %v; want it named missing", rep, err)
+	}
 }
