@@ -211,7 +211,7 @@ func (a *App) receiveUpdate(ctx context.Context, op operator.Operator) error {
 				done <- result{err: err}
 				return
 			}
-			m, err := rv.Serve(update.NetConn(c))
+			m, err := rv.ServeNet(c)
 			c.Close()
 			if err == nil {
 				done <- result{m: m}

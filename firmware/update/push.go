@@ -233,6 +233,23 @@ type Receiver struct {
 	Progress func(done, total int64)
 }
 
+// ServeNet runs one session on a network connection. A sender on the network says
+// hello as soon as it connects, so a connection (or a TLS handshake) that stays silent
+// for the idle time is dropped rather than left holding the receiver.
+func (rv *Receiver) ServeNet(c net.Conn) (Manifest, error) {
+	nc := NetConn(c)
+	nc.SetReadTimeout(rv.idle())
+	return rv.Serve(nc)
+}
+
+// idle is Idle or its default.
+func (rv *Receiver) idle() time.Duration {
+	if rv.Idle == 0 {
+		return 5 * time.Second
+	}
+	return rv.Idle
+}
+
 // Serve runs one session on c: it waits for a header (skipping anything else), receives
 // the bundle from where an earlier session stopped, and applies it. It returns the
 // applied manifest; an error ends the session (the sender is told why when it can be).
@@ -286,11 +303,7 @@ func (rv *Receiver) Serve(c Conn) (Manifest, error) {
 	if rv.Progress != nil {
 		rv.Progress(off, size)
 	}
-	idle := rv.Idle
-	if idle == 0 {
-		idle = 5 * time.Second
-	}
-	c.SetReadTimeout(idle)
+	c.SetReadTimeout(rv.idle())
 	defer c.SetReadTimeout(0)
 	buf := make([]byte, ChunkSize)
 	var unsynced int64

@@ -437,3 +437,52 @@ func FuzzReceiver(f *testing.F) {
 		}
 	})
 }
+
+// TestPushSilentClient: a connection that says nothing — not even its TLS handshake —
+// is dropped after the idle time, and the technician's push behind it goes through.
+func TestPushSilentClient(t *testing.T) {
+	r := newRoot(t)
+	bundle := bigBundle(t, "1.1.0")
+	l, pin, err := r.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rv := &Receiver{Root: r, Keys: devKeys(), Target: here(), Idle: 300 * time.Millisecond}
+	results := make(chan error, 2)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, err = rv.ServeNet(c)
+			c.Close()
+			results <- err
+		}
+	}()
+	silent, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	select {
+	case err := <-results:
+		if err == nil {
+			t.Fatal("a silent connection's session ended without an error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a silent connection still holds the receiver after 5 s")
+	}
+	c, err := DialPinned(context.Background(), l.Addr().String(), pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := Push(context.Background(), NetConn(c), bundle, nil); err != nil {
+		t.Fatalf("push after the silent connection: %v", err)
+	}
+	if err := <-results; err != nil {
+		t.Fatalf("terminal's session: %v", err)
+	}
+}

@@ -218,7 +218,7 @@ func updateReceive(e *env, args []string) error {
 			return err
 		}
 		last = -1
-		m, err := rv.Serve(update.NetConn(c))
+		m, err := rv.ServeNet(c)
 		c.Close()
 		if err == nil {
 			l.Close()
