@@ -160,7 +160,7 @@ func (l *modemWatch) poll(ctx context.Context) ModemStatus {
 			if !reg.Registered() {
 				bars = 0
 			}
-			if l.status() == noModem {
+			if l.status().Bars == noModem.Bars {
 				l.log.Info("modem ready", "modem", l.m.String())
 			}
 			st := ModemStatus{Bars: bars, Registration: reg.String(), registered: reg.Registered()}
@@ -170,7 +170,9 @@ func (l *modemWatch) poll(ctx context.Context) ModemStatus {
 			return st
 		}
 	}
-	if ctx.Err() == nil && l.status() != noModem {
+	// Once, when it stops answering: the status of a modem down also names the recovery
+	// rung under way, so it is compared by its bars.
+	if ctx.Err() == nil && l.status().Bars != noModem.Bars {
 		l.log.Warn("modem not answering", "modem", l.m.String(), "err", err)
 	}
 	return noModem
