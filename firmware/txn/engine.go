@@ -336,20 +336,31 @@ func (e *Engine) online(ctx context.Context, r *Record, card *Card, effects []Ef
 		// The request may have reached the host: "not sent" would be a lie.
 		return nil, fmt.Errorf("%w: %v", ErrUnrecorded, ferr)
 	}
-	if o.Response.Code != "" && LookupCode(o.Response.Code).Action == ActTraceUsed {
+	if err := e.afterAnswer(ctx, r.STAN, o.Response.Code, signOn); err != nil {
+		return nil, err
+	}
+	return done, nil
+}
+
+// afterAnswer is what an answer to the request under trace stan asks of the terminal
+// itself, for a card request (after its outcome is safe) and a QR message alike: a 94
+// moves the trace number past the host's, and keys the host no longer shares
+// (signOn) are renewed by a sign-on.
+func (e *Engine) afterAnswer(ctx context.Context, stan int64, code string, signOn bool) error {
+	if code != "" && LookupCode(code).Action == ActTraceUsed {
 		// The host holds this trace number already: the journal's counters are behind the
 		// host's. Move past them, so that no later request reuses a trace the host knows.
-		past := (r.STAN+TraceSkip-1)%maxSTAN + 1
+		past := (stan+TraceSkip-1)%maxSTAN + 1
 		if err := e.Store.AdvanceSTAN(context.WithoutCancel(ctx), past); err != nil {
-			return nil, fmt.Errorf("%w: moving the trace number forward: %v", ErrJournal, err)
+			return fmt.Errorf("%w: moving the trace number forward: %v", ErrJournal, err)
 		}
 	}
 	if signOn {
-		// The working keys no longer match the host's: sign on again, after the outcome
-		// is safe, so that the reversal and the next request go out under new keys.
+		// The working keys no longer match the host's: sign on again, so that the
+		// reversal and the next request go out under new keys.
 		e.SignOn(context.WithoutCancel(ctx), "system")
 	}
-	return done, nil
+	return nil
 }
 
 // TraceSkip is how far the STAN jumps when the host answers 94 (trace already used): the

@@ -669,7 +669,14 @@ func (q *QR) send(ctx context.Context, o *Order, req QRRequest) (QRAnswer, error
 		return QRAnswer{}, fmt.Errorf("%w: journal: %v", ErrNotSent, err)
 	}
 	req.OrderNo, req.Amount, req.Currency, req.STAN, req.Batch, req.At = o.No, o.Amount, e.Numeric, stan, o.Batch, e.now()
-	return q.Host.QR(ctx, req)
+	a, err := q.Host.QR(ctx, req)
+	// As for a card request: a 94 moves the trace number on, and a bad MAC or a code
+	// that says the keys are wrong is followed by a sign-on.
+	signOn := errors.Is(err, ErrBadMAC) || (err == nil && LookupCode(a.Code).Action == ActReverse)
+	if aerr := e.afterAnswer(ctx, stan, a.Code, signOn); aerr != nil && err == nil {
+		err = aerr // the trace number could not move on: the order stays open
+	}
+	return a, err
 }
 
 // answer journals an answer (or the error that stood for one) and the order's move.

@@ -292,3 +292,25 @@ func TestQRVoidAnswerLost(t *testing.T) {
 	_, err = q.Void(ctx, txn.QRVoidRequest{OrigNo: o.No, Operator: "01", Supervisor: "00", SupervisorOK: true})
 	refusedBy(t, err, "original has no refunds")
 }
+
+// TestQRAnswerFollowUps: a QR message answered 94 moves the trace number past the
+// host's, and one answered A0 brings a sign-on, as a card request's answer does.
+func TestQRAnswerFollowUps(t *testing.T) {
+	q, h, r := newQR(t)
+	ctx := context.Background()
+	h.script = []qrAnswer{{a: txn.QRAnswer{Code: "94"}}}
+	if _, err := q.Pay(ctx, txn.QRPayRequest{Amount: 1000, Code: code, Operator: "01"}); err != nil {
+		t.Fatal(err)
+	}
+	first := h.sent[0].STAN
+	h.script = []qrAnswer{{a: txn.QRAnswer{Code: "A0"}}, paid}
+	if _, err := q.Pay(ctx, txn.QRPayRequest{Amount: 1001, Code: code, Operator: "01"}); err != nil {
+		t.Fatal(err)
+	}
+	if next := h.sent[1].STAN; next < first+txn.TraceSkip {
+		t.Errorf("trace after a 94 on %d: %d; want past %d", first, next, first+txn.TraceSkip-1)
+	}
+	if r.host.SignOns != 1 {
+		t.Errorf("sign-ons after an A0: %d; want 1", r.host.SignOns)
+	}
+}
